@@ -1,0 +1,11 @@
+#pragma once
+// Umbrella header: everything an application needs.
+
+#include <agora/log/config.hpp>
+#include <agora/log/error.hpp>
+#include <agora/log/handlers/console.hpp>
+#include <agora/log/handlers/handler.hpp>
+#include <agora/log/handlers/rotating_file.hpp>
+#include <agora/log/level.hpp>
+#include <agora/log/logger.hpp>
+#include <agora/log/macros.hpp>

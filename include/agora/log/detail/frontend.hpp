@@ -1,0 +1,256 @@
+#pragma once
+// The hot path: everything a calling thread runs for one log call is in this
+// file (plus SpscRing::try_reserve/commit). No locks, no allocation, no
+// formatting, no system calls, except on the [[unlikely]] slow paths, which
+// live in src/frontend.cpp:
+//   - the thread's first record (creates its ring and call-site cache),
+//   - the first use of a call site on this thread (registers it),
+//   - a full ring (queue-full policy).
+
+#include <agora/log/detail/record.hpp>
+#include <agora/log/detail/spsc_ring.hpp>
+#include <agora/log/level.hpp>
+
+#include <fmt/core.h>
+
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <source_location>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
+
+namespace agora::log::detail {
+
+/// Timestamp source of the hot path: the TSC where there is one (constant and
+/// synchronised across cores on the x86 machines we target), else the steady
+/// clock in ns. The backend calibrates ticks to wall-clock time (src/clock.cpp).
+inline std::uint64_t read_tsc() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    return __rdtsc();
+#else
+    return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+#endif
+}
+
+// ---------------------------------------------------------------------------
+// Argument types: what a C++ argument is stored as, and how fmt sees it.
+
+template <class T>
+struct ArgType {
+    using U = std::remove_cvref_t<T>;
+    static constexpr bool is_string =
+        std::is_same_v<std::decay_t<U>, char*> || std::is_same_v<std::decay_t<U>, const char*> ||
+        std::is_same_v<U, std::string> || std::is_same_v<U, std::string_view>;
+
+    static constexpr TypeCode code() noexcept {
+        if constexpr (std::is_same_v<U, bool>) return TypeCode::boolean;
+        else if constexpr (std::is_same_v<U, char>) return TypeCode::character;
+        else if constexpr (std::is_enum_v<U>) return ArgType<std::underlying_type_t<U>>::code();
+        else if constexpr (std::is_integral_v<U>) {
+            if constexpr (sizeof(U) == 1) return std::is_signed_v<U> ? TypeCode::i8 : TypeCode::u8;
+            else if constexpr (sizeof(U) == 2) return std::is_signed_v<U> ? TypeCode::i16 : TypeCode::u16;
+            else if constexpr (sizeof(U) == 4) return std::is_signed_v<U> ? TypeCode::i32 : TypeCode::u32;
+            else return std::is_signed_v<U> ? TypeCode::i64 : TypeCode::u64;
+        } else if constexpr (std::is_same_v<U, float>) return TypeCode::f32;
+        else if constexpr (std::is_floating_point_v<U>) return TypeCode::f64;
+        else if constexpr (is_string) return TypeCode::string;
+        else if constexpr (std::is_pointer_v<std::decay_t<U>> || std::is_null_pointer_v<U>) return TypeCode::pointer;
+        else {
+            static_assert(sizeof(U) == 0,
+                          "agora-log: unsupported argument type; log integers, floating point, bool, "
+                          "char, enums, pointers, const char*, std::string or std::string_view");
+            return TypeCode::end;
+        }
+    }
+};
+
+/// The type fmt checks the format spec against (what the backend formats).
+template <class T, TypeCode C = ArgType<T>::code()>
+struct Formatted {
+    using type = std::conditional_t<std::is_enum_v<std::remove_cvref_t<T>>,
+                                    std::underlying_type<std::remove_cvref_t<T>>,
+                                    std::type_identity<std::remove_cvref_t<T>>>::type;
+};
+template <class T>
+struct Formatted<T, TypeCode::string> { using type = fmt::string_view; };
+template <class T>
+struct Formatted<T, TypeCode::pointer> { using type = const void*; };
+template <class T>
+struct Formatted<T, TypeCode::f64> { using type = double; };
+template <class T>
+using formatted_t = typename Formatted<T>::type;
+
+/// The string an argument is encoded from (one strlen for const char*).
+inline std::string_view as_string_view(const char* s) noexcept { return s ? std::string_view(s) : std::string_view("(null)"); }
+inline std::string_view as_string_view(std::string_view s) noexcept { return s; }
+
+template <class T>
+inline std::size_t encoded_size(const T& v) noexcept {
+    constexpr TypeCode c = ArgType<T>::code();
+    if constexpr (c == TypeCode::string) return sizeof(std::uint32_t) + v.size();
+    else return fixed_size(c);
+}
+
+/// Wire form: strings become string_view (computed once), others pass through.
+template <class T>
+inline decltype(auto) to_wire(const T& v) noexcept {
+    if constexpr (ArgType<T>::code() == TypeCode::string) return as_string_view(v);
+    else return (v);
+}
+
+template <class T>
+inline std::byte* encode(std::byte* out, const T& v) noexcept {
+    constexpr TypeCode c = ArgType<T>::code();
+    using U = std::remove_cvref_t<T>;
+    if constexpr (c == TypeCode::string) {
+        auto n = static_cast<std::uint32_t>(v.size());
+        std::memcpy(out, &n, sizeof n);
+        std::memcpy(out + sizeof n, v.data(), n);
+        return out + sizeof n + n;
+    } else if constexpr (c == TypeCode::pointer) {
+        auto p = reinterpret_cast<std::uintptr_t>(static_cast<const void*>(v));
+        std::uint64_t w = p;
+        std::memcpy(out, &w, 8);
+        return out + 8;
+    } else if constexpr (c == TypeCode::f64 && !std::is_same_v<U, double>) {
+        double d = static_cast<double>(v);
+        std::memcpy(out, &d, 8);
+        return out + 8;
+    } else {
+        std::memcpy(out, &v, sizeof(U));
+        return out + sizeof(U);
+    }
+}
+
+/// One static type list per (level, argument types): its address is part of a
+/// call site's identity, its contents describe the record's arguments.
+template <Level L, class... Args>
+struct SiteTypes {
+    static constexpr TypeCode codes[sizeof...(Args) + 1] = {ArgType<Args>::code()..., TypeCode::end};
+};
+
+// ---------------------------------------------------------------------------
+// Call-site identity.
+//
+// A call site is identified on the calling thread by three static addresses:
+// its std::source_location data, its format string literal and its type list.
+// Each thread maps them to the process-wide call-site id through a private
+// open-addressing table (no sharing, no atomics); a miss registers the site
+// (src/frontend.cpp) and is the only slow path of a steady-state call.
+
+inline const void* location_key(const std::source_location& loc) noexcept {
+    if constexpr (sizeof(std::source_location) == sizeof(const void*) &&
+                  std::is_trivially_copyable_v<std::source_location>) {
+        // libstdc++ and libc++: one pointer to per-call-site static data.
+        return std::bit_cast<const void*>(loc);
+    } else {
+        return loc.function_name() + loc.line() * 4099u + loc.column();
+    }
+}
+
+struct SiteKey {
+    const void* location;
+    const char* format;
+    const TypeCode* types;
+};
+
+class SiteCache {
+public:
+    struct Entry {
+        SiteKey key;
+        std::uint32_t id;  // 0 = empty slot
+    };
+
+    /// The id cached for `key`, or 0. Owning thread only.
+    std::uint32_t find(const SiteKey& key) const noexcept {
+        std::size_t i = hash(key) & mask_;
+        for (;;) {
+            const Entry& e = entries_[i];
+            if (e.key.location == key.location && e.key.format == key.format && e.key.types == key.types)
+                return e.id;
+            if (e.id == 0) return 0;
+            i = (i + 1) & mask_;
+        }
+    }
+
+    static std::size_t hash(const SiteKey& k) noexcept {
+        auto a = reinterpret_cast<std::uintptr_t>(k.location);
+        auto b = reinterpret_cast<std::uintptr_t>(k.format);
+        return static_cast<std::size_t>(((a ^ (b << 1)) * 0x9E3779B97F4A7C15ull) >> 32);
+    }
+
+    Entry* entries_ = nullptr;
+    std::size_t mask_ = 0;  // capacity - 1
+    std::size_t used_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Per-thread state.
+
+struct ThreadQueue;  // shared with the backend (src/registry.hpp)
+
+struct ThreadContext {
+    SpscRing* ring;           // the ring this thread writes now (grow may replace it)
+    ThreadQueue* queue;       // registration with the backend; outlives this context
+    std::uint32_t sequence;   // next record's sequence number
+    SiteCache sites;
+};
+
+/// This thread's context; null until its first record or preallocate().
+/// A plain pointer (trivial type) so access is a single TLS load.
+inline thread_local ThreadContext* t_context = nullptr;
+
+// Slow paths, out of line in src/frontend.cpp. All are noexcept and report
+// failure by returning null / 0 (the record is then dropped and counted).
+ThreadContext* create_thread_context() noexcept;
+std::uint32_t register_call_site(ThreadContext& ctx, const SiteKey& key, Level level,
+                                 const std::source_location& loc, std::string_view format) noexcept;
+std::byte* reserve_slow(ThreadContext& ctx, std::size_t size) noexcept;
+void count_lost_record() noexcept;
+
+/// Writes one record. Called after the level check passed.
+template <Level L, class... Args>
+inline void write_record(std::uint32_t logger_id, const std::source_location& loc, std::string_view format,
+                         const Args&... wire) noexcept {
+    ThreadContext* ctx = t_context;
+    if (ctx == nullptr) [[unlikely]] {
+        ctx = create_thread_context();
+        if (ctx == nullptr) return count_lost_record();
+    }
+    const SiteKey key{location_key(loc), format.data(), SiteTypes<L, Args...>::codes};
+    std::uint32_t site_id = ctx->sites.find(key);
+    if (site_id == 0) [[unlikely]] {
+        site_id = register_call_site(*ctx, key, L, loc, format);
+        if (site_id == 0) return count_lost_record();
+    }
+    const std::size_t size = align_record(sizeof(RecordHeader) + (std::size_t{0} + ... + encoded_size(wire)));
+    std::byte* p = ctx->ring->try_reserve(size);
+    if (p == nullptr) [[unlikely]] {
+        p = reserve_slow(*ctx, size);
+        if (p == nullptr) return;  // dropped and counted by reserve_slow
+    }
+    // Timestamp after the reservation: keeps the window between taking it and
+    // publishing the record (what the backend's ordering grace covers) short.
+    const RecordHeader header{static_cast<std::uint32_t>(size), site_id, read_tsc(), ctx->sequence++, logger_id};
+    std::memcpy(p, &header, sizeof header);
+    std::byte* out = p + sizeof header;
+    ((out = encode(out, wire)), ...);
+    ctx->ring->commit(size);
+}
+
+template <Level L, class... Args>
+inline void log_call(std::uint32_t logger_id, const std::source_location& loc, std::string_view format,
+                     const Args&... args) noexcept {
+    write_record<L>(logger_id, loc, format, to_wire(args)...);
+}
+
+}  // namespace agora::log::detail

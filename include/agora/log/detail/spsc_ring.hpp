@@ -1,0 +1,179 @@
+#pragma once
+// Single-producer / single-consumer byte ring: the only structure the calling
+// thread writes to on the hot path.
+//
+// Indices
+//   write_index_ and read_index_ are monotonically increasing byte counts
+//   (never wrapped); the byte offset in storage_ is `index & mask_`.
+//   Invariant: read_index_ <= write_index_ <= read_index_ + capacity_.
+//   Empty: read_index_ == write_index_.   Full: write_index_ - read_index_ == capacity_.
+//
+// Who writes what
+//   producer cache line: write_index_ (published with release after the bytes
+//     are written), cached_read_index_ (producer-private copy, refreshed only
+//     when the cached free space is not enough), next_ (a larger ring the
+//     producer moved to; set once, after the last commit to this ring).
+//   consumer cache line: read_index_ (published with release after the bytes
+//     are consumed, so the producer may overwrite them), cached_write_index_
+//     (consumer-private copy).
+//
+// Records never wrap: if a record does not fit between the write position and
+// the end of storage_, the producer writes a padding header (record_kind::padding)
+// covering the tail and starts the record at offset 0. Every record size and
+// every offset is a multiple of kRecordAlign, so a tail is either empty or
+// large enough to hold a padding header.
+//
+//   storage_: [ rec | rec | rec | .... free .... | pad ]
+//               ^read&mask         ^write&mask
+//
+// The ring and its storage are one allocation whose pages are written once at
+// construction, so no page fault lands on a later hot-path call.
+
+#include <agora/log/detail/record.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <new>
+
+namespace agora::log::detail {
+
+inline constexpr std::size_t kCacheLine = 64;
+
+class SpscRing {
+public:
+    /// Creates a ring of `capacity` bytes (a power of two, at least 4 KiB).
+    /// Returns nullptr when memory cannot be obtained. Any thread.
+    static SpscRing* create(std::size_t capacity) noexcept;
+    /// Frees a ring created by create(). Consumer thread, after the producer is done with it.
+    static void destroy(SpscRing* ring) noexcept;
+
+    std::size_t capacity() const noexcept { return capacity_; }
+
+    // ---- producer side ----------------------------------------------------
+
+    /// Returns a pointer to `n` contiguous writable bytes (n a multiple of
+    /// kRecordAlign, n <= capacity), or nullptr when the ring has not enough
+    /// free space now. Nothing is visible to the consumer until commit(n).
+    std::byte* try_reserve(std::size_t n) noexcept {
+        std::uint64_t w = write_index_.load(std::memory_order_relaxed);
+        std::size_t off = static_cast<std::size_t>(w) & mask_;
+        std::size_t tail = capacity_ - off;
+        std::size_t need = (n <= tail) ? n : tail + n;
+        if (w + need - cached_read_index_ > capacity_) [[unlikely]] {
+            // acquire: the consumer's reads of those bytes happen before our overwrite.
+            cached_read_index_ = read_index_.load(std::memory_order_acquire);
+            if (w + need - cached_read_index_ > capacity_) return nullptr;
+        }
+        if (n > tail) [[unlikely]] {
+            write_padding(off, tail);
+            w += tail;
+            // The padding is published with the record that follows it.
+            pending_padding_ = tail;
+            off = 0;
+        }
+        return storage() + off;
+    }
+
+    /// Publishes the `n` bytes returned by the last try_reserve(n).
+    void commit(std::size_t n) noexcept {
+        std::uint64_t w = write_index_.load(std::memory_order_relaxed) + pending_padding_ + n;
+        pending_padding_ = 0;
+        // release: the record bytes are visible before the consumer sees the new index.
+        write_index_.store(w, std::memory_order_release);
+    }
+
+    /// Producer moved to `next`; it will never write to this ring again. The
+    /// consumer drains this ring, then follows next().
+    void set_next(SpscRing* next) noexcept { next_.store(next, std::memory_order_release); }
+
+    // ---- consumer side ----------------------------------------------------
+
+    /// The next committed record, or nullptr if the ring is empty. Padding is
+    /// skipped. The pointer stays valid until pop(). Consumer thread only.
+    const std::byte* peek() noexcept {
+        for (;;) {
+            std::uint64_t r = read_index_.load(std::memory_order_relaxed);
+            if (r == cached_write_index_) {
+                cached_write_index_ = write_index_.load(std::memory_order_acquire);
+                if (r == cached_write_index_) return nullptr;
+            }
+            const std::byte* p = storage() + (static_cast<std::size_t>(r) & mask_);
+            RecordHeader h;
+            std::memcpy(&h, p, sizeof h);
+            if (h.site_id == kPaddingSiteId) {
+                read_index_.store(r + h.size, std::memory_order_release);
+                continue;
+            }
+            return p;
+        }
+    }
+
+    /// Releases the record returned by peek() (`size` = its header's size).
+    void pop(std::size_t size) noexcept {
+        // release: our reads of the record happen before the producer reuses the bytes.
+        read_index_.store(read_index_.load(std::memory_order_relaxed) + size,
+                          std::memory_order_release);
+    }
+
+    /// The ring the producer moved to, or nullptr. acquire pairs with set_next().
+    SpscRing* next() const noexcept { return next_.load(std::memory_order_acquire); }
+
+    /// Bytes committed and not yet consumed (any thread; a snapshot).
+    std::uint64_t unread_bytes() const noexcept {
+        return write_index_.load(std::memory_order_acquire) - read_index_.load(std::memory_order_acquire);
+    }
+
+    /// Drops everything committed (consumer side, or a single-threaded child after fork()).
+    void discard_all() noexcept {
+        std::uint64_t w = write_index_.load(std::memory_order_acquire);
+        cached_write_index_ = w;
+        read_index_.store(w, std::memory_order_release);
+    }
+
+    // Read-only views for crash dumps and tools.
+    std::uint64_t write_index() const noexcept { return write_index_.load(std::memory_order_acquire); }
+    std::uint64_t read_index() const noexcept { return read_index_.load(std::memory_order_acquire); }
+    const std::byte* data() const noexcept { return storage(); }
+
+private:
+    explicit SpscRing(std::size_t capacity) noexcept : capacity_(capacity), mask_(capacity - 1) {}
+
+    std::byte* storage() noexcept { return reinterpret_cast<std::byte*>(this) + kStorageOffset; }
+    const std::byte* storage() const noexcept {
+        return reinterpret_cast<const std::byte*>(this) + kStorageOffset;
+    }
+
+    void write_padding(std::size_t off, std::size_t tail) noexcept {
+        RecordHeader pad{};
+        pad.size = static_cast<std::uint32_t>(tail);
+        pad.site_id = kPaddingSiteId;
+        std::memcpy(storage() + off, &pad, sizeof pad);
+    }
+
+public:
+    /// Identifies a ring in memory (crash dumps, core files).
+    static constexpr std::uint64_t kMagic = 0x474e495247524741ull;  // "AGRGRING"
+
+private:
+    // Immutable after construction (read by both sides).
+    alignas(kCacheLine) const std::uint64_t magic_ = kMagic;
+    const std::size_t capacity_;
+    const std::size_t mask_;
+
+    // Producer cache line.
+    alignas(kCacheLine) std::atomic<std::uint64_t> write_index_{0};
+    std::uint64_t cached_read_index_ = 0;
+    std::size_t pending_padding_ = 0;
+    std::atomic<SpscRing*> next_{nullptr};
+
+    // Consumer cache line.
+    alignas(kCacheLine) std::atomic<std::uint64_t> read_index_{0};
+    std::uint64_t cached_write_index_ = 0;
+
+public:
+    static constexpr std::size_t kStorageOffset = 4 * kCacheLine;
+};
+
+}  // namespace agora::log::detail

@@ -1,0 +1,45 @@
+#pragma once
+// Handler interface (seed "Handler Interface Contract"). Handlers run on the
+// backend thread only, one record at a time, so they need no locking; none
+// of their functions may throw.
+
+#include <agora/log/level.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace agora::log {
+
+/// One decoded record as the backend hands it to handlers. Every view is valid
+/// only for the duration of the emit() call.
+struct LogRecordView {
+    Level level;
+    std::int64_t unix_time_ns;       ///< wall-clock time, ns since the Unix epoch (UTC)
+    std::string_view timestamp;      ///< "YYYY-MM-DDTHH:MM:SS.ffffffZ"
+    std::string_view message;        ///< the rendered message
+    std::string_view logger_name;
+    std::string_view file;           ///< source file base name
+    std::uint32_t line;
+    std::string_view function;       ///< qualified name, no return type or parameters
+    std::string_view json;           ///< the complete JSON entry, without the newline
+};
+
+class Handler {
+public:
+    virtual ~Handler() = default;
+    /// Writes (or buffers) one record.
+    virtual void emit(const LogRecordView& record) noexcept = 0;
+    /// Hands everything buffered to the OS.
+    virtual void flush() noexcept = 0;
+    /// Flushes and releases resources. Safe to call more than once.
+    virtual void close() noexcept = 0;
+};
+
+/// Renders `record` as one human-readable line (no newline) into `out`:
+///   2026-11-25T08:54:39.123456Z INFO     feed.handler  Quote AAPL 101.25  [feed.cpp:42 FeedHandler::on_quote]
+/// With `colors`, the level is wrapped in ANSI colour codes. Carriage returns
+/// and newlines in the message are written as \r and \n.
+void format_text(const LogRecordView& record, std::string& out, bool colors);
+
+}  // namespace agora::log

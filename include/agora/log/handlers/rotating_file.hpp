@@ -1,0 +1,78 @@
+#pragma once
+
+#include <agora/log/handlers/file_system.hpp>
+#include <agora/log/handlers/handler.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace agora::log {
+
+/// Size-rotated file (seed "File Rotation Algorithm"): before each line is
+/// added, if the file would grow past max_size_bytes, path.N is deleted,
+/// path.i renamed to path.i+1, path renamed to path.1 and a new path opened.
+///
+/// - Continues the size of an existing file; never truncates one.
+/// - Creates missing parent directories (0750) and the file (0640, O_CLOEXEC).
+/// - If a rename fails, the rotation stops where it is (no later rename can
+///   overwrite a file), the current file keeps growing, the error is reported
+///   on stderr, and the rotation is retried after retry_interval.
+/// - If a write fails (full disk), the lines stay buffered and are retried on
+///   each flush; beyond max_pending_bytes, new lines are counted as dropped and
+///   the count is reported when writing works again.
+/// Backend thread only (like every handler).
+class RotatingFileHandler final : public Handler {
+public:
+    struct Options {
+        std::string path;
+        std::uint64_t max_size_bytes = 100ull << 20;
+        std::uint32_t max_backups = 5;
+        std::size_t buffer_bytes = 64u << 10;           ///< write() when this much is buffered
+        std::size_t max_pending_bytes = 16u << 20;      ///< kept while writes fail
+        std::chrono::milliseconds retry_interval{1000}; ///< between failed rotations / opens
+    };
+
+    explicit RotatingFileHandler(Options options, FileSystem& fs = FileSystem::real());
+    ~RotatingFileHandler() override;
+
+    void emit(const LogRecordView& record) noexcept override;
+    void flush() noexcept override;
+    void close() noexcept override;
+
+    /// Adds one line (a newline is appended). What emit() does with record.json.
+    void write_line(std::string_view line) noexcept;
+
+    bool is_open() const noexcept { return fd_ >= 0; }
+    /// Size of the current file including buffered bytes.
+    std::uint64_t current_size() const noexcept { return size_; }
+    /// The last error reported (empty if none), and how many there were.
+    const std::string& last_error() const noexcept { return last_error_; }
+    std::uint64_t error_count() const noexcept { return error_count_; }
+    std::uint64_t dropped_lines() const noexcept { return dropped_lines_total_; }
+    std::uint64_t rotations() const noexcept { return rotations_; }
+    std::uint64_t bytes_written() const noexcept { return bytes_written_; }
+
+private:
+    bool open_file() noexcept;
+    void rotate() noexcept;
+    bool write_buffer() noexcept;
+    void report(std::string message) noexcept;
+
+    Options opt_;
+    FileSystem& fs_;
+    int fd_ = -1;
+    std::uint64_t size_ = 0;  // bytes in the file + bytes in buffer_
+    std::string buffer_;
+    bool write_failing_ = false;
+    std::uint64_t dropped_lines_ = 0;        // since the last report
+    std::uint64_t dropped_lines_total_ = 0;
+    std::uint64_t error_count_ = 0;
+    std::uint64_t rotations_ = 0;
+    std::uint64_t bytes_written_ = 0;
+    std::string last_error_;
+    std::chrono::steady_clock::time_point retry_after_{};
+};
+
+}  // namespace agora::log

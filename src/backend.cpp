@@ -1,0 +1,259 @@
+#include "backend.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <chrono>
+#include <ctime>
+#include <limits>
+
+namespace agora::log::detail {
+
+namespace {
+constexpr std::uint32_t kInternalLoggerId = 0;
+constexpr std::string_view kInternalLoggerName = "agora.log";
+
+RecordHeader read_header(const std::byte* p) noexcept {
+    RecordHeader h;
+    std::memcpy(&h, p, sizeof h);
+    return h;
+}
+
+std::int64_t realtime_ns() noexcept {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+}  // namespace
+
+Backend::Backend(const Config& config, EntryIdentity identity, std::vector<std::shared_ptr<Handler>> handlers)
+    : config_(config), renderer_(identity), handlers_(std::move(handlers)), clock_(5) {
+    grace_ticks_ = static_cast<std::uint64_t>(
+        static_cast<double>(config.backend_ordering_grace.count()) * 1000.0 / clock_.ns_per_tick());
+}
+
+Backend::~Backend() { stop(); }
+
+void Backend::start() {
+    stop_requested_.store(false);
+    thread_ = std::thread([this] { run(); });
+}
+
+void Backend::stop() noexcept {
+    if (!thread_.joinable()) return;
+    stop_requested_.store(true, std::memory_order_release);
+    if (std::this_thread::get_id() == thread_.get_id()) {
+        thread_.detach();  // a handler called shutdown(): the loop ends by itself
+        return;
+    }
+    thread_.join();
+}
+
+void Backend::abandon_thread_after_fork() noexcept {
+    // The std::thread object names a thread of the parent; joining it would
+    // fail. Forget it without running its destructor's terminate().
+    new (&thread_) std::thread();
+    queues_.clear();  // the parent's queues are the parent's to drain
+}
+
+void Backend::flush() noexcept {
+    if (!thread_.joinable() || on_backend_thread()) return;
+    try {
+        auto request = std::make_shared<FlushRequest>();
+        request->tsc = read_tsc();
+        auto done = request->done.get_future();
+        flush_requests_.enqueue(std::move(request));
+        done.wait();
+    } catch (...) {
+        // No memory for the request: nothing sensible to wait on.
+    }
+}
+
+void Backend::run() noexcept {
+    thread_id_.store(std::this_thread::get_id());
+    pthread_setname_np(pthread_self(), "agora-log");
+    if (config_.backend_cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(config_.backend_cpu, &set);
+        if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0)
+            emit_internal(Level::warning, fmt::format("Could not pin the backend thread to CPU {}", config_.backend_cpu));
+    }
+    auto last_calibration = std::chrono::steady_clock::now();
+    std::vector<std::shared_ptr<FlushRequest>> requests;
+
+    while (!stop_requested_.load(std::memory_order_acquire)) {
+        adopt_new_queues();
+        requests.clear();
+        std::shared_ptr<FlushRequest> r;
+        std::uint64_t limit = read_tsc() - grace_ticks_;
+        while (flush_requests_.try_dequeue(r)) {
+            limit = std::max(limit, r->tsc);
+            requests.push_back(std::move(r));
+        }
+        std::size_t n = drain(limit);
+        report_drops();
+        if (n > 0 || !requests.empty()) flush_handlers();
+        for (auto& req : requests) req->done.set_value();
+        reclaim_exited();
+
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_calibration > std::chrono::seconds(1)) {
+            clock_.recalibrate();
+            last_calibration = now;
+        }
+        if (n == 0 && requests.empty()) {
+            if (config_.backend_idle_sleep.count() > 0) std::this_thread::sleep_for(config_.backend_idle_sleep);
+            else std::this_thread::yield();
+        }
+    }
+
+    // Shutdown: everything that was committed is written.
+    adopt_new_queues();
+    drain(std::numeric_limits<std::uint64_t>::max());
+    report_drops();
+    flush_handlers();
+    for (auto& h : handlers_) h->close();
+    std::shared_ptr<FlushRequest> r;
+    while (flush_requests_.try_dequeue(r)) r->done.set_value();
+    reclaim_exited();
+}
+
+void Backend::adopt_new_queues() {
+    auto* incoming = Registry::instance().new_queues.load(std::memory_order_acquire);
+    ThreadQueue* q = nullptr;
+    while (incoming->try_dequeue(q)) queues_.push_back(q);
+}
+
+const std::byte* Backend::head(ThreadQueue& q) {
+    for (;;) {
+        if (const std::byte* p = q.ring->peek()) return p;
+        SpscRing* next = q.ring->next();
+        if (next == nullptr) return nullptr;
+        // The producer committed its last record to this ring before publishing
+        // next (release/acquire), so one more look sees all of them.
+        if (const std::byte* p = q.ring->peek()) return p;
+        SpscRing::destroy(q.ring);
+        q.ring = next;
+    }
+}
+
+std::size_t Backend::drain(std::uint64_t limit) {
+    std::size_t n = 0;
+    for (;;) {
+        ThreadQueue* best = nullptr;
+        const std::byte* best_record = nullptr;
+        std::uint64_t best_ts = std::numeric_limits<std::uint64_t>::max();
+        std::uint64_t second_ts = best_ts;
+        for (ThreadQueue* q : queues_) {
+            const std::byte* rec = head(*q);
+            if (rec == nullptr) continue;
+            std::uint64_t ts = read_header(rec).timestamp;
+            if (best == nullptr || ts < best_ts) {
+                second_ts = best_ts;
+                best_ts = ts;
+                best = q;
+                best_record = rec;
+            } else if (ts < second_ts) {
+                second_ts = ts;
+            }
+        }
+        if (best == nullptr || best_ts > limit) break;
+        // Take from the earliest ring until it passes the next ring's head.
+        const std::uint64_t bound = std::min(second_ts, limit);
+        const std::byte* rec = best_record;
+        do {
+            process(*best, rec);
+            ++n;
+            rec = head(*best);
+        } while (rec != nullptr && read_header(rec).timestamp <= bound);
+    }
+    return n;
+}
+
+void Backend::process(ThreadQueue& q, const std::byte* record) {
+    Registry& reg = Registry::instance();
+    const RecordHeader h = read_header(record);
+    const CallSite* site = reg.sites.get(h.site_id);
+    LoggerState* const* logger = reg.loggers.get(h.logger_id);
+    if (site == nullptr || logger == nullptr) {
+        emit_internal(Level::error,
+                      fmt::format("Skipped a record with unknown call site {} or logger {}", h.site_id, h.logger_id));
+    } else {
+        std::int64_t unix_ns = clock_.to_unix_ns(h.timestamp);
+        if (unix_ns < last_unix_ns_) unix_ns = last_unix_ns_;
+        last_unix_ns_ = unix_ns;
+        LogRecordView view{};
+        renderer_.render_record(h, record + sizeof h, h.size - sizeof h, *site, (*logger)->name, unix_ns, view);
+        dispatch(view);
+    }
+    q.ring->pop(h.size);
+}
+
+void Backend::dispatch(const LogRecordView& view) noexcept {
+    for (auto& handler : handlers_) handler->emit(view);
+    // Single writer: a relaxed load+store is enough for a statistics counter.
+    records_written_.store(records_written_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void Backend::emit_internal(Level level, std::string_view message, std::source_location loc) noexcept {
+    try {
+        EntryRenderer::SiteInfo site;
+        site.file = file_base_name(loc.file_name());
+        site.function = clean_function_name(loc.function_name());
+        site.line = loc.line();
+        site.json_tail = ",\"file\":";
+        append_json_string(site.json_tail, site.file);
+        site.json_tail += ",\"line\":" + std::to_string(site.line) + ",\"function\":";
+        append_json_string(site.json_tail, site.function);
+        std::int64_t unix_ns = std::max(realtime_ns(), last_unix_ns_);
+        last_unix_ns_ = unix_ns;
+        LogRecordView view{};
+        renderer_.render(level, unix_ns, message, site, kInternalLoggerId, kInternalLoggerName, view);
+        dispatch(view);
+    } catch (...) {
+        // Out of memory while reporting: nothing more we can do.
+    }
+}
+
+void Backend::flush_handlers() noexcept {
+    for (auto& h : handlers_) h->flush();
+}
+
+void Backend::report_drops() {
+    std::uint64_t dropped = 0;
+    for (ThreadQueue* q : queues_) {
+        std::uint64_t d = q->dropped.load(std::memory_order_relaxed);
+        dropped += d - q->dropped_reported;
+        q->dropped_reported = d;
+    }
+    static std::uint64_t lost_reported = 0;  // backend thread only
+    std::uint64_t lost = Registry::instance().lost_records.load(std::memory_order_relaxed);
+    dropped += lost - lost_reported;
+    lost_reported = lost;
+    if (dropped > 0) Registry::instance().dropped_total.fetch_add(dropped, std::memory_order_relaxed);
+    if (dropped > 0) emit_internal(Level::warning, fmt::format("Async queue overflow, dropped {} entries", dropped));
+}
+
+void Backend::reclaim_exited() {
+    for (std::size_t i = 0; i < queues_.size();) {
+        ThreadQueue* q = queues_[i];
+        // acquire: pairs with the exit hook's release, so the emptiness check
+        // below sees every record the thread committed.
+        if (q->producer_done.load(std::memory_order_acquire) && head(*q) == nullptr) {
+            std::uint64_t d = q->dropped.load(std::memory_order_relaxed);
+            if (d != q->dropped_reported) {  // report before forgetting the counter
+                ++i;
+                continue;
+            }
+            SpscRing::destroy(q->ring);
+            delete q;
+            queues_[i] = queues_.back();
+            queues_.pop_back();
+        } else {
+            ++i;
+        }
+    }
+}
+
+}  // namespace agora::log::detail

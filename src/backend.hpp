@@ -1,0 +1,80 @@
+#pragma once
+// The backend thread: drains every thread's ring, merges records in timestamp
+// order, renders them and hands them to the handlers.
+
+#include "clock.hpp"
+#include "registry.hpp"
+#include "render.hpp"
+
+#include <agora/log/config.hpp>
+#include <agora/log/handlers/handler.hpp>
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include <atomic>
+#include <future>
+#include <memory>
+#include <source_location>
+#include <thread>
+#include <vector>
+
+namespace agora::log::detail {
+
+class Backend {
+public:
+    Backend(const Config& config, EntryIdentity identity, std::vector<std::shared_ptr<Handler>> handlers);
+    ~Backend();
+
+    void start();
+    /// Drains everything, flushes and closes the handlers, joins the thread.
+    void stop() noexcept;
+    /// Blocks until records stamped before the call are written. Any thread
+    /// but the backend's.
+    void flush() noexcept;
+
+    bool on_backend_thread() const noexcept { return std::this_thread::get_id() == thread_id_.load(); }
+
+    /// Writes a record produced by the logger itself (e.g. the drop report).
+    /// Backend thread, or before start().
+    void emit_internal(Level level, std::string_view message,
+                       std::source_location loc = std::source_location::current()) noexcept;
+
+    std::uint64_t records_written() const noexcept { return records_written_.load(std::memory_order_relaxed); }
+
+    /// In a forked child: forget the thread that does not exist there.
+    void abandon_thread_after_fork() noexcept;
+
+private:
+    struct FlushRequest {
+        std::uint64_t tsc;
+        std::promise<void> done;
+    };
+
+    void run() noexcept;
+    /// Takes newly registered thread queues.
+    void adopt_new_queues();
+    /// Writes records with timestamp <= limit in timestamp order; returns how many.
+    std::size_t drain(std::uint64_t limit);
+    /// The head record of a queue, following grown rings; nullptr if empty.
+    const std::byte* head(ThreadQueue& q);
+    void process(ThreadQueue& q, const std::byte* record);
+    void dispatch(const LogRecordView& view) noexcept;
+    void flush_handlers() noexcept;
+    void report_drops();
+    void reclaim_exited();
+
+    Config config_;
+    EntryRenderer renderer_;
+    std::vector<std::shared_ptr<Handler>> handlers_;
+    std::vector<ThreadQueue*> queues_;
+    TscClock clock_;
+    std::int64_t last_unix_ns_ = 0;  // output timestamps never go backwards
+    std::uint64_t grace_ticks_;
+    moodycamel::ConcurrentQueue<std::shared_ptr<FlushRequest>> flush_requests_;
+    std::atomic<bool> stop_requested_{false};
+    std::atomic<std::thread::id> thread_id_{};
+    std::atomic<std::uint64_t> records_written_{0};
+    std::thread thread_;
+};
+
+}  // namespace agora::log::detail

@@ -1,0 +1,179 @@
+#include <agora/log/config.hpp>
+#include <agora/log/level.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <optional>
+#include <regex>
+
+namespace agora::log {
+
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+bool valid_environment(std::string_view e) {
+    return e == "development" || e == "staging" || e == "production";
+}
+
+bool valid_version(std::string_view v) {
+    // The schema's pattern ^\d+\.\d+\.\d+ (anything may follow).
+    static const std::regex re(R"(^\d+\.\d+\.\d+)");
+    return std::regex_search(v.begin(), v.end(), re);
+}
+
+Error env_error(std::string_view var, std::string_view value, std::string_view accepted) {
+    return Error{ErrorCode::invalid_env,
+                 fmt::format("{}='{}' is not accepted: expected {}", var, value, accepted)};
+}
+
+Error config_error(std::string_view field, std::string_view value, std::string_view accepted) {
+    return Error{ErrorCode::invalid_config,
+                 fmt::format("Config.{}='{}' is not accepted: expected {}", field, value, accepted)};
+}
+
+std::optional<bool> parse_bool(std::string_view v) {
+    std::string s = lower(v);
+    if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
+    if (s == "false" || s == "0" || s == "no" || s == "off") return false;
+    return std::nullopt;
+}
+
+/// A decimal integer in [min, max]; no sign, no spaces, no suffix.
+std::optional<std::uint64_t> parse_uint(std::string_view v, std::uint64_t min, std::uint64_t max) {
+    std::uint64_t out = 0;
+    if (v.empty() || !std::isdigit(static_cast<unsigned char>(v.front()))) return std::nullopt;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (ec != std::errc() || ptr != v.data() + v.size() || out < min || out > max) return std::nullopt;
+    return out;
+}
+
+constexpr std::string_view kBoolAccepted = "true, false, 1, 0, yes, no, on or off";
+constexpr std::string_view kLevelAccepted = "DEBUG, INFO, WARNING, ERROR or CRITICAL";
+
+}  // namespace
+
+std::optional<Level> parse_level(std::string_view name) noexcept {
+    std::string s;
+    try {
+        s = lower(name);
+    } catch (...) {
+        return std::nullopt;
+    }
+    if (s == "debug") return Level::debug;
+    if (s == "info") return Level::info;
+    if (s == "warning" || s == "warn") return Level::warning;
+    if (s == "error") return Level::error;
+    if (s == "critical") return Level::critical;
+    return std::nullopt;
+}
+
+std::string_view to_string(ConsoleFormat f) noexcept { return f == ConsoleFormat::json ? "json" : "text"; }
+
+std::string_view to_string(QueueFullPolicy p) noexcept {
+    switch (p) {
+        case QueueFullPolicy::block: return "block";
+        case QueueFullPolicy::drop: return "drop";
+        case QueueFullPolicy::grow: return "grow";
+    }
+    return "grow";
+}
+
+Expected<void> Config::validate() const {
+    if (service_name.empty()) return config_error("service_name", service_name, "a non-empty service name");
+    if (!valid_environment(environment))
+        return config_error("environment", environment, "development, staging or production");
+    if (!valid_version(version)) return config_error("version", version, "a version MAJOR.MINOR.PATCH, e.g. 1.4.2");
+    if (!parse_level(to_string(level))) return config_error("level", std::to_string(static_cast<int>(level)), kLevelAccepted);
+    if (file_enabled && file_path.empty()) return config_error("file_path", file_path, "a file path");
+    if (max_file_size_mb == 0 || max_file_size_mb > (1u << 20))
+        return config_error("max_file_size_mb", std::to_string(max_file_size_mb), "an integer from 1 to 1048576");
+    if (max_backup_count > 1000)
+        return config_error("max_backup_count", std::to_string(max_backup_count), "an integer from 0 to 1000");
+    if (queue_capacity_bytes < 4096 || queue_capacity_bytes > (std::size_t{1} << 32))
+        return config_error("queue_capacity_bytes", std::to_string(queue_capacity_bytes), "bytes from 4096 to 4294967296");
+    if (queue_max_capacity_bytes < queue_capacity_bytes || queue_max_capacity_bytes > (std::size_t{1} << 32))
+        return config_error("queue_max_capacity_bytes", std::to_string(queue_max_capacity_bytes),
+                            "bytes from queue_capacity_bytes to 4294967296");
+    if (backend_idle_sleep.count() < 0 || backend_idle_sleep > std::chrono::seconds(1))
+        return config_error("backend_idle_sleep", std::to_string(backend_idle_sleep.count()) + "us", "0 to 1000000 us");
+    if (backend_ordering_grace.count() < 0 || backend_ordering_grace > std::chrono::seconds(1))
+        return config_error("backend_ordering_grace", std::to_string(backend_ordering_grace.count()) + "us",
+                            "0 to 1000000 us");
+    if (backend_cpu < -1) return config_error("backend_cpu", std::to_string(backend_cpu), "-1 (not pinned) or a CPU number");
+    return {};
+}
+
+Expected<Config> Config::from_env() { return from_env(Config{}); }
+
+Expected<Config> Config::from_env(Config c) {
+    try {
+        auto get = [](const char* name) -> std::optional<std::string_view> {
+            const char* v = std::getenv(name);
+            if (v == nullptr) return std::nullopt;
+            return std::string_view(v);
+        };
+        if (auto v = get("ENVIRONMENT")) {
+            if (!valid_environment(*v)) return env_error("ENVIRONMENT", *v, "development, staging or production");
+            c.environment = *v;
+        }
+        if (auto v = get("SERVICE_VERSION")) {
+            if (!valid_version(*v)) return env_error("SERVICE_VERSION", *v, "a version MAJOR.MINOR.PATCH, e.g. 1.4.2");
+            c.version = *v;
+        }
+        if (auto v = get("HOSTNAME")) c.host = *v;
+        if (auto v = get("LOG_LEVEL")) {
+            auto level = parse_level(*v);
+            if (!level) return env_error("LOG_LEVEL", *v, kLevelAccepted);
+            c.level = *level;
+        }
+        struct BoolVar { const char* name; bool* field; };
+        for (BoolVar b : {BoolVar{"LOG_CONSOLE_ENABLED", &c.console_enabled}, BoolVar{"LOG_CONSOLE_COLORS", &c.console_colors},
+                          BoolVar{"LOG_FILE_ENABLED", &c.file_enabled}}) {
+            if (auto v = get(b.name)) {
+                auto parsed = parse_bool(*v);
+                if (!parsed) return env_error(b.name, *v, kBoolAccepted);
+                *b.field = *parsed;
+            }
+        }
+        if (auto v = get("LOG_CONSOLE_FORMAT")) {
+            std::string s = lower(*v);
+            if (s == "json") c.console_format = ConsoleFormat::json;
+            else if (s == "text") c.console_format = ConsoleFormat::text;
+            else return env_error("LOG_CONSOLE_FORMAT", *v, "json or text");
+        }
+        if (auto v = get("LOG_FILE_PATH")) {
+            if (v->empty()) return env_error("LOG_FILE_PATH", *v, "a file path");
+            c.file_path = *v;
+        }
+        if (auto v = get("LOG_MAX_FILE_SIZE_MB")) {
+            auto n = parse_uint(*v, 1, 1u << 20);
+            if (!n) return env_error("LOG_MAX_FILE_SIZE_MB", *v, "an integer number of MiB from 1 to 1048576");
+            c.max_file_size_mb = *n;
+        }
+        if (auto v = get("LOG_MAX_BACKUP_COUNT")) {
+            auto n = parse_uint(*v, 0, 1000);
+            if (!n) return env_error("LOG_MAX_BACKUP_COUNT", *v, "an integer from 0 to 1000");
+            c.max_backup_count = static_cast<std::uint32_t>(*n);
+        }
+        if (auto v = get("LOG_QUEUE_SIZE")) {
+            auto n = parse_uint(*v, 4096, std::uint64_t{1} << 32);
+            if (!n) return env_error("LOG_QUEUE_SIZE", *v, "per-thread queue bytes, an integer from 4096 to 4294967296");
+            c.queue_capacity_bytes = static_cast<std::size_t>(*n);
+            c.queue_max_capacity_bytes = std::max(c.queue_max_capacity_bytes, c.queue_capacity_bytes);
+        }
+        return c;
+    } catch (const std::exception& e) {
+        return Error{ErrorCode::invalid_env, fmt::format("reading the environment failed: {}", e.what())};
+    }
+}
+
+}  // namespace agora::log

@@ -1,0 +1,217 @@
+#include "format.hpp"
+
+#include <array>
+#include <cstring>
+#include <ctime>
+
+namespace agora::log::detail {
+
+namespace {
+
+template <class T>
+bool read_value(const std::byte*& p, const std::byte* end, T& v) noexcept {
+    if (static_cast<std::size_t>(end - p) < sizeof(T)) return false;
+    std::memcpy(&v, p, sizeof(T));
+    p += sizeof(T);
+    return true;
+}
+
+/// Reads one value of type T and adds it to the store as type As.
+template <class T, class As = T>
+bool push(const std::byte*& p, const std::byte* end, ArgStore& store) {
+    T v{};
+    if (!read_value(p, end, v)) return false;
+    store.push_back(static_cast<As>(v));
+    return true;
+}
+
+bool push_args(const TypeCode* types, const std::byte* p, const std::byte* end, ArgStore& store) {
+    for (const TypeCode* t = types; *t != TypeCode::end; ++t) {
+        bool ok = false;
+        switch (*t) {
+            case TypeCode::boolean: ok = push<std::uint8_t, bool>(p, end, store); break;
+            case TypeCode::character: ok = push<char>(p, end, store); break;
+            case TypeCode::i8: ok = push<std::int8_t, int>(p, end, store); break;
+            case TypeCode::u8: ok = push<std::uint8_t, unsigned>(p, end, store); break;
+            case TypeCode::i16: ok = push<std::int16_t, int>(p, end, store); break;
+            case TypeCode::u16: ok = push<std::uint16_t, unsigned>(p, end, store); break;
+            case TypeCode::i32: ok = push<std::int32_t>(p, end, store); break;
+            case TypeCode::u32: ok = push<std::uint32_t>(p, end, store); break;
+            case TypeCode::i64: ok = push<std::int64_t, long long>(p, end, store); break;
+            case TypeCode::u64: ok = push<std::uint64_t, unsigned long long>(p, end, store); break;
+            case TypeCode::f32: ok = push<float>(p, end, store); break;
+            case TypeCode::f64: ok = push<double>(p, end, store); break;
+            case TypeCode::pointer: {
+                std::uint64_t v = 0;
+                ok = read_value(p, end, v);
+                if (ok) store.push_back(reinterpret_cast<const void*>(static_cast<std::uintptr_t>(v)));
+                break;
+            }
+            case TypeCode::string: {
+                std::uint32_t n = 0;
+                ok = read_value(p, end, n) && static_cast<std::size_t>(end - p) >= n;
+                if (!ok) break;
+                // A view into the record: valid until the record is released.
+                store.push_back(fmt::string_view(reinterpret_cast<const char*>(p), n));
+                p += n;
+                break;
+            }
+            case TypeCode::end: break;
+        }
+        if (!ok) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+bool format_message(std::string_view format, const TypeCode* types, const std::byte* args, std::size_t size,
+                    ArgStore& store, std::string& out) noexcept {
+    try {
+        store.clear();
+        if (!push_args(types, args, args + size, store)) {
+            out.append(format);
+            out.append(" [agora-log: record arguments are damaged]");
+            return false;
+        }
+        fmt::vformat_to(std::back_inserter(out), fmt::string_view(format.data(), format.size()), store);
+        return true;
+    } catch (const std::exception& e) {
+        out.append(format);
+        out.append(" [agora-log: format error: ");
+        out.append(e.what());
+        out.push_back(']');
+        return false;
+    } catch (...) {
+        return false;
+    }
+}
+
+namespace {
+// 0: copy as is; 1: needs escaping or validation.
+constexpr std::array<std::uint8_t, 256> kNeedsWork = [] {
+    std::array<std::uint8_t, 256> t{};
+    for (int c = 0; c < 256; ++c) t[c] = (c < 0x20 || c == '"' || c == '\\' || c >= 0x7f) ? 1 : 0;
+    return t;
+}();
+
+/// Length of the valid UTF-8 sequence at s (s[0] >= 0x80), or 0 if invalid.
+std::size_t utf8_sequence(const unsigned char* s, std::size_t n) noexcept {
+    unsigned char c = s[0];
+    std::size_t len;
+    std::uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
+    else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
+    else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
+    else return 0;
+    if (n < len) return 0;
+    for (std::size_t i = 1; i < len; ++i) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) return 0;  // overlong / range
+    if (cp >= 0xd800 && cp <= 0xdfff) return 0;  // surrogates
+    return len;
+}
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out.push_back('"');
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const std::size_t n = s.size();
+    std::size_t run = 0;  // start of the pending run of bytes copied as is
+    std::size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (!kNeedsWork[c]) { ++i; continue; }
+        if (c >= 0x80) {
+            std::size_t len = utf8_sequence(p + i, n - i);
+            if (len != 0) { i += len; continue; }
+        }
+        out.append(s.data() + run, i - run);
+        switch (c) {
+            case '"': out.append("\\\""); break;
+            case '\\': out.append("\\\\"); break;
+            case '\n': out.append("\\n"); break;
+            case '\r': out.append("\\r"); break;
+            case '\t': out.append("\\t"); break;
+            case '\b': out.append("\\b"); break;
+            case '\f': out.append("\\f"); break;
+            default:
+                if (c < 0x20) {
+                    char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+                    out.append(esc, 6);
+                } else if (c == 0x7f) {
+                    out.append("\\u007f");
+                } else {
+                    out.append("\xef\xbf\xbd");  // U+FFFD for an invalid byte
+                }
+        }
+        ++i;
+        run = i;
+    }
+    out.append(s.data() + run, n - run);
+    out.push_back('"');
+}
+
+void append_timestamp(std::string& out, std::int64_t unix_ns) {
+    std::int64_t secs = unix_ns / 1'000'000'000;
+    std::int64_t frac = unix_ns % 1'000'000'000;
+    if (frac < 0) { frac += 1'000'000'000; --secs; }
+    std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[40];
+    int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                          tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(frac / 1000));
+    out.append(buf, static_cast<std::size_t>(n));
+}
+
+std::string_view clean_function_name(std::string_view s) noexcept {
+    // Drop GCC's " [with T = ...]" template argument list.
+    if (auto w = s.find(" [with "); w != std::string_view::npos) s = s.substr(0, w);
+    // Drop trailing cv/ref/noexcept qualifiers of member functions.
+    for (bool again = true; again;) {
+        again = false;
+        for (std::string_view q : {" const", " volatile", " &&", " &", " noexcept"}) {
+            if (s.size() > q.size() && s.substr(s.size() - q.size()) == q) {
+                s.remove_suffix(q.size());
+                again = true;
+            }
+        }
+    }
+    std::size_t end = s.size();
+    if (!s.empty() && s.back() == ')') {
+        // Cut the parameter list: the '(' matching the final ')'.
+        int depth = 0;
+        for (std::size_t i = s.size(); i-- > 0;) {
+            if (s[i] == ')') ++depth;
+            else if (s[i] == '(' && --depth == 0) { end = i; break; }
+        }
+    }
+    // The name starts after the last space outside <> and () (the return type).
+    int depth = 0;
+    std::size_t start = 0;
+    for (std::size_t i = end; i-- > 0;) {
+        char c = s[i];
+        if (c == '>' || c == ')') ++depth;
+        else if (c == '<' || c == '(') --depth;
+        else if (c == ' ' && depth == 0) {
+            // "Foo::operator int" is a conversion operator, not a return type.
+            std::string_view before = s.substr(0, i);
+            if (before.size() >= 8 && before.substr(before.size() - 8) == "operator") continue;
+            start = i + 1;
+            break;
+        }
+    }
+    if (start >= end) return s;
+    return s.substr(start, end - start);
+}
+
+std::string_view file_base_name(std::string_view path) noexcept {
+    auto pos = path.find_last_of("/\\");
+    return pos == std::string_view::npos ? path : path.substr(pos + 1);
+}
+
+}  // namespace agora::log::detail

@@ -1,0 +1,228 @@
+// initialize / flush / shutdown / get_logger, and fork() support.
+
+#include "backend.hpp"
+#include "registry.hpp"
+
+#include <agora/log/handlers/console.hpp>
+#include <agora/log/handlers/rotating_file.hpp>
+#include <agora/log/logger.hpp>
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <mutex>
+
+namespace agora::log {
+
+namespace {
+
+using detail::Backend;
+using detail::LoggerState;
+using detail::Registry;
+
+/// Lifecycle state. `lifecycle_mutex` serialises initialize/shutdown/fork;
+/// `backend` is read by flush() under it too (flush is not on the hot path).
+struct Lifecycle {
+    std::mutex mutex;
+    Backend* backend = nullptr;
+    Config config;
+    std::vector<std::shared_ptr<Handler>> extra_handlers;
+    std::uint64_t records_before = 0;  // records written by backends already stopped
+    bool atexit_registered = false;
+    bool atfork_registered = false;
+};
+
+Lifecycle& lifecycle() noexcept {
+    static Lifecycle* l = new Lifecycle();  // never destroyed: threads may log during exit
+    return *l;
+}
+
+std::string default_host() {
+    if (const char* h = std::getenv("HOSTNAME"); h != nullptr && *h != '\0') return h;
+    char buf[256] = {};
+    if (gethostname(buf, sizeof buf - 1) == 0 && buf[0] != '\0') return buf;
+    return "unknown";
+}
+
+/// Sets every logger's effective level: its configured level while running, off otherwise.
+void apply_levels_locked(Registry& reg, bool running) {
+    for (auto& [name, state] : reg.logger_by_name) {
+        std::uint8_t level = running ? state->configured_level.load(std::memory_order_relaxed) : kLevelOff;
+        state->level.store(level, std::memory_order_relaxed);
+    }
+}
+
+void set_running(bool running) {
+    Registry& reg = Registry::instance();
+    std::lock_guard lock(reg.mutex);
+    reg.backend_running.store(running, std::memory_order_release);
+    apply_levels_locked(reg, running);
+}
+
+Backend* build_backend(const Config& config, const std::vector<std::shared_ptr<Handler>>& extra,
+                       std::vector<std::string>& warnings) {
+    std::vector<std::shared_ptr<Handler>> handlers;
+    bool console = config.console_enabled;
+    if (config.file_enabled) {
+        RotatingFileHandler::Options o;
+        o.path = config.file_path;
+        o.max_size_bytes = config.max_file_size_mb << 20;
+        o.max_backups = config.max_backup_count;
+        auto file = std::make_shared<RotatingFileHandler>(o);
+        if (file->is_open()) {
+            handlers.push_back(file);
+        } else {
+            warnings.push_back("Log file " + config.file_path + " cannot be written (" + file->last_error() +
+                               "); logging to the console instead");
+            console = true;
+        }
+    }
+    if (console) handlers.push_back(std::make_shared<ConsoleHandler>(config.console_format, config.console_colors));
+    for (const auto& h : extra)
+        if (h) handlers.push_back(h);
+    detail::EntryIdentity id{config.service_name, config.environment, config.version,
+                             config.host.empty() ? default_host() : config.host};
+    return new Backend(config, std::move(id), std::move(handlers));
+}
+
+void apply_queue_settings(const Config& config) {
+    Registry& reg = Registry::instance();
+    reg.queue_capacity.store(detail::ring_capacity_for(config.queue_capacity_bytes), std::memory_order_relaxed);
+    reg.queue_max_capacity.store(detail::ring_capacity_for(config.queue_max_capacity_bytes), std::memory_order_relaxed);
+    reg.queue_policy.store(static_cast<int>(config.queue_full_policy), std::memory_order_relaxed);
+}
+
+// fork(): the child has only the forking thread. Its copy of the rings holds
+// the parent's unwritten records (the parent writes them), and no backend.
+void before_fork() {
+    lifecycle().mutex.lock();
+    Registry::instance().mutex.lock();
+}
+void after_fork_parent() {
+    Registry::instance().mutex.unlock();
+    lifecycle().mutex.unlock();
+}
+void after_fork_child() {
+    Registry& reg = Registry::instance();
+    reg.mutex.unlock();
+    Lifecycle& l = lifecycle();
+    // The forking thread's context belongs to the parent's queue set: leak
+    // it and let the next record create a fresh one.
+    detail::t_context = nullptr;
+    reg.new_queues.store(new moodycamel::ConcurrentQueue<detail::ThreadQueue*>(), std::memory_order_release);
+    if (l.backend != nullptr) {
+        l.backend->abandon_thread_after_fork();  // leaked: its state belongs to the parent's thread
+        std::vector<std::string> warnings;
+        l.backend = build_backend(l.config, l.extra_handlers, warnings);
+        l.backend->start();
+    }
+    l.mutex.unlock();
+}
+
+}  // namespace
+
+Expected<void> initialize(const Config& config, std::vector<std::shared_ptr<Handler>> extra_handlers) {
+    if (auto valid = config.validate(); !valid) return valid.error();
+    Lifecycle& l = lifecycle();
+    std::lock_guard lock(l.mutex);
+    if (l.backend != nullptr) return Error{ErrorCode::already_running, "initialize(): the logger is already running; call shutdown() first"};
+    try {
+        if (!l.atfork_registered) {
+            pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+            l.atfork_registered = true;
+        }
+        if (!l.atexit_registered) {
+            std::atexit([] { shutdown(); });
+            l.atexit_registered = true;
+        }
+        apply_queue_settings(config);
+        {
+            Registry& reg = Registry::instance();
+            std::lock_guard rlock(reg.mutex);
+            reg.default_level.store(static_cast<std::uint8_t>(config.level), std::memory_order_relaxed);
+            for (auto& [name, state] : reg.logger_by_name)
+                state->configured_level.store(static_cast<std::uint8_t>(config.level), std::memory_order_relaxed);
+        }
+        std::vector<std::string> warnings;
+        l.backend = build_backend(config, extra_handlers, warnings);
+        l.config = config;
+        l.extra_handlers = std::move(extra_handlers);
+        for (const auto& w : warnings) l.backend->emit_internal(Level::warning, w);
+        l.backend->start();
+        set_running(true);
+    } catch (const std::exception& e) {
+        return Error{ErrorCode::io_error, std::string("initialize(): ") + e.what()};
+    }
+    return {};
+}
+
+void flush() noexcept {
+    Lifecycle& l = lifecycle();
+    Backend* backend = nullptr;
+    {
+        std::lock_guard lock(l.mutex);
+        backend = l.backend;
+        if (backend == nullptr || backend->on_backend_thread()) return;
+        // Holding the lock while waiting keeps shutdown() from deleting the backend under us.
+        backend->flush();
+    }
+}
+
+void shutdown() noexcept {
+    Lifecycle& l = lifecycle();
+    std::lock_guard lock(l.mutex);
+    if (l.backend == nullptr) return;
+    try {
+        set_running(false);
+    } catch (...) {
+    }
+    if (l.backend->on_backend_thread()) return;  // from a handler: cannot join ourselves
+    l.backend->stop();
+    l.records_before += l.backend->records_written();
+    delete l.backend;
+    l.backend = nullptr;
+    l.extra_handlers.clear();
+}
+
+Logger get_logger(std::string_view name) {
+    Registry& reg = Registry::instance();
+    std::lock_guard lock(reg.mutex);
+    auto it = reg.logger_by_name.find(std::string(name));
+    if (it != reg.logger_by_name.end()) return Logger(it->second);
+    auto configured = reg.default_level.load(std::memory_order_relaxed);
+    auto* state = new LoggerState{{kLevelOff}, {configured}, 0, std::string(name)};
+    std::uint32_t id = reg.loggers.append_locked(state);
+    if (id == 0) {
+        delete state;
+        return Logger();
+    }
+    state->id = id;
+    reg.logger_by_name.emplace(state->name, state);
+    state->level.store(reg.backend_running.load(std::memory_order_relaxed) ? configured : kLevelOff,
+                       std::memory_order_relaxed);
+    return Logger(state);
+}
+
+void Logger::set_level(Level level) noexcept {
+    auto v = static_cast<std::uint8_t>(level);
+    state_->configured_level.store(v, std::memory_order_relaxed);
+    if (state_->id != 0 && Registry::instance().backend_running.load(std::memory_order_acquire))
+        state_->level.store(v, std::memory_order_relaxed);
+}
+
+Level Logger::level() const noexcept {
+    return static_cast<Level>(state_->configured_level.load(std::memory_order_relaxed));
+}
+
+Stats stats() noexcept {
+    Lifecycle& l = lifecycle();
+    std::lock_guard lock(l.mutex);
+    Stats s{l.records_before, 0};
+    if (l.backend != nullptr) s.records_written += l.backend->records_written();
+    Registry& reg = Registry::instance();
+    s.records_dropped = reg.dropped_total.load(std::memory_order_relaxed);
+    return s;
+}
+
+}  // namespace agora::log

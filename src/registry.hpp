@@ -1,0 +1,140 @@
+#pragma once
+// Process-wide registries shared by calling threads (which append) and the
+// backend (which reads): call sites, loggers and per-thread queues.
+
+#include <agora/log/detail/frontend.hpp>
+#include <agora/log/detail/record.hpp>
+#include <agora/log/detail/spsc_ring.hpp>
+#include <agora/log/level.hpp>
+#include <agora/log/logger.hpp>
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <source_location>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+
+namespace agora::log::detail {
+
+/// Static description of one call site. Immutable once registered.
+struct CallSite {
+    std::uint32_t id;
+    Level level;
+    std::string_view format;        // the template (static storage)
+    std::source_location location;  // static storage
+    const TypeCode* types;          // terminated by TypeCode::end
+};
+
+/// Append-only table with lock-free reads by id (ids start at 1).
+/// Appends are serialised by the owner's mutex; a reader that holds an id
+/// obtained through a release/acquire chain from the append sees the entry.
+template <class T>
+class ChunkedTable {
+public:
+    static constexpr std::size_t kChunkBits = 10;
+    static constexpr std::size_t kChunkSize = std::size_t{1} << kChunkBits;
+    static constexpr std::size_t kMaxChunks = 4096;  // 4M entries
+
+    ChunkedTable() { chunks_[0].store(new T[kChunkSize], std::memory_order_relaxed); }
+
+    /// Appends under the caller's lock; returns the new id or 0 when full.
+    std::uint32_t append_locked(T value) {
+        std::uint32_t id = size_ + 1;
+        std::size_t index = id - 1;
+        std::size_t c = index >> kChunkBits;
+        if (c >= kMaxChunks) return 0;
+        T* chunk = chunks_[c].load(std::memory_order_relaxed);
+        if (chunk == nullptr) {
+            chunk = new (std::nothrow) T[kChunkSize];
+            if (chunk == nullptr) return 0;
+            chunks_[c].store(chunk, std::memory_order_release);
+        }
+        chunk[index & (kChunkSize - 1)] = std::move(value);
+        size_ = id;
+        count_.store(id, std::memory_order_release);
+        return id;
+    }
+
+    /// Entry `id`, or nullptr if there is none. Any thread.
+    const T* get(std::uint32_t id) const noexcept {
+        if (id == 0 || id > count_.load(std::memory_order_acquire)) return nullptr;
+        std::size_t index = id - 1;
+        T* chunk = chunks_[index >> kChunkBits].load(std::memory_order_acquire);
+        return chunk ? &chunk[index & (kChunkSize - 1)] : nullptr;
+    }
+    T* get_mut(std::uint32_t id) noexcept { return const_cast<T*>(std::as_const(*this).get(id)); }
+
+    std::uint32_t size() const noexcept { return count_.load(std::memory_order_acquire); }
+
+private:
+    std::array<std::atomic<T*>, kMaxChunks> chunks_{};
+    std::uint32_t size_ = 0;  // guarded by the owner's mutex
+    std::atomic<std::uint32_t> count_{0};
+};
+
+/// A calling thread's registration with the backend. Created by the thread's
+/// first record; freed by the backend once the thread has exited and its
+/// rings are drained.
+struct ThreadQueue {
+    /// Backend only: the ring being read (follows SpscRing::next()).
+    SpscRing* ring = nullptr;
+    /// Set once (release) by the thread-exit hook; the producer writes nothing after it.
+    std::atomic<bool> producer_done{false};
+    /// Records this thread dropped. Producer: relaxed increments; backend: reads.
+    std::atomic<std::uint64_t> dropped{0};
+    /// Backend only: how many of `dropped` were reported.
+    std::uint64_t dropped_reported = 0;
+    std::uint64_t os_thread_id = 0;
+};
+
+struct SiteKeyLess {
+    bool operator()(const SiteKey& a, const SiteKey& b) const noexcept {
+        return std::tie(a.location, a.format, a.types) < std::tie(b.location, b.format, b.types);
+    }
+};
+
+/// Everything process-wide. Never destroyed (threads may log during exit).
+struct Registry {
+    std::mutex mutex;  // guards the maps and appends below
+
+    ChunkedTable<CallSite> sites;
+    std::map<SiteKey, std::uint32_t, SiteKeyLess> site_ids;
+
+    ChunkedTable<LoggerState*> loggers;
+    std::unordered_map<std::string, LoggerState*> logger_by_name;
+
+    /// New threads announce their queue here; the backend takes them.
+    /// Replaced (old one leaked) in a forked child.
+    std::atomic<moodycamel::ConcurrentQueue<ThreadQueue*>*> new_queues{
+        new moodycamel::ConcurrentQueue<ThreadQueue*>()};
+
+    // Queue settings for rings created from now on (written by initialize()).
+    std::atomic<std::size_t> queue_capacity{1u << 20};
+    std::atomic<std::size_t> queue_max_capacity{64u << 20};
+    std::atomic<int> queue_policy{2};  // QueueFullPolicy
+    /// True while a backend consumes the rings (the block policy gives up otherwise).
+    std::atomic<bool> backend_running{false};
+
+    /// Level of loggers created from now on (Config::level of the last initialize()).
+    std::atomic<std::uint8_t> default_level{static_cast<std::uint8_t>(Level::info)};
+    /// Drops the backend has reported so far (all threads).
+    std::atomic<std::uint64_t> dropped_total{0};
+
+    /// Records lost outside any queue (no memory for a thread's ring).
+    std::atomic<std::uint64_t> lost_records{0};
+
+    static Registry& instance() noexcept;
+};
+
+/// Rounds up to a power of two, at least `min`.
+std::size_t ring_capacity_for(std::size_t bytes, std::size_t min = 4096) noexcept;
+
+}  // namespace agora::log::detail
