@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building and testing agora-log needs on Debian 12, if missing.
+# Idempotent; uses apt-get as root (or through sudo).
+set -euo pipefail
+
+packages=(
+  g++ meson ninja-build pkg-config
+  libfmt-dev rapidjson-dev libconcurrentqueue-dev libyaml-cpp-dev
+  libboost-test-dev libbenchmark-dev valgrind libspdlog-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}"
+as_root=()
+[ "$(id -u)" -ne 0 ] && as_root=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,2 @@
+// Debian's include path for the upstream header at the repository root.
+#include "../../concurrentqueue.h"
