@@ -18,8 +18,8 @@
 //     (consumer-private copy).
 //
 // Records never wrap: if a record does not fit between the write position and
-// the end of storage_, the producer writes a padding header (record_kind::padding)
-// covering the tail and starts the record at offset 0. Every record size and
+// the end of storage_, the producer writes and publishes a padding header
+// (site_id == kPaddingSiteId) covering the tail and starts the record at offset 0. Every record size and
 // every offset is a multiple of kRecordAlign, so a tail is either empty or
 // large enough to hold a padding header.
 //
@@ -68,9 +68,8 @@ public:
         }
         if (n > tail) [[unlikely]] {
             write_padding(off, tail);
-            w += tail;
-            // The padding is published with the record that follows it.
-            pending_padding_ = tail;
+            // Publishing the padding alone is a valid state: the consumer skips it.
+            write_index_.store(w + tail, std::memory_order_release);
             off = 0;
         }
         return storage() + off;
@@ -78,10 +77,8 @@ public:
 
     /// Publishes the `n` bytes returned by the last try_reserve(n).
     void commit(std::size_t n) noexcept {
-        std::uint64_t w = write_index_.load(std::memory_order_relaxed) + pending_padding_ + n;
-        pending_padding_ = 0;
         // release: the record bytes are visible before the consumer sees the new index.
-        write_index_.store(w, std::memory_order_release);
+        write_index_.store(write_index_.load(std::memory_order_relaxed) + n, std::memory_order_release);
     }
 
     /// Producer moved to `next`; it will never write to this ring again. The
@@ -165,7 +162,6 @@ private:
     // Producer cache line.
     alignas(kCacheLine) std::atomic<std::uint64_t> write_index_{0};
     std::uint64_t cached_read_index_ = 0;
-    std::size_t pending_padding_ = 0;
     std::atomic<SpscRing*> next_{nullptr};
 
     // Consumer cache line.
