@@ -60,7 +60,6 @@ void Backend::flush() noexcept {
     if (!thread_.joinable() || on_backend_thread()) return;
     try {
         auto request = std::make_shared<FlushRequest>();
-        request->tsc = read_tsc();
         auto done = request->done.get_future();
         flush_requests_.enqueue(std::move(request));
         done.wait();
@@ -88,7 +87,10 @@ void Backend::run() noexcept {
         std::shared_ptr<FlushRequest> r;
         std::uint64_t limit = read_tsc() - grace_ticks_;
         while (flush_requests_.try_dequeue(r)) {
-            limit = std::max(limit, r->tsc);
+            // Everything committed by now, whatever its timestamp: a caller's
+            // earlier records may carry a later TSC than its own if it moved to
+            // a core whose counter is behind.
+            limit = std::numeric_limits<std::uint64_t>::max();
             requests.push_back(std::move(r));
         }
         std::size_t n = drain(limit);

@@ -28,8 +28,8 @@ public:
     void start();
     /// Drains everything, flushes and closes the handlers, joins the thread.
     void stop() noexcept;
-    /// Blocks until records stamped before the call are written. Any thread
-    /// but the backend's.
+    /// Blocks until every record committed before the call is written and
+    /// handed to the OS. Any thread but the backend's.
     void flush() noexcept;
 
     bool on_backend_thread() const noexcept { return std::this_thread::get_id() == thread_id_.load(); }
@@ -46,7 +46,6 @@ public:
 
 private:
     struct FlushRequest {
-        std::uint64_t tsc;
         std::promise<void> done;
     };
 
