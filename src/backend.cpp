@@ -49,6 +49,23 @@ void Backend::stop() noexcept {
     thread_.join();
 }
 
+void Backend::pause() noexcept {
+    if (!thread_.joinable() || on_a_backend_thread()) return;
+    pause_state_.store(kPauseRequested, std::memory_order_release);
+    // The backend answers between two records; a thread that stopped (loop
+    // ended) answers no more, hence the stop check.
+    while (pause_state_.load(std::memory_order_acquire) != kPaused && !finished_.load(std::memory_order_acquire))
+        std::this_thread::yield();
+}
+
+void Backend::resume() noexcept { pause_state_.store(kRunning, std::memory_order_release); }
+
+void Backend::park_if_paused() noexcept {
+    if (pause_state_.load(std::memory_order_acquire) != kPauseRequested) return;
+    pause_state_.store(kPaused, std::memory_order_release);
+    while (pause_state_.load(std::memory_order_acquire) == kPaused) std::this_thread::yield();
+}
+
 void Backend::abandon_thread_after_fork() noexcept {
     // The std::thread object names a thread of the parent; joining it would
     // fail. Forget it without running its destructor's terminate().
@@ -68,7 +85,14 @@ void Backend::flush() noexcept {
     }
 }
 
+namespace {
+thread_local bool t_backend_thread = false;
+}  // namespace
+
+bool Backend::on_a_backend_thread() noexcept { return t_backend_thread; }
+
 void Backend::run() noexcept {
+    t_backend_thread = true;
     thread_id_.store(std::this_thread::get_id());
     pthread_setname_np(pthread_self(), "agora-log");
     if (config_.backend_cpu >= 0) {
@@ -82,7 +106,7 @@ void Backend::run() noexcept {
     std::vector<std::shared_ptr<FlushRequest>> requests;
 
     while (!stop_requested_.load(std::memory_order_acquire)) {
-        adopt_new_queues();
+        park_if_paused();
         requests.clear();
         std::shared_ptr<FlushRequest> r;
         std::uint64_t limit = read_tsc() - grace_ticks_;
@@ -93,6 +117,9 @@ void Backend::run() noexcept {
             limit = std::numeric_limits<std::uint64_t>::max();
             requests.push_back(std::move(r));
         }
+        // After taking the flush requests: a thread that registered its queue
+        // before calling flush() must be drained by this pass.
+        adopt_new_queues();
         std::size_t n = drain(limit);
         report_drops();
         if (n > 0 || !requests.empty()) flush_handlers();
@@ -119,6 +146,12 @@ void Backend::run() noexcept {
     std::shared_ptr<FlushRequest> r;
     while (flush_requests_.try_dequeue(r)) r->done.set_value();
     reclaim_exited();
+    // The threads of the remaining queues live on and keep writing to their
+    // rings: hand the queues to the next backend (initialize() after shutdown()).
+    auto* incoming = Registry::instance().new_queues.load(std::memory_order_acquire);
+    for (ThreadQueue* q : queues_) incoming->enqueue(q);
+    queues_.clear();
+    finished_.store(true, std::memory_order_release);
 }
 
 void Backend::adopt_new_queues() {
@@ -161,6 +194,7 @@ std::size_t Backend::drain(std::uint64_t limit) {
             }
         }
         if (best == nullptr || best_ts > limit) break;
+        if (pause_state_.load(std::memory_order_relaxed) == kPauseRequested) break;  // fork() waits
         // Take from the earliest ring until it passes the next ring's head.
         const std::uint64_t bound = std::min(second_ts, limit);
         const std::byte* rec = best_record;
@@ -194,8 +228,7 @@ void Backend::process(ThreadQueue& q, const std::byte* record) {
 
 void Backend::dispatch(const LogRecordView& view) noexcept {
     for (auto& handler : handlers_) handler->emit(view);
-    // Single writer: a relaxed load+store is enough for a statistics counter.
-    records_written_.store(records_written_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    Registry::instance().records_written.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Backend::emit_internal(Level level, std::string_view message, std::source_location loc) noexcept {

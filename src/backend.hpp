@@ -33,13 +33,19 @@ public:
     void flush() noexcept;
 
     bool on_backend_thread() const noexcept { return std::this_thread::get_id() == thread_id_.load(); }
+    /// True on the thread of any backend (that is, inside a handler). Needs no
+    /// lock and no Backend, so the lifecycle calls can test it before locking.
+    static bool on_a_backend_thread() noexcept;
 
     /// Writes a record produced by the logger itself (e.g. the drop report).
     /// Backend thread, or before start().
     void emit_internal(Level level, std::string_view message,
                        std::source_location loc = std::source_location::current()) noexcept;
 
-    std::uint64_t records_written() const noexcept { return records_written_.load(std::memory_order_relaxed); }
+    /// Holds the backend thread between two records until resume() (fork()).
+    /// Returns at once when called on the backend thread or when it is not running.
+    void pause() noexcept;
+    void resume() noexcept;
 
     /// In a forked child: forget the thread that does not exist there.
     void abandon_thread_after_fork() noexcept;
@@ -71,8 +77,14 @@ private:
     std::uint64_t grace_ticks_;
     moodycamel::ConcurrentQueue<std::shared_ptr<FlushRequest>> flush_requests_;
     std::atomic<bool> stop_requested_{false};
+    /// pause()/resume() handshake: kRunning -> kPauseRequested (caller) ->
+    /// kPaused (backend, between records) -> kRunning (caller).
+    enum PauseState : int { kRunning, kPauseRequested, kPaused };
+    std::atomic<int> pause_state_{kRunning};
+    std::atomic<bool> finished_{false};  // run() has returned (or is about to)
+    /// Backend thread: parks while a pause is requested.
+    void park_if_paused() noexcept;
     std::atomic<std::thread::id> thread_id_{};
-    std::atomic<std::uint64_t> records_written_{0};
     std::thread thread_;
 };
 

@@ -92,7 +92,11 @@ Expected<void> Config::validate() const {
     if (!valid_environment(environment))
         return config_error("environment", environment, "development, staging or production");
     if (!valid_version(version)) return config_error("version", version, "a version MAJOR.MINOR.PATCH, e.g. 1.4.2");
-    if (!parse_level(to_string(level))) return config_error("level", std::to_string(static_cast<int>(level)), kLevelAccepted);
+    // to_string() maps unknown values to "INFO", so check the value itself.
+    switch (level) {
+        case Level::debug: case Level::info: case Level::warning: case Level::error: case Level::critical: break;
+        default: return config_error("level", std::to_string(static_cast<int>(level)), kLevelAccepted);
+    }
     if (file_enabled && file_path.empty()) return config_error("file_path", file_path, "a file path");
     if (max_file_size_mb == 0 || max_file_size_mb > (1u << 20))
         return config_error("max_file_size_mb", std::to_string(max_file_size_mb), "an integer from 1 to 1048576");

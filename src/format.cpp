@@ -1,6 +1,7 @@
 #include "format.hpp"
 
 #include <array>
+#include <cctype>
 #include <cstring>
 #include <ctime>
 
@@ -123,6 +124,19 @@ void append_json_string(std::string& out, std::string_view s) {
     std::size_t run = 0;  // start of the pending run of bytes copied as is
     std::size_t i = 0;
     while (i < n) {
+        // Skip 8 plain bytes at a time: none below 0x20, none >= 0x7f, no " or \.
+        while (i + 8 <= n) {
+            std::uint64_t w;
+            std::memcpy(&w, p + i, 8);
+            constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+            const std::uint64_t below_space = w - ones * 0x20;
+            const std::uint64_t quote = (w ^ (ones * '"')) - ones;
+            const std::uint64_t backslash = (w ^ (ones * '\\')) - ones;
+            const std::uint64_t del_or_high = w + ones * 0x01;  // 0x7f -> 0x80; >= 0x80 keeps its high bit
+            if (((below_space | quote | backslash | del_or_high | w) & highs) != 0) break;
+            i += 8;
+        }
+        if (i >= n) break;
         unsigned char c = p[i];
         if (!kNeedsWork[c]) { ++i; continue; }
         if (c >= 0x80) {
@@ -190,10 +204,21 @@ std::string_view clean_function_name(std::string_view s) noexcept {
             else if (s[i] == '(' && --depth == 0) { end = i; break; }
         }
     }
+    // An operator's symbols ("<", "<<", "->", ">=", "()") are not brackets:
+    // look for the return type only before the "operator" keyword.
+    std::size_t scan_end = end;
+    auto is_ident = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    for (std::size_t pos = s.substr(0, end).rfind("operator"); pos != std::string_view::npos;
+         pos = pos == 0 ? std::string_view::npos : s.substr(0, pos).rfind("operator")) {
+        if ((pos == 0 || !is_ident(s[pos - 1])) && (pos + 8 >= end || !is_ident(s[pos + 8]))) {
+            scan_end = pos;
+            break;
+        }
+    }
     // The name starts after the last space outside <> and () (the return type).
     int depth = 0;
     std::size_t start = 0;
-    for (std::size_t i = end; i-- > 0;) {
+    for (std::size_t i = scan_end; i-- > 0;) {
         char c = s[i];
         if (c == '>' || c == ')') ++depth;
         else if (c == '<' || c == '(') --depth;

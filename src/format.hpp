@@ -24,7 +24,7 @@ bool format_message(std::string_view format, const TypeCode* types, const std::b
                     ArgStore& store, std::string& out) noexcept;
 
 /// Appends `s` as a JSON string (quotes included): ", \ and control characters
-/// are escaped, DEL and invalid UTF-8 sequences become U+FFFD.
+/// are escaped (DEL as \u007f), invalid UTF-8 sequences become U+FFFD.
 void append_json_string(std::string& out, std::string_view s);
 
 /// Appends "YYYY-MM-DDTHH:MM:SS.ffffffZ" (UTC, microseconds).

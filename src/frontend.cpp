@@ -118,9 +118,10 @@ ThreadContext* create_thread_context() noexcept {
     return ctx;
 }
 
-std::uint32_t register_call_site(ThreadContext& ctx, const SiteKey& key, Level level,
-                                 const std::source_location& loc, std::string_view format) noexcept {
+std::uint32_t register_call_site(ThreadContext& ctx, const TypeCode* types, Level level, std::source_location loc,
+                                 std::string_view format) noexcept {
     Registry& reg = Registry::instance();
+    const SiteKey key{location_key(loc), format.data(), types};
     std::uint32_t id = 0;
     try {
         std::lock_guard lock(reg.mutex);

@@ -28,7 +28,6 @@ struct Lifecycle {
     Backend* backend = nullptr;
     Config config;
     std::vector<std::shared_ptr<Handler>> extra_handlers;
-    std::uint64_t records_before = 0;  // records written by backends already stopped
     bool atexit_registered = false;
     bool atfork_registered = false;
 };
@@ -96,12 +95,18 @@ void apply_queue_settings(const Config& config) {
 // fork(): the child has only the forking thread. Its copy of the rings holds
 // the parent's unwritten records (the parent writes them), and no backend.
 void before_fork() {
-    lifecycle().mutex.lock();
+    Lifecycle& l = lifecycle();
+    l.mutex.lock();
+    // The backend waits between two records: it holds no lock (its own or
+    // the allocator's) that the child would inherit locked.
+    if (l.backend != nullptr) l.backend->pause();
     Registry::instance().mutex.lock();
 }
 void after_fork_parent() {
     Registry::instance().mutex.unlock();
-    lifecycle().mutex.unlock();
+    Lifecycle& l = lifecycle();
+    if (l.backend != nullptr) l.backend->resume();
+    l.mutex.unlock();
 }
 void after_fork_child() {
     Registry& reg = Registry::instance();
@@ -158,6 +163,9 @@ Expected<void> initialize(const Config& config, std::vector<std::shared_ptr<Hand
 }
 
 void flush() noexcept {
+    // From a handler: a no-op, decided before taking the lock, which a thread
+    // waiting in flush() for this very backend thread may hold.
+    if (Backend::on_a_backend_thread()) return;
     Lifecycle& l = lifecycle();
     Backend* backend = nullptr;
     {
@@ -170,6 +178,16 @@ void flush() noexcept {
 }
 
 void shutdown() noexcept {
+    if (Backend::on_a_backend_thread()) {
+        // From a handler: cannot join ourselves, and must not wait for the
+        // lock (a thread in flush() holds it while waiting for us). Only stop
+        // accepting records; a later shutdown() from another thread stops the backend.
+        try {
+            set_running(false);
+        } catch (...) {
+        }
+        return;
+    }
     Lifecycle& l = lifecycle();
     std::lock_guard lock(l.mutex);
     if (l.backend == nullptr) return;
@@ -179,7 +197,6 @@ void shutdown() noexcept {
     }
     if (l.backend->on_backend_thread()) return;  // from a handler: cannot join ourselves
     l.backend->stop();
-    l.records_before += l.backend->records_written();
     delete l.backend;
     l.backend = nullptr;
     l.extra_handlers.clear();
@@ -216,13 +233,9 @@ Level Logger::level() const noexcept {
 }
 
 Stats stats() noexcept {
-    Lifecycle& l = lifecycle();
-    std::lock_guard lock(l.mutex);
-    Stats s{l.records_before, 0};
-    if (l.backend != nullptr) s.records_written += l.backend->records_written();
-    Registry& reg = Registry::instance();
-    s.records_dropped = reg.dropped_total.load(std::memory_order_relaxed);
-    return s;
+    // Lock-free: callable from a handler, or while another thread is in flush().
+    const Registry& reg = Registry::instance();
+    return Stats{reg.records_written.load(std::memory_order_relaxed), reg.dropped_total.load(std::memory_order_relaxed)};
 }
 
 }  // namespace agora::log

@@ -125,6 +125,8 @@ struct Registry {
 
     /// Level of loggers created from now on (Config::level of the last initialize()).
     std::atomic<std::uint8_t> default_level{static_cast<std::uint8_t>(Level::info)};
+    /// Records the backends have handed to the handlers (statistics only).
+    std::atomic<std::uint64_t> records_written{0};
     /// Drops the backend has reported so far (all threads).
     std::atomic<std::uint64_t> dropped_total{0};
 

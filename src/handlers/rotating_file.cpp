@@ -135,17 +135,28 @@ void RotatingFileHandler::rotate() noexcept {
         if (n == 0) {
             if (fs_.unlink(path.c_str()) != 0 && errno != ENOENT) fail("cannot remove " + path);
         } else {
-            std::string oldest = backup_name(path, n);
-            if (fs_.unlink(oldest.c_str()) != 0 && errno != ENOENT) fail("cannot remove " + oldest);
+            // A rotation that stopped part way left slot free_slot_ empty (the
+            // backups above it already moved up): resume there rather than
+            // delete the oldest backup a second time.
+            const std::uint32_t top = free_slot_ != 0 ? free_slot_ : n;
+            if (free_slot_ == 0) {
+                std::string oldest = backup_name(path, n);
+                if (fs_.unlink(oldest.c_str()) != 0 && errno != ENOENT) fail("cannot remove " + oldest);
+            }
             // Stop at the first failure: a later rename would overwrite the file
             // that could not be moved.
-            for (std::uint32_t i = n - 1; ok && i >= 1; --i) {
+            for (std::uint32_t i = top - 1; ok && i >= 1; --i) {
                 std::string from = backup_name(path, i), to = backup_name(path, i + 1);
-                if (fs_.rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT)
+                if (fs_.rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
                     fail("cannot rename " + from + " to " + to);
+                    free_slot_ = i + 1;
+                }
             }
-            if (ok && fs_.rename(path.c_str(), backup_name(path, 1).c_str()) != 0 && errno != ENOENT)
+            if (ok && fs_.rename(path.c_str(), backup_name(path, 1).c_str()) != 0 && errno != ENOENT) {
                 fail("cannot rename " + path + " to " + backup_name(path, 1));
+                free_slot_ = 1;
+            }
+            if (ok) free_slot_ = 0;
         }
     } catch (...) {
         ok = false;

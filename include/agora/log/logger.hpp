@@ -51,7 +51,7 @@ public:
     }
 
     constexpr std::string_view get() const noexcept { return str_; }
-    constexpr const std::source_location& location() const noexcept { return loc_; }
+    constexpr std::source_location location() const noexcept { return loc_; }
 
 private:
     std::string_view str_;
@@ -105,7 +105,7 @@ private:
     explicit Logger(detail::LoggerState* state) noexcept : state_(state) {}
 
     template <Level L, class... Args>
-    void log(const std::source_location& loc, std::string_view format, const Args&... args) const noexcept {
+    void log(std::source_location loc, std::string_view format, const Args&... args) const noexcept {
         // The only cost of a disabled record: one relaxed load and a branch.
         if (static_cast<std::uint8_t>(L) < state_->level.load(std::memory_order_relaxed)) return;
         detail::log_call<L>(state_->id, loc, format, args...);

@@ -198,6 +198,12 @@ public:
 
 struct ThreadQueue;  // shared with the backend (src/registry.hpp)
 
+/// How far ahead of the record being written the producer prefetches.
+#ifndef AGORA_LOG_RING_PREFETCH_AHEAD
+#define AGORA_LOG_RING_PREFETCH_AHEAD 256
+#endif
+inline constexpr std::size_t kRingPrefetchAhead = AGORA_LOG_RING_PREFETCH_AHEAD;
+
 struct ThreadContext {
     SpscRing* ring;           // the ring this thread writes now (grow may replace it)
     ThreadQueue* queue;       // registration with the backend; outlives this context
@@ -206,49 +212,82 @@ struct ThreadContext {
 };
 
 /// This thread's context; null until its first record or preallocate().
-/// A plain pointer (trivial type) so access is a single TLS load.
-inline thread_local ThreadContext* t_context = nullptr;
+/// A plain pointer (trivial type) so access is a single TLS load; initial-exec
+/// so that code built into a shared library does not call __tls_get_addr.
+[[gnu::tls_model("initial-exec")]] inline thread_local ThreadContext* t_context = nullptr;
 
 // Slow paths, out of line in src/frontend.cpp. All are noexcept and report
 // failure by returning null / 0 (the record is then dropped and counted).
 ThreadContext* create_thread_context() noexcept;
-std::uint32_t register_call_site(ThreadContext& ctx, const SiteKey& key, Level level,
-                                 const std::source_location& loc, std::string_view format) noexcept;
+// Arguments by value, in registers: the fast path stores nothing for them.
+std::uint32_t register_call_site(ThreadContext& ctx, const TypeCode* types, Level level, std::source_location loc,
+                                 std::string_view format) noexcept;
 std::byte* reserve_slow(ThreadContext& ctx, std::size_t size) noexcept;
 void count_lost_record() noexcept;
 
+/// Asks for the ring's cache line `ahead` bytes past `p` in exclusive state,
+/// so a later record does not wait for it to come back from the backend's
+/// core (where it was last read). A hint: never faults, a no-op without PREFETCHW.
+inline void prefetch_for_write(const std::byte* p) noexcept {
+    // Through an integer: the address may lie past the ring's storage.
+    const auto* ahead = reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) + kRingPrefetchAhead);
+#if defined(__x86_64__) || defined(__i386__)
+    asm volatile("prefetchw %0" : : "m"(*ahead));
+#else
+    __builtin_prefetch(ahead, 1, 3);
+#endif
+}
+
+/// Writes the header as three 8-byte stores straight into the ring (building
+/// it on the stack and copying would stall on store forwarding).
+inline void store_header(std::byte* p, std::uint32_t size, std::uint32_t site_id, std::uint64_t timestamp,
+                         std::uint32_t sequence, std::uint32_t logger_id) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+        const std::uint64_t w0 = size | (std::uint64_t{site_id} << 32);
+        const std::uint64_t w2 = sequence | (std::uint64_t{logger_id} << 32);
+        std::memcpy(p, &w0, 8);
+        std::memcpy(p + 8, &timestamp, 8);
+        std::memcpy(p + 16, &w2, 8);
+    } else {
+        const RecordHeader h{size, site_id, timestamp, sequence, logger_id};
+        std::memcpy(p, &h, sizeof h);
+    }
+}
+
 /// Writes one record. Called after the level check passed.
 template <Level L, class... Args>
-inline void write_record(std::uint32_t logger_id, const std::source_location& loc, std::string_view format,
+inline void write_record(std::uint32_t logger_id, std::source_location loc, std::string_view format,
                          const Args&... wire) noexcept {
     ThreadContext* ctx = t_context;
     if (ctx == nullptr) [[unlikely]] {
         ctx = create_thread_context();
         if (ctx == nullptr) return count_lost_record();
     }
-    const SiteKey key{location_key(loc), format.data(), SiteTypes<L, Args...>::codes};
-    std::uint32_t site_id = ctx->sites.find(key);
+    constexpr const TypeCode* types = SiteTypes<L, Args...>::codes;
+    std::uint32_t site_id = ctx->sites.find(SiteKey{location_key(loc), format.data(), types});
     if (site_id == 0) [[unlikely]] {
-        site_id = register_call_site(*ctx, key, L, loc, format);
+        site_id = register_call_site(*ctx, types, L, loc, format);
         if (site_id == 0) return count_lost_record();
     }
     const std::size_t size = align_record(sizeof(RecordHeader) + (std::size_t{0} + ... + encoded_size(wire)));
-    std::byte* p = ctx->ring->try_reserve(size);
+    SpscRing* ring = ctx->ring;
+    std::byte* p = ring->try_reserve(size);
     if (p == nullptr) [[unlikely]] {
         p = reserve_slow(*ctx, size);
         if (p == nullptr) return;  // dropped and counted by reserve_slow
+        ring = ctx->ring;          // grow may have moved this thread to a larger ring
     }
+    prefetch_for_write(p);
     // Timestamp after the reservation: keeps the window between taking it and
     // publishing the record (what the backend's ordering grace covers) short.
-    const RecordHeader header{static_cast<std::uint32_t>(size), site_id, read_tsc(), ctx->sequence++, logger_id};
-    std::memcpy(p, &header, sizeof header);
-    std::byte* out = p + sizeof header;
+    store_header(p, static_cast<std::uint32_t>(size), site_id, read_tsc(), ctx->sequence++, logger_id);
+    [[maybe_unused]] std::byte* out = p + sizeof(RecordHeader);  // unused for a record without arguments
     ((out = encode(out, wire)), ...);
-    ctx->ring->commit(size);
+    ring->commit(size);
 }
 
 template <Level L, class... Args>
-inline void log_call(std::uint32_t logger_id, const std::source_location& loc, std::string_view format,
+inline void log_call(std::uint32_t logger_id, std::source_location loc, std::string_view format,
                      const Args&... args) noexcept {
     write_record<L>(logger_id, loc, format, to_wire(args)...);
 }

@@ -20,8 +20,9 @@
 // Records never wrap: if a record does not fit between the write position and
 // the end of storage_, the producer writes and publishes a padding header
 // (site_id == kPaddingSiteId) covering the tail and starts the record at offset 0. Every record size and
-// every offset is a multiple of kRecordAlign, so a tail is either empty or
-// large enough to hold a padding header.
+// every offset is a multiple of kRecordAlign, so a tail is either empty or at
+// least 8 bytes: room for a padding marker, which is only the header's first
+// two fields (size, site_id), since a tail can be smaller than a whole header.
 //
 //   storage_: [ rec | rec | rec | .... free .... | pad ]
 //               ^read&mask         ^write&mask
@@ -55,22 +56,32 @@ public:
 
     /// Returns a pointer to `n` contiguous writable bytes (n a multiple of
     /// kRecordAlign, n <= capacity), or nullptr when the ring has not enough
-    /// free space now. Nothing is visible to the consumer until commit(n).
+    /// free space now. The record is not visible to the consumer until
+    /// commit(n); the padding of a skipped tail may be, even on nullptr.
     std::byte* try_reserve(std::size_t n) noexcept {
         std::uint64_t w = write_index_.load(std::memory_order_relaxed);
         std::size_t off = static_cast<std::size_t>(w) & mask_;
         std::size_t tail = capacity_ - off;
-        std::size_t need = (n <= tail) ? n : tail + n;
-        if (w + need - cached_read_index_ > capacity_) [[unlikely]] {
-            // acquire: the consumer's reads of those bytes happen before our overwrite.
-            cached_read_index_ = read_index_.load(std::memory_order_acquire);
-            if (w + need - cached_read_index_ > capacity_) return nullptr;
-        }
         if (n > tail) [[unlikely]] {
+            if (n > capacity_) return nullptr;  // never fits: keep the tail
+            // Pad the tail as soon as the padding itself fits, even if the
+            // record does not fit yet: counted together with the tail, a record
+            // of more than capacity - tail bytes would never fit, even once the
+            // consumer has emptied the ring.
+            if (w + tail - cached_read_index_ > capacity_) {
+                cached_read_index_ = read_index_.load(std::memory_order_acquire);
+                if (w + tail - cached_read_index_ > capacity_) return nullptr;
+            }
             write_padding(off, tail);
             // Publishing the padding alone is a valid state: the consumer skips it.
-            write_index_.store(w + tail, std::memory_order_release);
+            w += tail;
+            write_index_.store(w, std::memory_order_release);
             off = 0;
+        }
+        if (w + n - cached_read_index_ > capacity_) [[unlikely]] {
+            // acquire: the consumer's reads of those bytes happen before our overwrite.
+            cached_read_index_ = read_index_.load(std::memory_order_acquire);
+            if (w + n - cached_read_index_ > capacity_) return nullptr;
         }
         return storage() + off;
     }
@@ -97,10 +108,11 @@ public:
                 if (r == cached_write_index_) return nullptr;
             }
             const std::byte* p = storage() + (static_cast<std::size_t>(r) & mask_);
-            RecordHeader h;
-            std::memcpy(&h, p, sizeof h);
-            if (h.site_id == kPaddingSiteId) {
-                read_index_.store(r + h.size, std::memory_order_release);
+            // Size and site_id only: a padding tail may be smaller than a header.
+            std::uint32_t marker[2];
+            std::memcpy(marker, p, sizeof marker);
+            if (marker[1] == kPaddingSiteId) {
+                read_index_.store(r + marker[0], std::memory_order_release);
                 continue;
             }
             return p;
@@ -142,11 +154,13 @@ private:
         return reinterpret_cast<const std::byte*>(this) + kStorageOffset;
     }
 
+    /// Writes the padding marker: the size and site_id fields of a header, no
+    /// more (the tail may be as small as kRecordAlign bytes).
     void write_padding(std::size_t off, std::size_t tail) noexcept {
-        RecordHeader pad{};
-        pad.size = static_cast<std::uint32_t>(tail);
-        pad.site_id = kPaddingSiteId;
-        std::memcpy(storage() + off, &pad, sizeof pad);
+        static_assert(offsetof(RecordHeader, size) == 0 && offsetof(RecordHeader, site_id) == 4 &&
+                      kRecordAlign >= 2 * sizeof(std::uint32_t));
+        const std::uint32_t marker[2] = {static_cast<std::uint32_t>(tail), kPaddingSiteId};
+        std::memcpy(storage() + off, marker, sizeof marker);
     }
 
 public:

@@ -18,7 +18,8 @@ namespace agora::log {
 /// - Creates missing parent directories (0750) and the file (0640, O_CLOEXEC).
 /// - If a rename fails, the rotation stops where it is (no later rename can
 ///   overwrite a file), the current file keeps growing, the error is reported
-///   on stderr, and the rotation is retried after retry_interval.
+///   on stderr, and the rotation is retried after retry_interval, resuming
+///   where it stopped (no second backup is deleted).
 /// - If a write fails (full disk), the lines stay buffered and are retried on
 ///   each flush; beyond max_pending_bytes, new lines are counted as dropped and
 ///   the count is reported when writing works again.
@@ -70,6 +71,7 @@ private:
     std::uint64_t dropped_lines_total_ = 0;
     std::uint64_t error_count_ = 0;
     std::uint64_t rotations_ = 0;
+    std::uint32_t free_slot_ = 0;  // backup slot a stopped rotation left empty; 0 = none
     std::uint64_t bytes_written_ = 0;
     std::string last_error_;
     std::chrono::steady_clock::time_point retry_after_{};
