@@ -233,14 +233,7 @@ void Backend::dispatch(const LogRecordView& view) noexcept {
 
 void Backend::emit_internal(Level level, std::string_view message, std::source_location loc) noexcept {
     try {
-        EntryRenderer::SiteInfo site;
-        site.file = file_base_name(loc.file_name());
-        site.function = clean_function_name(loc.function_name());
-        site.line = loc.line();
-        site.json_tail = ",\"file\":";
-        append_json_string(site.json_tail, site.file);
-        site.json_tail += ",\"line\":" + std::to_string(site.line) + ",\"function\":";
-        append_json_string(site.json_tail, site.function);
+        const EntryRenderer::SiteInfo site = EntryRenderer::make_site_info(loc);
         std::int64_t unix_ns = std::max(realtime_ns(), last_unix_ns_);
         last_unix_ns_ = unix_ns;
         LogRecordView view{};

@@ -19,20 +19,24 @@ EntryRenderer::EntryRenderer(const EntryIdentity& id) {
     message_.reserve(512);
 }
 
+EntryRenderer::SiteInfo EntryRenderer::make_site_info(const std::source_location& loc) {
+    SiteInfo info;
+    info.file = file_base_name(loc.file_name());
+    info.function = clean_function_name(loc.function_name());
+    info.line = loc.line();
+    info.json_tail = ",\"file\":";
+    append_json_string(info.json_tail, info.file);
+    info.json_tail += ",\"line\":";
+    info.json_tail += std::to_string(info.line);
+    info.json_tail += ",\"function\":";
+    append_json_string(info.json_tail, info.function);
+    return info;
+}
+
 const EntryRenderer::SiteInfo& EntryRenderer::site_info(const CallSite& site) {
     if (site.id >= sites_.size()) sites_.resize(site.id + 1);
     SiteInfo& info = sites_[site.id];
-    if (info.json_tail.empty()) {
-        info.file = file_base_name(site.location.file_name());
-        info.function = clean_function_name(site.location.function_name());
-        info.line = site.location.line();
-        info.json_tail = ",\"file\":";
-        append_json_string(info.json_tail, info.file);
-        info.json_tail += ",\"line\":";
-        info.json_tail += std::to_string(info.line);
-        info.json_tail += ",\"function\":";
-        append_json_string(info.json_tail, info.function);
-    }
+    if (info.json_tail.empty()) info = make_site_info(site.location);
     return info;
 }
 

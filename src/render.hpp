@@ -35,6 +35,8 @@ public:
         std::string json_tail;      // ,"file":..,"line":..,"function":..
     };
     const SiteInfo& site_info(const CallSite& site);
+    /// The same for any source location (the logger's own entries).
+    static SiteInfo make_site_info(const std::source_location& loc);
     const std::string& logger_json(std::uint32_t logger_id, std::string_view name);
 
     /// Renders a record whose message is already formatted. Fills `view`
