@@ -42,10 +42,6 @@ void Backend::start() {
 void Backend::stop() noexcept {
     if (!thread_.joinable()) return;
     stop_requested_.store(true, std::memory_order_release);
-    if (std::this_thread::get_id() == thread_.get_id()) {
-        thread_.detach();  // a handler called shutdown(): the loop ends by itself
-        return;
-    }
     thread_.join();
 }
 
@@ -74,7 +70,7 @@ void Backend::abandon_thread_after_fork() noexcept {
 }
 
 void Backend::flush() noexcept {
-    if (!thread_.joinable() || on_backend_thread()) return;
+    if (!thread_.joinable() || on_a_backend_thread()) return;
     try {
         auto request = std::make_shared<FlushRequest>();
         auto done = request->done.get_future();
@@ -93,7 +89,6 @@ bool Backend::on_a_backend_thread() noexcept { return t_backend_thread; }
 
 void Backend::run() noexcept {
     t_backend_thread = true;
-    thread_id_.store(std::this_thread::get_id());
     pthread_setname_np(pthread_self(), "agora-log");
     if (config_.backend_cpu >= 0) {
         cpu_set_t set;
@@ -259,8 +254,9 @@ void Backend::report_drops() {
     std::uint64_t lost = Registry::instance().lost_records.load(std::memory_order_relaxed);
     dropped += lost - lost_reported;
     lost_reported = lost;
-    if (dropped > 0) Registry::instance().dropped_total.fetch_add(dropped, std::memory_order_relaxed);
-    if (dropped > 0) emit_internal(Level::warning, fmt::format("Async queue overflow, dropped {} entries", dropped));
+    if (dropped == 0) return;
+    Registry::instance().dropped_total.fetch_add(dropped, std::memory_order_relaxed);
+    emit_internal(Level::warning, fmt::format("Async queue overflow, dropped {} entries", dropped));
 }
 
 void Backend::reclaim_exited() {

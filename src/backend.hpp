@@ -27,12 +27,12 @@ public:
 
     void start();
     /// Drains everything, flushes and closes the handlers, joins the thread.
+    /// Not on a backend thread (shutdown() returns early there).
     void stop() noexcept;
     /// Blocks until every record committed before the call is written and
     /// handed to the OS. Any thread but the backend's.
     void flush() noexcept;
 
-    bool on_backend_thread() const noexcept { return std::this_thread::get_id() == thread_id_.load(); }
     /// True on the thread of any backend (that is, inside a handler). Needs no
     /// lock and no Backend, so the lifecycle calls can test it before locking.
     static bool on_a_backend_thread() noexcept;
@@ -84,7 +84,6 @@ private:
     std::atomic<bool> finished_{false};  // run() has returned (or is about to)
     /// Backend thread: parks while a pause is requested.
     void park_if_paused() noexcept;
-    std::atomic<std::thread::id> thread_id_{};
     std::thread thread_;
 };
 

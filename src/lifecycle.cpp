@@ -171,7 +171,7 @@ void flush() noexcept {
     {
         std::lock_guard lock(l.mutex);
         backend = l.backend;
-        if (backend == nullptr || backend->on_backend_thread()) return;
+        if (backend == nullptr) return;
         // Holding the lock while waiting keeps shutdown() from deleting the backend under us.
         backend->flush();
     }
@@ -195,7 +195,6 @@ void shutdown() noexcept {
         set_running(false);
     } catch (...) {
     }
-    if (l.backend->on_backend_thread()) return;  // from a handler: cannot join ourselves
     l.backend->stop();
     delete l.backend;
     l.backend = nullptr;
