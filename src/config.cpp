@@ -112,6 +112,8 @@ Expected<void> Config::validate() const {
     if (backend_ordering_grace.count() < 0 || backend_ordering_grace > std::chrono::seconds(1))
         return config_error("backend_ordering_grace", std::to_string(backend_ordering_grace.count()) + "us",
                             "0 to 1000000 us");
+    if (max_message_length < 64 || max_message_length > (std::size_t{1} << 24))
+        return config_error("max_message_length", std::to_string(max_message_length), "bytes from 64 to 16777216");
     if (backend_cpu < -1) return config_error("backend_cpu", std::to_string(backend_cpu), "-1 (not pinned) or a CPU number");
     return {};
 }
@@ -173,6 +175,11 @@ Expected<Config> Config::from_env(Config c) {
             if (!n) return env_error("LOG_QUEUE_SIZE", *v, "per-thread queue bytes, an integer from 4096 to 4294967296");
             c.queue_capacity_bytes = static_cast<std::size_t>(*n);
             c.queue_max_capacity_bytes = std::max(c.queue_max_capacity_bytes, c.queue_capacity_bytes);
+        }
+        if (auto v = get("LOG_MAX_MESSAGE_LENGTH")) {
+            auto n = parse_uint(*v, 64, std::uint64_t{1} << 24);
+            if (!n) return env_error("LOG_MAX_MESSAGE_LENGTH", *v, "bytes, an integer from 64 to 16777216");
+            c.max_message_length = static_cast<std::size_t>(*n);
         }
         return c;
     } catch (const std::exception& e) {

@@ -3,6 +3,7 @@
 // validate() says what is wrong with a Config, from_env() layers the
 // environment on top of one.
 
+#include <agora/log/context.hpp>
 #include <agora/log/error.hpp>
 #include <agora/log/level.hpp>
 
@@ -64,6 +65,17 @@ struct Config {
     /// record whose timestamp was taken but not yet committed is still merged
     /// in order. Costs this much output latency, nothing on the calling thread.
     std::chrono::microseconds backend_ordering_grace{20};
+
+    /// Fields every entry carries, below any other source (see context.hpp).
+    /// YAML: default_context (a map of scalars).
+    Context default_context;
+
+    /// Longest message written, in bytes (UTF-8 code units; a cut never splits
+    /// a character). A longer message is cut there and ends with "...[truncated]";
+    /// so are longer string values in context, exceptions and named fields.
+    /// String arguments are also cut on the calling thread, so a huge string
+    /// costs no more ring space than this. 64 to 16777216. Env: LOG_MAX_MESSAGE_LENGTH.
+    std::size_t max_message_length = 10000;
 
     /// Returns an error naming the first field whose value is not accepted.
     Expected<void> validate() const;
