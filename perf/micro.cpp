@@ -136,7 +136,7 @@ void LogCall_IntIntDouble(benchmark::State& state) {
     int i = 0;
     double d = 0.5;
     for (auto _ : state) {
-        log_call<Level::info>(1, site_location(), kFormatIID, i, i + 1, d);
+        log_call<Level::info>(1, nullptr, site_location(), kFormatIID, i, i + 1, d);
         ++i;
         d += 0.25;
         pop_own_record();
@@ -147,7 +147,7 @@ BENCHMARK(LogCall_IntIntDouble);
 void LogCall_String50(benchmark::State& state) {
     agora::log::preallocate();
     for (auto _ : state) {
-        log_call<Level::info>(1, site_location(), kFormatStr, kString50);
+        log_call<Level::info>(1, nullptr, site_location(), kFormatStr, kString50);
         pop_own_record();
     }
 }
@@ -176,11 +176,12 @@ const TypeCode* iid_types() { return SiteTypes<Level::info, int, int, double>::c
 void FormatMessage_IntIntDouble(benchmark::State& state) {
     const IidRecord rec(12345, -678, 3.25);
     ArgStore store;
+    RecordExtras extras;
     std::string out;
     out.reserve(256);
     for (auto _ : state) {
         out.clear();
-        bool ok = format_message(kFormatIID, iid_types(), rec.args(), rec.args_size(), store, out);
+        bool ok = format_message(kFormatIID, iid_types(), rec.args(), rec.args_size(), store, out, extras);
         benchmark::DoNotOptimize(ok);
         benchmark::DoNotOptimize(out.data());
     }
@@ -191,12 +192,13 @@ void FormatMessage_String50(benchmark::State& state) {
     alignas(8) std::byte args[64];
     std::byte* end = encode(args, std::string_view(kString50));
     ArgStore store;
+    RecordExtras extras;
     std::string out;
     out.reserve(256);
     const TypeCode* types = SiteTypes<Level::info, std::string>::codes;
     for (auto _ : state) {
         out.clear();
-        bool ok = format_message(kFormatStr, types, args, static_cast<std::size_t>(end - args), store, out);
+        bool ok = format_message(kFormatStr, types, args, static_cast<std::size_t>(end - args), store, out, extras);
         benchmark::DoNotOptimize(ok);
         benchmark::DoNotOptimize(out.data());
     }

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ meson ninja-build pkg-config
   libfmt-dev rapidjson-dev libconcurrentqueue-dev libyaml-cpp-dev
-  libboost-test-dev libbenchmark-dev valgrind libspdlog-dev
+  libboost-test-dev libboost-stacktrace-dev libbenchmark-dev valgrind libspdlog-dev
 )
 
 missing=()

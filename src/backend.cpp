@@ -27,7 +27,9 @@ std::int64_t realtime_ns() noexcept {
 }  // namespace
 
 Backend::Backend(const Config& config, EntryIdentity identity, std::vector<std::shared_ptr<Handler>> handlers)
-    : config_(config), renderer_(identity), handlers_(std::move(handlers)), clock_(5) {
+    : config_(config),
+      renderer_(identity, RenderOptions{config.max_message_length, config.default_context}),
+      handlers_(std::move(handlers)), clock_(5) {
     grace_ticks_ = static_cast<std::uint64_t>(
         static_cast<double>(config.backend_ordering_grace.count()) * 1000.0 / clock_.ns_per_tick());
 }
@@ -115,7 +117,9 @@ void Backend::run() noexcept {
         // After taking the flush requests: a thread that registered its queue
         // before calling flush() must be drained by this pass.
         adopt_new_queues();
+        collect_retired();
         std::size_t n = drain(limit);
+        free_retired();
         report_drops();
         if (n > 0 || !requests.empty()) flush_handlers();
         for (auto& req : requests) req->done.set_value();
@@ -134,7 +138,9 @@ void Backend::run() noexcept {
 
     // Shutdown: everything that was committed is written.
     adopt_new_queues();
+    collect_retired();
     drain(std::numeric_limits<std::uint64_t>::max());
+    free_retired();
     report_drops();
     flush_handlers();
     for (auto& h : handlers_) h->close();
@@ -206,7 +212,7 @@ void Backend::process(ThreadQueue& q, const std::byte* record) {
     Registry& reg = Registry::instance();
     const RecordHeader h = read_header(record);
     const CallSite* site = reg.sites.get(h.site_id);
-    LoggerState* const* logger = reg.loggers.get(h.logger_id);
+    LoggerState* const* logger = reg.loggers.get(h.logger_id & kLoggerIdMask);
     if (site == nullptr || logger == nullptr) {
         emit_internal(Level::error,
                       fmt::format("Skipped a record with unknown call site {} or logger {}", h.site_id, h.logger_id));
@@ -214,8 +220,20 @@ void Backend::process(ThreadQueue& q, const std::byte* record) {
         std::int64_t unix_ns = clock_.to_unix_ns(h.timestamp);
         if (unix_ns < last_unix_ns_) unix_ns = last_unix_ns_;
         last_unix_ns_ = unix_ns;
+        // The context addresses the calling thread wrote after the header.
+        const std::byte* args = record + sizeof h;
+        RecordContext context;
+        if (h.logger_id & kBoundContextFlag) {
+            std::memcpy(&context.bound, args, 8);
+            args += 8;
+        }
+        if (h.logger_id & kScopedContextFlag) {
+            std::memcpy(&context.scope, args, 8);
+            args += 8;
+        }
         LogRecordView view{};
-        renderer_.render_record(h, record + sizeof h, h.size - sizeof h, *site, (*logger)->name, unix_ns, view);
+        renderer_.render_record(h, args, static_cast<std::size_t>(record + h.size - args), *site, (*logger)->name,
+                                unix_ns, view, context, clock_.ns_per_tick());
         dispatch(view);
     }
     q.ring->pop(h.size);
@@ -259,6 +277,50 @@ void Backend::report_drops() {
     emit_internal(Level::warning, fmt::format("Async queue overflow, dropped {} entries", dropped));
 }
 
+void Backend::collect_retired() {
+    Registry& reg = Registry::instance();
+    auto* incoming = reg.retired.load(std::memory_order_acquire);
+    RetiredSnapshot r{};
+    retired_batch_.clear();
+    while (incoming->try_dequeue(r)) retired_batch_.push_back(r);
+    if (retired_batch_.empty()) return;
+    // A thread that wrote a record referring to a snapshot registered its
+    // queue before that: adopt now so the queue gets a mark.
+    adopt_new_queues();
+    for (const RetiredSnapshot& retired : retired_batch_) {
+        PendingRetirement pending{retired.snapshot, {}};
+        for (ThreadQueue* q : queues_) {
+            if (retired.queue != nullptr && retired.queue != q) continue;
+            SpscRing* last = q->ring;
+            while (SpscRing* next = last->next()) last = next;
+            // Every record referring to the snapshot was committed before it
+            // was retired (acquire chain through `retired`): at or before this index.
+            const std::uint64_t w = last->write_index();
+            if (last == q->ring && last->read_index() >= w) continue;
+            pending.marks.push_back({q, last, w});
+        }
+        reg.pending_retired.push_back(std::move(pending));
+    }
+}
+
+void Backend::free_retired() {
+    auto& pending = Registry::instance().pending_retired;
+    if (pending.empty()) return;
+    auto passed = [](const PendingRetirement::Mark& m) {
+        // The backend reads rings in chain order: a mark's ring still ahead
+        // of the one being read is not passed; one no longer in the chain is.
+        for (SpscRing* r = m.queue->ring; r != nullptr; r = r->next())
+            if (r == m.ring) return r == m.queue->ring && r->read_index() >= m.write_index;
+        return true;
+    };
+    for (auto& p : pending) std::erase_if(p.marks, passed);
+    std::erase_if(pending, [](PendingRetirement& p) {
+        if (!p.marks.empty()) return false;
+        delete p.snapshot;
+        return true;
+    });
+}
+
 void Backend::reclaim_exited() {
     for (std::size_t i = 0; i < queues_.size();) {
         ThreadQueue* q = queues_[i];
@@ -270,6 +332,9 @@ void Backend::reclaim_exited() {
                 ++i;
                 continue;
             }
+            // Fully drained: every retirement mark in it is passed.
+            for (auto& pending : Registry::instance().pending_retired)
+                std::erase_if(pending.marks, [q](const PendingRetirement::Mark& m) { return m.queue == q; });
             SpscRing::destroy(q->ring);
             delete q;
             queues_[i] = queues_.back();

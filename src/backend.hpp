@@ -67,6 +67,12 @@ private:
     void flush_handlers() noexcept;
     void report_drops();
     void reclaim_exited();
+    /// Takes retired context snapshots and marks, per queue, how far the
+    /// backend must read before no record can refer to them.
+    void collect_retired();
+    /// Frees the retired snapshots whose marks have all been passed.
+    void free_retired();
+    std::vector<RetiredSnapshot> retired_batch_;  // scratch
 
     Config config_;
     EntryRenderer renderer_;

@@ -1,7 +1,10 @@
 #include "format.hpp"
 
+#include <agora/log/detail/frontend.hpp>
+
 #include <array>
 #include <cctype>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 
@@ -26,9 +29,11 @@ bool push(const std::byte*& p, const std::byte* end, ArgStore& store) {
     return true;
 }
 
-bool push_args(const TypeCode* types, const std::byte* p, const std::byte* end, ArgStore& store) {
+bool push_args(const TypeCode* types, const std::byte* p, const std::byte* end, ArgStore& store,
+               RecordExtras& extras) {
     for (const TypeCode* t = types; *t != TypeCode::end; ++t) {
         bool ok = false;
+        const std::byte* start = p;
         switch (*t) {
             case TypeCode::boolean: ok = push<std::uint8_t, bool>(p, end, store); break;
             case TypeCode::character: ok = push<char>(p, end, store); break;
@@ -57,9 +62,33 @@ bool push_args(const TypeCode* types, const std::byte* p, const std::byte* end, 
                 p += n;
                 break;
             }
+            case TypeCode::duration:
+                ok = read_value(p, end, extras.duration_ticks);
+                extras.has_duration = ok;
+                break;
+            case TypeCode::context:
+            case TypeCode::exception: {
+                std::uint32_t n = 0;
+                ok = read_value(p, end, n) && static_cast<std::size_t>(end - p) >= n;
+                if (!ok) break;
+                if (*t == TypeCode::context) {
+                    extras.context = p;
+                    extras.context_size = n;
+                } else {
+                    extras.exception = p;
+                    extras.exception_size = n;
+                }
+                p += n;
+                break;
+            }
             case TypeCode::end: break;
+            default: break;  // unknown code: cannot be framed
         }
         if (!ok) return false;
+        if (is_format_arg(*t)) {
+            if (extras.arg_count >= RecordExtras::kMaxArgs) return false;
+            extras.args[extras.arg_count++] = ArgRef{*t, start};
+        }
     }
     return true;
 }
@@ -67,15 +96,17 @@ bool push_args(const TypeCode* types, const std::byte* p, const std::byte* end, 
 }  // namespace
 
 bool format_message(std::string_view format, const TypeCode* types, const std::byte* args, std::size_t size,
-                    ArgStore& store, std::string& out) noexcept {
+                    ArgStore& store, std::string& out, RecordExtras& extras) noexcept {
     try {
         store.clear();
-        if (!push_args(types, args, args + size, store)) {
+        extras = RecordExtras{};
+        if (!push_args(types, args, args + size, store, extras)) {
             out.append(format);
             out.append(" [agora-log: record arguments are damaged]");
             return false;
         }
         fmt::vformat_to(std::back_inserter(out), fmt::string_view(format.data(), format.size()), store);
+        extras.intact = true;
         return true;
     } catch (const std::exception& e) {
         out.append(format);
@@ -167,6 +198,27 @@ void append_json_string(std::string& out, std::string_view s) {
     }
     out.append(s.data() + run, n - run);
     out.push_back('"');
+}
+
+void append_json_string_limited(std::string& out, std::string_view s, std::size_t limit) {
+    if (s.size() <= limit) return append_json_string(out, s);
+    append_json_string(out, cut_utf8(s, limit));
+    out.pop_back();  // reopen the string for the marker
+    out.append(kTruncatedMarker);
+    out.push_back('"');
+}
+
+void append_json_double(std::string& out, double v) {
+    if (std::isnan(v)) out.append("\"NaN\"");
+    else if (std::isinf(v)) out.append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+    else fmt::format_to(std::back_inserter(out), "{}", v);
+}
+
+bool truncate_message(std::string& message, std::size_t limit) {
+    if (message.size() <= limit) return false;
+    message.resize(cut_utf8(message, limit).size());
+    message.append(kTruncatedMarker);
+    return true;
 }
 
 void append_timestamp(std::string& out, std::int64_t unix_ns) {

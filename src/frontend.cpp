@@ -5,6 +5,7 @@
 #include "registry.hpp"
 
 #include <agora/log/config.hpp>
+#include <agora/log/detail/message_template.hpp>
 
 #include <sched.h>
 #include <sys/syscall.h>
@@ -129,7 +130,9 @@ std::uint32_t register_call_site(ThreadContext& ctx, const TypeCode* types, Leve
         if (it != reg.site_ids.end()) {
             id = it->second;
         } else {
-            id = reg.sites.append_locked(CallSite{0, level, format, loc, key.types});
+            CallSite site{0, level, format, loc, key.types, {}, {}};
+            describe_template(site);
+            id = reg.sites.append_locked(std::move(site));
             if (id != 0) {
                 reg.sites.get_mut(id)->id = id;
                 reg.site_ids.emplace(key, id);
@@ -140,6 +143,18 @@ std::uint32_t register_call_site(ThreadContext& ctx, const TypeCode* types, Leve
     }
     if (id != 0) insert_site(ctx.sites, key, id);
     return id;
+}
+
+void describe_template(CallSite& site) {
+    std::vector<std::string> names;
+    walk_template(
+        site.format, [](std::string_view) {},
+        [&names](std::string_view id, std::string_view) {
+            if (!id.empty() && is_name_start(id[0])) names.emplace_back(id);
+        });
+    if (names.empty()) return;
+    site.names = std::move(names);
+    site.positional_format = positional_template(site.format);
 }
 
 void count_lost_record() noexcept {

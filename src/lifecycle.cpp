@@ -116,6 +116,10 @@ void after_fork_child() {
     // it and let the next record create a fresh one.
     detail::t_context = nullptr;
     reg.new_queues.store(new moodycamel::ConcurrentQueue<detail::ThreadQueue*>(), std::memory_order_release);
+    // Retired snapshots may still be referred to by the parent's records,
+    // which the child never reads: keep them (leaked), never free them here.
+    reg.retired.store(new moodycamel::ConcurrentQueue<detail::RetiredSnapshot>(), std::memory_order_release);
+    new (&reg.pending_retired) std::vector<detail::PendingRetirement>();
     if (l.backend != nullptr) {
         l.backend->abandon_thread_after_fork();  // leaked: its state belongs to the parent's thread
         std::vector<std::string> warnings;
@@ -142,6 +146,8 @@ Expected<void> initialize(const Config& config, std::vector<std::shared_ptr<Hand
             l.atexit_registered = true;
         }
         apply_queue_settings(config);
+        detail::g_string_arg_limit.store(static_cast<std::uint32_t>(config.max_message_length + 4),
+                                         std::memory_order_relaxed);
         {
             Registry& reg = Registry::instance();
             std::lock_guard rlock(reg.mutex);
@@ -201,7 +207,7 @@ void shutdown() noexcept {
     l.extra_handlers.clear();
 }
 
-Logger get_logger(std::string_view name) {
+Logger get_logger(std::string_view name) noexcept try {
     Registry& reg = Registry::instance();
     std::lock_guard lock(reg.mutex);
     auto it = reg.logger_by_name.find(std::string(name));
@@ -218,6 +224,8 @@ Logger get_logger(std::string_view name) {
     state->level.store(reg.backend_running.load(std::memory_order_relaxed) ? configured : kLevelOff,
                        std::memory_order_relaxed);
     return Logger(state);
+} catch (...) {
+    return Logger();  // no memory: a logger that discards
 }
 
 void Logger::set_level(Level level) noexcept {

@@ -2,6 +2,8 @@
 // Process-wide registries shared by calling threads (which append) and the
 // backend (which reads): call sites, loggers and per-thread queues.
 
+#include "context_snapshot.hpp"
+
 #include <agora/log/detail/frontend.hpp>
 #include <agora/log/detail/record.hpp>
 #include <agora/log/detail/spsc_ring.hpp>
@@ -21,6 +23,7 @@
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
+#include <vector>
 
 namespace agora::log::detail {
 
@@ -28,10 +31,19 @@ namespace agora::log::detail {
 struct CallSite {
     std::uint32_t id;
     Level level;
-    std::string_view format;        // the template (static storage)
+    std::string_view format;        // the template as written (static storage)
     std::source_location location;  // static storage
     const TypeCode* types;          // terminated by TypeCode::end
+    /// Named templates only: the names in argument order, and the template
+    /// with the names removed (what fmt formats).
+    std::vector<std::string> names;
+    std::string positional_format;
+
+    std::string_view fmt_template() const noexcept { return names.empty() ? format : std::string_view(positional_format); }
 };
+
+/// Fills `site.names` and `site.positional_format` from its template.
+void describe_template(CallSite& site);
 
 /// Append-only table with lock-free reads by id (ids start at 1).
 /// Appends are serialised by the owner's mutex; a reader that holds an id
@@ -95,6 +107,18 @@ struct ThreadQueue {
     std::uint64_t os_thread_id = 0;
 };
 
+/// A retired snapshot waiting for the backend to pass, in each queue, the
+/// write position observed when it was retired. Backend only.
+struct PendingRetirement {
+    struct Mark {
+        ThreadQueue* queue;
+        SpscRing* ring;             // the ring the producer was writing then
+        std::uint64_t write_index;  // and its write index then
+    };
+    ContextSnapshot* snapshot;
+    std::vector<Mark> marks;  // queues still to pass their mark
+};
+
 struct SiteKeyLess {
     bool operator()(const SiteKey& a, const SiteKey& b) const noexcept {
         return std::tie(a.location, a.format, a.types) < std::tie(b.location, b.format, b.types);
@@ -115,6 +139,15 @@ struct Registry {
     /// Replaced (old one leaked) in a forked child.
     std::atomic<moodycamel::ConcurrentQueue<ThreadQueue*>*> new_queues{
         new moodycamel::ConcurrentQueue<ThreadQueue*>()};
+
+    /// Context snapshots whose last owner is gone; the backend frees them
+    /// (context_snapshot.hpp). Replaced (old one leaked) in a forked child.
+    std::atomic<moodycamel::ConcurrentQueue<RetiredSnapshot>*> retired{
+        new moodycamel::ConcurrentQueue<RetiredSnapshot>()};
+
+    /// Retired snapshots the backend has not yet freed. Only the running
+    /// backend touches it; a stopped backend leaves it to the next one.
+    std::vector<PendingRetirement> pending_retired;
 
     // Queue settings for rings created from now on (written by initialize()).
     std::atomic<std::size_t> queue_capacity{1u << 20};

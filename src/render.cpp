@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstring>
+
 namespace agora::log::detail {
 
-EntryRenderer::EntryRenderer(const EntryIdentity& id) {
+EntryRenderer::EntryRenderer(const EntryIdentity& id, const RenderOptions& options) : options_(options) {
     auto field = [this](std::string_view key, const std::string& value) {
         identity_json_ += ",\"";
         identity_json_ += key;
@@ -17,7 +20,11 @@ EntryRenderer::EntryRenderer(const EntryIdentity& id) {
     field("host", id.host);
     json_.reserve(1024);
     message_.reserve(512);
+    default_context_.reset(make_snapshot(options_.default_context, nullptr, options_.max_message_length));
+    for (const auto& f : default_context_->fields) default_only_.push_back(&f);
 }
+
+EntryRenderer::~EntryRenderer() = default;
 
 EntryRenderer::SiteInfo EntryRenderer::make_site_info(const std::source_location& loc) {
     SiteInfo info;
@@ -50,8 +57,8 @@ const std::string& EntryRenderer::logger_json(std::uint32_t logger_id, std::stri
     return s;
 }
 
-void EntryRenderer::render(Level level, std::int64_t unix_ns, std::string_view message, const SiteInfo& site,
-                           std::uint32_t logger_id, std::string_view logger_name, LogRecordView& view) {
+void EntryRenderer::begin_entry(Level level, std::int64_t unix_ns, std::string_view message, const SiteInfo& site,
+                                std::uint32_t logger_id, std::string_view logger_name) {
     // The date and time to the second change once a second: reuse them.
     std::int64_t second = unix_ns >= 0 ? unix_ns / 1'000'000'000 : (unix_ns - 999'999'999) / 1'000'000'000;
     if (second != cached_second_) {
@@ -74,8 +81,15 @@ void EntryRenderer::render(Level level, std::int64_t unix_ns, std::string_view m
     json_ += identity_json_;
     json_ += logger_json(logger_id, logger_name);
     json_ += site.json_tail;
-    json_ += '}';
+    extra_start_ = json_.size();
+}
 
+void EntryRenderer::finish_entry(Level level, std::int64_t unix_ns, std::string_view message, const SiteInfo& site,
+                                 std::uint32_t, std::string_view logger_name, LogRecordView& view) {
+    // The fields after "function", without their leading comma (text output shows them).
+    std::string_view extra(json_.data() + extra_start_, json_.size() - extra_start_);
+    if (!extra.empty()) extra.remove_prefix(1);
+    json_ += '}';
     view.level = level;
     view.unix_time_ns = unix_ns;
     view.timestamp = timestamp_;
@@ -84,15 +98,236 @@ void EntryRenderer::render(Level level, std::int64_t unix_ns, std::string_view m
     view.file = site.file;
     view.line = site.line;
     view.function = site.function;
+    view.fields_json = std::string_view(json_.data() + extra_start_ + (extra.empty() ? 0 : 1), extra.size());
     view.json = json_;
+}
+
+void EntryRenderer::render(Level level, std::int64_t unix_ns, std::string_view message, const SiteInfo& site,
+                           std::uint32_t logger_id, std::string_view logger_name, LogRecordView& view) {
+    begin_entry(level, unix_ns, message, site, logger_id, logger_name);
+    call_field_count_ = 0;
+    append_fields(default_only_, 0, false);
+    finish_entry(level, unix_ns, message, site, logger_id, logger_name, view);
+}
+
+namespace {
+template <class T>
+T load(const std::byte* p) noexcept {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/// The JSON value of a format argument at `ref` (bytes checked by format_message).
+RawValue raw_value(const ArgRef& ref) noexcept {
+    RawValue v;
+    switch (ref.type) {
+        case TypeCode::boolean: v.kind = RawValue::Kind::boolean; v.b = load<std::uint8_t>(ref.data) != 0; break;
+        case TypeCode::character: v.s = std::string_view(reinterpret_cast<const char*>(ref.data), 1); break;
+        case TypeCode::i8: v.kind = RawValue::Kind::integer; v.i = load<std::int8_t>(ref.data); break;
+        case TypeCode::i16: v.kind = RawValue::Kind::integer; v.i = load<std::int16_t>(ref.data); break;
+        case TypeCode::i32: v.kind = RawValue::Kind::integer; v.i = load<std::int32_t>(ref.data); break;
+        case TypeCode::i64: v.kind = RawValue::Kind::integer; v.i = load<std::int64_t>(ref.data); break;
+        case TypeCode::u8: v.kind = RawValue::Kind::unsigned_integer; v.u = load<std::uint8_t>(ref.data); break;
+        case TypeCode::u16: v.kind = RawValue::Kind::unsigned_integer; v.u = load<std::uint16_t>(ref.data); break;
+        case TypeCode::u32: v.kind = RawValue::Kind::unsigned_integer; v.u = load<std::uint32_t>(ref.data); break;
+        case TypeCode::u64: v.kind = RawValue::Kind::unsigned_integer; v.u = load<std::uint64_t>(ref.data); break;
+        case TypeCode::f32: v.kind = RawValue::Kind::floating; v.d = load<float>(ref.data); break;
+        case TypeCode::f64: v.kind = RawValue::Kind::floating; v.d = load<double>(ref.data); break;
+        case TypeCode::string:
+            v.s = std::string_view(reinterpret_cast<const char*>(ref.data) + 4, load<std::uint32_t>(ref.data));
+            break;
+        case TypeCode::pointer: {
+            // A string: JSON numbers cannot hold every 64-bit address exactly.
+            thread_local char buf[24];
+            auto r = fmt::format_to_n(buf, sizeof buf, "0x{:x}", load<std::uint64_t>(ref.data));
+            v.s = std::string_view(buf, r.size);
+            break;
+        }
+        default: break;
+    }
+    return v;
+}
+
+/// Reads a context blob's fields one by one; stops (ok == false) at damage.
+struct ContextBlobReader {
+    const std::byte* p;
+    const std::byte* end;
+    std::uint32_t remaining = 0;
+    bool ok = true;
+
+    ContextBlobReader(const std::byte* blob, std::size_t size) : p(blob), end(blob + size) {
+        ok = size >= 4;
+        if (ok) {
+            remaining = load<std::uint32_t>(p);
+            p += 4;
+        }
+    }
+    bool bytes(std::size_t n) const noexcept { return static_cast<std::size_t>(end - p) >= n; }
+    bool string(std::string_view& s) noexcept {
+        if (!bytes(4)) return false;
+        const auto n = load<std::uint32_t>(p);
+        if (!bytes(4 + std::size_t{n})) return false;
+        s = std::string_view(reinterpret_cast<const char*>(p) + 4, n);
+        p += 4 + n;
+        return true;
+    }
+    bool next(std::string_view& key, RawValue& v) noexcept {
+        if (!ok || remaining == 0) return false;
+        --remaining;
+        ok = false;
+        if (!string(key) || !bytes(1)) return false;
+        const auto tag = static_cast<ContextTag>(load<std::uint8_t>(p));
+        p += 1;
+        v = RawValue{};
+        switch (tag) {
+            case ContextTag::string:
+                if (!string(v.s)) return false;
+                break;
+            case ContextTag::integer:
+                if (!bytes(8)) return false;
+                v.kind = RawValue::Kind::integer;
+                v.i = load<std::int64_t>(p);
+                p += 8;
+                break;
+            case ContextTag::floating:
+                if (!bytes(8)) return false;
+                v.kind = RawValue::Kind::floating;
+                v.d = load<double>(p);
+                p += 8;
+                break;
+            case ContextTag::boolean:
+                if (!bytes(1)) return false;
+                v.kind = RawValue::Kind::boolean;
+                v.b = load<std::uint8_t>(p) != 0;
+                p += 1;
+                break;
+            default: return false;
+        }
+        ok = true;
+        return true;
+    }
+};
+}  // namespace
+
+void EntryRenderer::collect_call_fields(const CallSite& site) {
+    call_field_count_ = 0;
+    auto next_slot = [this]() -> RenderedField& {
+        if (call_field_count_ == call_fields_.size()) call_fields_.emplace_back();
+        return call_fields_[call_field_count_++];
+    };
+    const std::size_t limit = options_.max_message_length;
+    const std::size_t named = std::min(site.names.size(), extras_.arg_count);
+    for (std::size_t i = 0; i < named; ++i) render_raw_field(next_slot(), site.names[i], raw_value(extras_.args[i]), limit);
+    if (extras_.context != nullptr) {
+        ContextBlobReader reader(extras_.context, extras_.context_size);
+        std::string_view key;
+        RawValue value;
+        while (reader.next(key, value)) render_raw_field(next_slot(), key, value, limit);
+    }
+}
+
+const std::vector<const RenderedField*>& EntryRenderer::merged_context(RecordContext context) {
+    if (context.scope == nullptr && context.bound == nullptr) return default_only_;
+    const std::uint64_t scope_id = context.scope ? context.scope->id : 0;
+    const std::uint64_t bound_id = context.bound ? context.bound->id : 0;
+    if (merged_.scope_id == scope_id && merged_.bound_id == bound_id) return merged_.fields;
+    // (key, precedence) order; the first of each key wins.
+    std::vector<std::pair<const RenderedField*, int>> all;
+    int precedence = 0;
+    for (const ContextSnapshot* s : {context.scope, context.bound, static_cast<const ContextSnapshot*>(default_context_.get())}) {
+        if (s != nullptr)
+            for (const auto& f : s->fields) all.emplace_back(&f, precedence);
+        ++precedence;
+    }
+    std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+        if (a.first->key != b.first->key) return a.first->key < b.first->key;
+        return a.second < b.second;
+    });
+    merged_.fields.clear();
+    for (std::size_t i = 0; i < all.size(); ++i)
+        if (i == 0 || all[i].first->key != all[i - 1].first->key) merged_.fields.push_back(all[i].first);
+    merged_.scope_id = scope_id;
+    merged_.bound_id = bound_id;
+    return merged_.fields;
+}
+
+void EntryRenderer::append_fields(const std::vector<const RenderedField*>& inherited, double duration_ms,
+                                  bool has_duration) {
+    call_ptrs_.clear();
+    for (std::size_t i = 0; i < call_field_count_; ++i) call_ptrs_.push_back(&call_fields_[i]);
+    const RenderedField* const* call = call_ptrs_.data();
+    const std::size_t ncall = call_ptrs_.size();
+
+    // Inherited fields whose key the call also has are hidden by it.
+    bool collisions_possible = ncall > 0 && !inherited.empty();
+    if (collisions_possible) {
+        call_keys_.clear();
+        for (std::size_t i = 0; i < ncall; ++i) call_keys_.push_back(call[i]->key);
+        std::sort(call_keys_.begin(), call_keys_.end());
+    }
+    auto hidden = [&](const RenderedField* f) {
+        return collisions_possible && std::binary_search(call_keys_.begin(), call_keys_.end(), std::string_view(f->key));
+    };
+
+    // Top-level fields, in the schema's order.
+    bool any_context = false;
+    for (int slot = 0; slot < kTopLevelKeyCount; ++slot) {
+        const RenderedField* chosen = nullptr;
+        for (std::size_t i = 0; i < ncall && chosen == nullptr; ++i)
+            if (call[i]->slot == slot) chosen = call[i];
+        for (const RenderedField* f : inherited) {
+            if (chosen != nullptr) break;
+            if (f->slot == slot && !hidden(f)) chosen = f;
+        }
+        if (chosen != nullptr) {
+            json_ += ',';
+            json_ += chosen->json;
+        }
+    }
+    if (has_duration) fmt::format_to(std::back_inserter(json_), ",\"duration_ms\":{:.3f}", duration_ms);
+
+    for (std::size_t i = 0; i < ncall && !any_context; ++i) any_context = call[i]->slot < 0;
+    for (const RenderedField* f : inherited) {
+        if (any_context) break;
+        any_context = f->slot < 0 && !hidden(f);
+    }
+    if (any_context) {
+        json_ += ",\"context\":{";
+        bool first = true;
+        auto put = [&](const RenderedField* f) {
+            if (!first) json_ += ',';
+            first = false;
+            json_ += f->json;
+        };
+        for (std::size_t i = 0; i < ncall; ++i)
+            if (call[i]->slot < 0) put(call[i]);
+        for (const RenderedField* f : inherited)
+            if (f->slot < 0 && !hidden(f)) put(f);
+        json_ += '}';
+    }
 }
 
 bool EntryRenderer::render_record(const RecordHeader& header, const std::byte* args, std::size_t args_size,
                                   const CallSite& site, std::string_view logger_name, std::int64_t unix_ns,
-                                  LogRecordView& view) {
+                                  LogRecordView& view, RecordContext context, double ns_per_tick) {
     message_.clear();
-    bool ok = format_message(site.format, site.types, args, args_size, store_, message_);
-    render(site.level, unix_ns, message_, site_info(site), header.logger_id, logger_name, view);
+    const bool ok = format_message(site.fmt_template(), site.types, args, args_size, store_, message_, extras_);
+    truncate_message(message_, options_.max_message_length);
+    const std::uint32_t logger_id = header.logger_id & kLoggerIdMask;
+    const SiteInfo& info = site_info(site);
+    begin_entry(site.level, unix_ns, message_, info, logger_id, logger_name);
+    call_field_count_ = 0;
+    if (ok) collect_call_fields(site);
+    const double duration_ms = static_cast<double>(extras_.duration_ticks) * ns_per_tick / 1e6;
+    append_fields(merged_context(context), duration_ms, ok && extras_.has_duration);
+    if (ok && extras_.exception != nullptr) {
+        json_ += ',';
+        if (!append_exception_json(json_, extras_.exception, extras_.exception_size, symbols_,
+                                   options_.max_message_length))
+            json_.pop_back();
+    }
+    finish_entry(site.level, unix_ns, message_, info, logger_id, logger_name, view);
     return ok;
 }
 

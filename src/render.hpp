@@ -1,15 +1,18 @@
 #pragma once
 // Turns records into JSON entries (one line each). Caches the parts of an
-// entry that never change per config, per logger and per call site, so a
-// record costs one message format, one timestamp and a few appends.
-// Backend thread (or a tool's thread) only.
+// entry that never change per config, per logger, per call site and per
+// context snapshot pair, so a plain record costs one message format, one
+// timestamp and a few appends. Backend thread (or a tool's thread) only.
 
+#include "context_snapshot.hpp"
+#include "exception.hpp"
 #include "format.hpp"
 #include "registry.hpp"
 
 #include <agora/log/config.hpp>
 #include <agora/log/handlers/handler.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,9 +26,24 @@ struct EntryIdentity {
     std::string host;
 };
 
+/// Per-backend rendering settings.
+struct RenderOptions {
+    std::size_t max_message_length = 10000;
+    Context default_context;
+};
+
+/// A record's context snapshots (null if it has none).
+struct RecordContext {
+    const ContextSnapshot* bound = nullptr;
+    const ContextSnapshot* scope = nullptr;
+};
+
 class EntryRenderer {
 public:
-    explicit EntryRenderer(const EntryIdentity& identity);
+    explicit EntryRenderer(const EntryIdentity& identity, const RenderOptions& options = {});
+    ~EntryRenderer();
+    EntryRenderer(const EntryRenderer&) = delete;
+    EntryRenderer& operator=(const EntryRenderer&) = delete;
 
     /// Site-derived text, computed once per call site.
     struct SiteInfo {
@@ -39,27 +57,57 @@ public:
     static SiteInfo make_site_info(const std::source_location& loc);
     const std::string& logger_json(std::uint32_t logger_id, std::string_view name);
 
-    /// Renders a record whose message is already formatted. Fills `view`
-    /// (json, timestamp and the other views point into this renderer's
-    /// buffers, valid until the next render()).
+    /// Renders an entry whose message is already formatted, with the default
+    /// context only. Fills `view` (its views point into this renderer's
+    /// buffers, valid until the next render).
     void render(Level level, std::int64_t unix_ns, std::string_view message, const SiteInfo& site,
                 std::uint32_t logger_id, std::string_view logger_name, LogRecordView& view);
 
-    /// Formats a record read from a ring or a file: message and entry.
-    /// Returns false if its bytes did not match its call site.
+    /// Formats a record read from a ring or a file: message, fields, entry.
+    /// `args` are the bytes after the header and context addresses;
+    /// `ns_per_tick` converts a Timer's duration. Returns false if the bytes
+    /// did not match the call site (the entry says so).
     bool render_record(const RecordHeader& header, const std::byte* args, std::size_t args_size,
                        const CallSite& site, std::string_view logger_name, std::int64_t unix_ns,
-                       LogRecordView& view);
+                       LogRecordView& view, RecordContext context = {}, double ns_per_tick = 1.0);
 
 private:
+    /// Fields of the call itself (named placeholders, a Context argument).
+    void collect_call_fields(const CallSite& site);
+    /// scope > bound > default, merged once per (scope, bound) pair.
+    const std::vector<const RenderedField*>& merged_context(RecordContext context);
+    /// Appends top-level fields, duration, context and exception to json_
+    /// (each preceded by a comma).
+    void append_fields(const std::vector<const RenderedField*>& inherited, double duration_ms, bool has_duration);
+    void finish_entry(Level level, std::int64_t unix_ns, std::string_view message, const SiteInfo& site,
+                      std::uint32_t logger_id, std::string_view logger_name, LogRecordView& view);
+    void begin_entry(Level level, std::int64_t unix_ns, std::string_view message, const SiteInfo& site,
+                     std::uint32_t logger_id, std::string_view logger_name);
+
+    RenderOptions options_;
     std::string identity_json_;  // ,"service":..,"environment":..,"version":..,"host":..
     std::vector<SiteInfo> sites_;                 // by call-site id
     std::vector<std::string> logger_json_;        // by logger id: ,"logger_name":".."
     std::string json_;
+    std::size_t extra_start_ = 0;  // where the fields after "function" start in json_
     std::string message_;
     std::string timestamp_;
     std::int64_t cached_second_ = -1;  // timestamp_ prefix is valid for this second
     ArgStore store_;
+    RecordExtras extras_;
+    StackSymbolizer symbols_;
+
+    std::unique_ptr<ContextSnapshot> default_context_;  // Config::default_context, rendered
+    std::vector<RenderedField> call_fields_;  // reused; the first call_field_count_ are this record's
+    std::size_t call_field_count_ = 0;
+    std::vector<const RenderedField*> call_ptrs_;
+    std::vector<std::string_view> call_keys_;  // sorted, when needed for collisions
+    struct MergedCache {
+        std::uint64_t scope_id = ~std::uint64_t{0};
+        std::uint64_t bound_id = ~std::uint64_t{0};
+        std::vector<const RenderedField*> fields;  // sorted by key, unique
+    } merged_;
+    std::vector<const RenderedField*> default_only_;
 };
 
 }  // namespace agora::log::detail

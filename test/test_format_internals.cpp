@@ -229,8 +229,9 @@ std::pair<bool, std::string> format_encoded(std::string_view fmt_text, const Arg
     std::byte* p = buf.data();
     ((p = encode(p, to_wire(args))), ...);
     ArgStore store;
+    RecordExtras extras;
     std::string out;
-    bool ok = format_message(fmt_text, codes, buf.data(), static_cast<std::size_t>(p - buf.data()), store, out);
+    bool ok = format_message(fmt_text, codes, buf.data(), static_cast<std::size_t>(p - buf.data()), store, out, extras);
     return {ok, out};
 }
 }  // namespace
@@ -250,8 +251,9 @@ BOOST_AUTO_TEST_CASE(damaged_arguments_are_reported_not_read_past) {
     std::uint32_t n = 1000;
     std::memcpy(buf, &n, sizeof n);
     ArgStore store;
+    RecordExtras extras;
     std::string out;
-    BOOST_TEST(!format_message("v={}", codes, buf, sizeof buf, store, out));
+    BOOST_TEST(!format_message("v={}", codes, buf, sizeof buf, store, out, extras));
     BOOST_TEST(out.find("damaged") != std::string::npos, out);
 }
 

@@ -96,6 +96,7 @@ BOOST_AUTO_TEST_CASE(mixed_run_every_line_is_valid) {
     agora_test::TempDir dir;
     agora_test::ShutdownGuard guard;
     auto config = agora_test::quiet_config(dir.file("mixed.log"));
+    config.max_message_length = 1u << 20;  // a 100 KiB argument below is written whole
     config.level = Level::debug;
     config.environment = "staging";
     config.version = "2.7.1-rc.1+build.5";

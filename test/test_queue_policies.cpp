@@ -172,6 +172,7 @@ BOOST_AUTO_TEST_CASE(record_larger_than_the_ring_grows_it) {
             config.queue_full_policy = policy;
             config.queue_capacity_bytes = 4096;
             config.queue_max_capacity_bytes = 1u << 20;
+            config.max_message_length = 1u << 20;  // the record, not the message limit, is under test
             BOOST_REQUIRE(agora::log::initialize(config));
             const std::string big(20000, 'b');
             // A fresh thread gets a fresh 4 KiB ring.
@@ -194,6 +195,7 @@ BOOST_AUTO_TEST_CASE(record_larger_than_the_max_is_dropped_and_counted) {
     config.queue_full_policy = QueueFullPolicy::drop;
     config.queue_capacity_bytes = 4096;
     config.queue_max_capacity_bytes = 8192;
+    config.max_message_length = 1u << 20;  // the record, not the message limit, is under test
     const auto before = agora::log::stats();
     BOOST_REQUIRE(agora::log::initialize(config));
     std::thread([] {
@@ -219,6 +221,7 @@ BOOST_AUTO_TEST_CASE(block_policy_record_over_half_the_ring) {
     config.queue_full_policy = QueueFullPolicy::block;
     config.queue_capacity_bytes = 4096;
     config.queue_max_capacity_bytes = 4096;
+    config.max_message_length = 1u << 20;  // the record, not the message limit, is under test
     BOOST_REQUIRE(agora::log::initialize(config));
     auto log = agora::log::get_logger("policy.block.big");
     std::thread([&] {

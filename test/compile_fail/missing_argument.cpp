@@ -1,5 +1,5 @@
 // More replacement fields than arguments.
-// EXPECT-ERROR: argument not found
+// EXPECT-ERROR: placeholder_count_differs_from_argument_count
 #include <agora/log.hpp>
 
 void f(agora::log::Logger logger) {

@@ -7,6 +7,7 @@
 //   - the first use of a call site on this thread (registers it),
 //   - a full ring (queue-full policy).
 
+#include <agora/log/context.hpp>
 #include <agora/log/detail/record.hpp>
 #include <agora/log/detail/spsc_ring.hpp>
 #include <agora/log/level.hpp>
@@ -19,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <source_location>
 #include <string>
 #include <string_view>
@@ -29,6 +31,8 @@
 #endif
 
 namespace agora::log::detail {
+
+static_assert(sizeof(void*) == 8, "records store context addresses in 8 bytes");
 
 /// Timestamp source of the hot path: the TSC where there is one (constant and
 /// synchronised across cores on the x86 machines we target), else the steady
@@ -44,6 +48,30 @@ inline std::uint64_t read_tsc() noexcept {
 // ---------------------------------------------------------------------------
 // Argument types: what a C++ argument is stored as, and how fmt sees it.
 
+/// A Timer's elapsed time, in TSC ticks (the backend converts with its clock).
+struct DurationArg {
+    std::uint64_t ticks;
+};
+/// A Context passed to a log call: encoded field by field into the record.
+struct ContextArg {
+    const Context* fields;
+};
+/// An exception passed to error()/critical(), captured on the calling thread
+/// (capture_exception, src/exception.cpp): names, messages and the stack.
+struct ExceptionArg {
+    static constexpr std::size_t kMaxDepth = 8;     // outermost + nested levels kept
+    static constexpr std::size_t kMaxFrames = 64;
+    const char* types[kMaxDepth];                   // typeid(...).name(): static storage
+    std::string_view messages[kMaxDepth];           // what(): owned by the exceptions
+    std::exception_ptr keep_alive[kMaxDepth];       // nested exceptions outlive the call
+    std::uint32_t depth = 0;
+    std::uint32_t frame_count = 0;
+    void* frames[kMaxFrames];
+};
+/// Fills `out` from `ex` (nested_exception chain included) and the calling
+/// thread's stack. No allocation except by rethrowing a nested exception.
+void capture_exception(ExceptionArg& out, const std::exception& ex) noexcept;
+
 template <class T>
 struct ArgType {
     using U = std::remove_cvref_t<T>;
@@ -52,7 +80,10 @@ struct ArgType {
         std::is_same_v<U, std::string> || std::is_same_v<U, std::string_view>;
 
     static constexpr TypeCode code() noexcept {
-        if constexpr (std::is_same_v<U, bool>) return TypeCode::boolean;
+        if constexpr (std::is_same_v<U, DurationArg>) return TypeCode::duration;
+        else if constexpr (std::is_same_v<U, ContextArg>) return TypeCode::context;
+        else if constexpr (std::is_same_v<U, ExceptionArg>) return TypeCode::exception;
+        else if constexpr (std::is_same_v<U, bool>) return TypeCode::boolean;
         else if constexpr (std::is_same_v<U, char>) return TypeCode::character;
         else if constexpr (std::is_enum_v<U>) return ArgType<std::underlying_type_t<U>>::code();
         else if constexpr (std::is_integral_v<U>) {
@@ -89,9 +120,36 @@ struct Formatted<T, TypeCode::f64> { using type = double; };
 template <class T>
 using formatted_t = typename Formatted<T>::type;
 
-/// The string an argument is encoded from (one strlen for const char*).
-inline std::string_view as_string_view(const char* s) noexcept { return s ? std::string_view(s) : std::string_view("(null)"); }
-inline std::string_view as_string_view(std::string_view s) noexcept { return s; }
+/// Longest string argument encoded, in bytes: Config::max_message_length + 4,
+/// so that a cut string still makes the message longer than the limit and
+/// the backend marks it "...[truncated]". Written by initialize(), read
+/// relaxed by calling threads (a stale value only moves the cut).
+inline std::atomic<std::uint32_t> g_string_arg_limit{10000 + 4};
+
+/// `s` cut to at most `limit` bytes without splitting a UTF-8 sequence.
+inline std::string_view cut_utf8(std::string_view s, std::size_t limit) noexcept {
+    if (s.size() <= limit) return s;
+    std::size_t n = limit;
+    for (int back = 0; back < 3 && n > 0 && (static_cast<unsigned char>(s[n]) & 0xc0) == 0x80; ++back) --n;
+    return s.substr(0, n);
+}
+
+/// The string an argument is encoded from (one strlen for const char*), cut
+/// to g_string_arg_limit so a huge string cannot flood the ring.
+inline std::string_view as_string_view(std::string_view s) noexcept {
+    const std::size_t limit = g_string_arg_limit.load(std::memory_order_relaxed);
+    if (s.size() > limit) [[unlikely]] return cut_utf8(s, limit);
+    return s;
+}
+inline std::string_view as_string_view(const char* s) noexcept {
+    return as_string_view(s ? std::string_view(s) : std::string_view("(null)"));
+}
+
+// Encoded sizes of the non-format arguments (the blobs of detail/record.hpp).
+std::size_t encoded_size(const ContextArg& c) noexcept;
+std::size_t encoded_size(const ExceptionArg& e) noexcept;
+std::byte* encode(std::byte* out, const ContextArg& c) noexcept;
+std::byte* encode(std::byte* out, const ExceptionArg& e) noexcept;
 
 template <class T>
 inline std::size_t encoded_size(const T& v) noexcept {
@@ -196,7 +254,8 @@ public:
 // ---------------------------------------------------------------------------
 // Per-thread state.
 
-struct ThreadQueue;  // shared with the backend (src/registry.hpp)
+struct ThreadQueue;      // shared with the backend (src/registry.hpp)
+struct ContextSnapshot;  // immutable rendered context (src/context_snapshot.hpp)
 
 /// How far ahead of the record being written the producer prefetches.
 #ifndef AGORA_LOG_RING_PREFETCH_AHEAD
@@ -215,6 +274,11 @@ struct ThreadContext {
 /// A plain pointer (trivial type) so access is a single TLS load; initial-exec
 /// so that code built into a shared library does not call __tls_get_addr.
 [[gnu::tls_model("initial-exec")]] inline thread_local ThreadContext* t_context = nullptr;
+
+/// This thread's innermost ScopedContext snapshot, or null. Written only by
+/// ScopedContext on this thread; every record written while it is set
+/// carries its address.
+[[gnu::tls_model("initial-exec")]] inline thread_local const ContextSnapshot* t_scope = nullptr;
 
 // Slow paths, out of line in src/frontend.cpp. All are noexcept and report
 // failure by returning null / 0 (the record is then dropped and counted).
@@ -254,10 +318,12 @@ inline void store_header(std::byte* p, std::uint32_t size, std::uint32_t site_id
     }
 }
 
-/// Writes one record. Called after the level check passed.
+/// Writes one record. Called after the level check passed. `bound` is the
+/// logger's bound context (null for most loggers); its owner keeps it alive
+/// until the backend has written every record that refers to it.
 template <Level L, class... Args>
-inline void write_record(std::uint32_t logger_id, std::source_location loc, std::string_view format,
-                         const Args&... wire) noexcept {
+inline void write_record(std::uint32_t logger_id, const ContextSnapshot* bound, std::source_location loc,
+                         std::string_view format, const Args&... wire) noexcept {
     ThreadContext* ctx = t_context;
     if (ctx == nullptr) [[unlikely]] {
         ctx = create_thread_context();
@@ -269,7 +335,15 @@ inline void write_record(std::uint32_t logger_id, std::source_location loc, std:
         site_id = register_call_site(*ctx, types, L, loc, format);
         if (site_id == 0) return count_lost_record();
     }
-    const std::size_t size = align_record(sizeof(RecordHeader) + (std::size_t{0} + ... + encoded_size(wire)));
+    // Context pointers: 8 bytes each, only when there is a context to point to.
+    const ContextSnapshot* scope = t_scope;
+    std::size_t context_bytes = 0;
+    if ((reinterpret_cast<std::uintptr_t>(bound) | reinterpret_cast<std::uintptr_t>(scope)) != 0) [[unlikely]] {
+        context_bytes = (bound ? 8 : 0) + (scope ? 8 : 0);
+        logger_id |= (bound ? kBoundContextFlag : 0) | (scope ? kScopedContextFlag : 0);
+    }
+    const std::size_t size =
+        align_record(sizeof(RecordHeader) + context_bytes + (std::size_t{0} + ... + encoded_size(wire)));
     SpscRing* ring = ctx->ring;
     std::byte* p = ring->try_reserve(size);
     if (p == nullptr) [[unlikely]] {
@@ -282,14 +356,24 @@ inline void write_record(std::uint32_t logger_id, std::source_location loc, std:
     // publishing the record (what the backend's ordering grace covers) short.
     store_header(p, static_cast<std::uint32_t>(size), site_id, read_tsc(), ctx->sequence++, logger_id);
     [[maybe_unused]] std::byte* out = p + sizeof(RecordHeader);  // unused for a record without arguments
+    if (context_bytes != 0) [[unlikely]] {
+        if (bound != nullptr) {
+            std::memcpy(out, &bound, 8);
+            out += 8;
+        }
+        if (scope != nullptr) {
+            std::memcpy(out, &scope, 8);
+            out += 8;
+        }
+    }
     ((out = encode(out, wire)), ...);
     ring->commit(size);
 }
 
 template <Level L, class... Args>
-inline void log_call(std::uint32_t logger_id, std::source_location loc, std::string_view format,
-                     const Args&... args) noexcept {
-    write_record<L>(logger_id, loc, format, to_wire(args)...);
+inline void log_call(std::uint32_t logger_id, const ContextSnapshot* bound, std::source_location loc,
+                     std::string_view format, const Args&... args) noexcept {
+    write_record<L>(logger_id, bound, loc, format, to_wire(args)...);
 }
 
 }  // namespace agora::log::detail

@@ -10,7 +10,11 @@
 //     u32 site_id     call-site id (CallSite registry); 0 marks padding
 //     u64 timestamp   TSC ticks (see detail/clock.hpp), taken on the calling thread
 //     u32 sequence    per-thread sequence number, +1 per record written (wraps)
-//     u32 logger_id   logger registry id (name and, later, bound context)
+//     u32 logger_id   bits 0-29: logger registry id; bit 31: a bound-context
+//                     pointer follows the header; bit 30: a scoped-context
+//                     pointer follows (after the bound one if both)
+//   [u64 bound context snapshot address]   if bit 31
+//   [u64 scoped context snapshot address]  if bit 30
 //   arguments, packed without alignment, in call order, as the call site's
 //   type codes say:
 //     boolean, character, i8, u8      1 byte
@@ -18,6 +22,17 @@
 //     i32, u32, f32                   4 bytes
 //     i64, u64, f64, pointer          8 bytes
 //     string                          u32 length n, then n bytes (no terminator)
+//     duration                        u64 TSC ticks (a Timer's elapsed time)
+//     context, exception              u32 length n, then n bytes (blobs below)
+//   Only the codes up to `pointer` are format arguments; duration, context and
+//   exception carry an entry's other fields.
+//
+// Context blob: u32 count, then per field: string key (u32 length + bytes),
+//   u8 ContextTag, value (string: u32 length + bytes; int: i64; dbl: f64; bool: u8).
+// Exception blob: u8 depth (outermost first, nested_exception chain), per
+//   level: string type (mangled, as typeid().name()), string what();
+//   then u32 frame count and that many u64 return addresses (the logging
+//   thread's stack at the call, innermost first).
 //   zero padding up to `size`.
 //
 // Rule for later versions: new TypeCode values are appended, existing values
@@ -45,7 +60,20 @@ enum class TypeCode : std::uint8_t {
     f64 = 12,
     string = 13,
     pointer = 14,
+    duration = 15,
+    context = 16,
+    exception = 17,
 };
+
+enum class ContextTag : std::uint8_t { string = 0, integer = 1, floating = 2, boolean = 3 };
+
+/// logger_id flags (see the layout above).
+inline constexpr std::uint32_t kLoggerIdMask = 0x3fffffffu;
+inline constexpr std::uint32_t kBoundContextFlag = 1u << 31;
+inline constexpr std::uint32_t kScopedContextFlag = 1u << 30;
+
+/// True for the codes that are fmt arguments of the message.
+constexpr bool is_format_arg(TypeCode c) noexcept { return c >= TypeCode::boolean && c <= TypeCode::pointer; }
 
 struct RecordHeader {
     std::uint32_t size;
@@ -64,7 +92,7 @@ constexpr std::size_t align_record(std::size_t n) noexcept {
     return (n + kRecordAlign - 1) & ~(kRecordAlign - 1);
 }
 
-/// Encoded size of a fixed-width argument, 0 for `string` (variable) and `end`.
+/// Encoded size of a fixed-width argument, 0 for the variable ones and `end`.
 constexpr std::size_t fixed_size(TypeCode c) noexcept {
     switch (c) {
         case TypeCode::boolean:
@@ -79,7 +107,10 @@ constexpr std::size_t fixed_size(TypeCode c) noexcept {
         case TypeCode::i64:
         case TypeCode::u64:
         case TypeCode::f64:
-        case TypeCode::pointer: return 8;
+        case TypeCode::pointer:
+        case TypeCode::duration: return 8;
+        case TypeCode::context:
+        case TypeCode::exception:
         case TypeCode::string:
         case TypeCode::end: return 0;
     }

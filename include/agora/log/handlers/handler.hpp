@@ -22,6 +22,10 @@ struct LogRecordView {
     std::string_view file;           ///< source file base name
     std::uint32_t line;
     std::string_view function;       ///< qualified name, no return type or parameters
+    /// The entry's members after "function" as JSON, without the leading
+    /// comma: top-level ids, duration_ms, "context":{...}, "exception":{...}.
+    /// Empty when there are none.
+    std::string_view fields_json;
     std::string_view json;           ///< the complete JSON entry, without the newline
 };
 

@@ -1,0 +1,82 @@
+#pragma once
+// Immutable, rendered context: what a with_context() logger or a
+// ScopedContext refers to from its records.
+//
+// Lifetime. A snapshot is created with one reference (its Logger or
+// ScopedContext); Logger copies add references. Records carry its address,
+// not a reference: when the last reference goes, release() hands the
+// snapshot to the backend (Registry::retired), which frees it only after it
+// has consumed every record committed before the hand-over (the queue marks
+// in Backend::collect_retired). Every record that refers to the snapshot
+// was committed before its last reference was dropped (program order on the
+// writing thread, then the reference count's release/acquire), so none can
+// be read after the free.
+
+#include <agora/log/context.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace agora::log::detail {
+
+/// One field, rendered once: `json` is "key":value, ready to append.
+struct RenderedField {
+    std::string key;
+    std::string json;
+    /// Index in kTopLevelKeys when written as a top-level entry field, else -1
+    /// (a member of the entry's "context" object).
+    int slot = -1;
+};
+
+/// The keys written as top-level fields of an entry (the schema's), in output order.
+inline constexpr std::string_view kTopLevelKeys[] = {"correlation_id", "user_id", "trace_id", "span_id"};
+inline constexpr int kTopLevelKeyCount = 4;
+
+struct ContextSnapshot {
+    /// Owners: Logger copies or one ScopedContext. Calling threads only.
+    std::atomic<std::uint32_t> refs{1};
+    /// Unique for the life of the process (addresses are reused; ids are not).
+    std::uint64_t id = 0;
+    /// Every field, this snapshot's merged over the one it extends.
+    Context values;
+    /// `values` rendered, sorted by key.
+    std::vector<RenderedField> fields;
+};
+
+/// A new snapshot with `fields` over `base`'s values (base may be null).
+/// `max_value_length` bounds string values (longer ones are cut and marked).
+/// Throws std::bad_alloc.
+ContextSnapshot* make_snapshot(const Context& fields, const ContextSnapshot* base, std::size_t max_value_length);
+
+/// A field value as decoded from a record (or taken from a ContextValue).
+struct RawValue {
+    enum class Kind : std::uint8_t { string, integer, unsigned_integer, floating, boolean };
+    Kind kind = Kind::string;
+    std::string_view s;
+    std::int64_t i = 0;
+    std::uint64_t u = 0;
+    double d = 0;
+    bool b = false;
+};
+
+/// Renders one field as RenderedField: slot, key and value JSON. A
+/// correlation_id that is not a UUID stays in the context object; the other
+/// top-level keys take any value, written as a string.
+void render_raw_field(RenderedField& out, std::string_view key, const RawValue& value, std::size_t max_value_length);
+void render_field(RenderedField& out, std::string_view key, const ContextValue& value, std::size_t max_value_length);
+
+/// Where a snapshot goes when its last reference is dropped.
+struct RetiredSnapshot {
+    ContextSnapshot* snapshot;
+    /// The only queue whose records may refer to it (a ScopedContext's
+    /// thread), or null: any queue may.
+    struct ThreadQueue* queue;
+};
+
+/// Hands `snapshot` to the backend for freeing (see the lifetime rule above).
+void retire_snapshot(ContextSnapshot* snapshot, ThreadQueue* only_queue) noexcept;
+
+}  // namespace agora::log::detail
