@@ -255,12 +255,14 @@ ScopedContext::ScopedContext(const Context& fields)
     : snapshot_(detail::make_snapshot(fields, detail::t_scope, detail::current_value_limit())),
       outer_(detail::t_scope) {
     detail::t_scope = snapshot_;
+    if (detail::ThreadContext* ctx = detail::t_context) ctx->scope = snapshot_;
 }
 
 ScopedContext::~ScopedContext() {
     detail::t_scope = outer_;
     // Only this thread's records refer to a scope: only its queue need be passed.
     detail::ThreadContext* ctx = detail::t_context;
+    if (ctx != nullptr) ctx->scope = outer_;
     if (ctx == nullptr) {
         // No record was ever written by this thread: nothing refers to the snapshot.
         delete snapshot_;

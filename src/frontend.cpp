@@ -111,6 +111,7 @@ ThreadContext* create_thread_context() noexcept {
     ctx->ring = ring;
     ctx->queue = queue;
     ctx->sequence = 0;
+    ctx->scope = t_scope;  // a ScopedContext may be open already
     queue->ring = ring;
     queue->os_thread_id = static_cast<std::uint64_t>(::syscall(SYS_gettid));
     t_exit_hook.armed = true;  // odr-use: constructs the hook, so its destructor runs at thread exit

@@ -267,6 +267,9 @@ struct ThreadContext {
     SpscRing* ring;           // the ring this thread writes now (grow may replace it)
     ThreadQueue* queue;       // registration with the backend; outlives this context
     std::uint32_t sequence;   // next record's sequence number
+    /// Copy of t_scope (kept equal by ScopedContext and create_thread_context):
+    /// every record written while it is set carries its address.
+    const ContextSnapshot* scope;
     SiteCache sites;
 };
 
@@ -276,8 +279,8 @@ struct ThreadContext {
 [[gnu::tls_model("initial-exec")]] inline thread_local ThreadContext* t_context = nullptr;
 
 /// This thread's innermost ScopedContext snapshot, or null. Written only by
-/// ScopedContext on this thread; every record written while it is set
-/// carries its address.
+/// ScopedContext on this thread. The hot path reads the copy in
+/// ThreadContext::scope (one load from a line it touches anyway).
 [[gnu::tls_model("initial-exec")]] inline thread_local const ContextSnapshot* t_scope = nullptr;
 
 // Slow paths, out of line in src/frontend.cpp. All are noexcept and report
@@ -318,27 +321,15 @@ inline void store_header(std::byte* p, std::uint32_t size, std::uint32_t site_id
     }
 }
 
-/// Writes one record. Called after the level check passed. `bound` is the
-/// logger's bound context (null for most loggers); its owner keeps it alive
-/// until the backend has written every record that refers to it.
-template <Level L, class... Args>
-inline void write_record(std::uint32_t logger_id, const ContextSnapshot* bound, std::source_location loc,
-                         std::string_view format, const Args&... wire) noexcept {
-    ThreadContext* ctx = t_context;
-    if (ctx == nullptr) [[unlikely]] {
-        ctx = create_thread_context();
-        if (ctx == nullptr) return count_lost_record();
-    }
-    constexpr const TypeCode* types = SiteTypes<L, Args...>::codes;
-    std::uint32_t site_id = ctx->sites.find(SiteKey{location_key(loc), format.data(), types});
-    if (site_id == 0) [[unlikely]] {
-        site_id = register_call_site(*ctx, types, L, loc, format);
-        if (site_id == 0) return count_lost_record();
-    }
-    // Context pointers: 8 bytes each, only when there is a context to point to.
-    const ContextSnapshot* scope = t_scope;
+/// Reserves, fills and commits one record. With WithContext, the context
+/// addresses (bound first, then scope, each only if set) follow the header.
+template <bool WithContext, class... Args>
+inline void put_record(ThreadContext* ctx, std::uint32_t site_id, std::uint32_t logger_id,
+                                              [[maybe_unused]] const ContextSnapshot* bound,
+                                              [[maybe_unused]] const ContextSnapshot* scope,
+                                              const Args&... wire) noexcept {
     std::size_t context_bytes = 0;
-    if ((reinterpret_cast<std::uintptr_t>(bound) | reinterpret_cast<std::uintptr_t>(scope)) != 0) [[unlikely]] {
+    if constexpr (WithContext) {
         context_bytes = (bound ? 8 : 0) + (scope ? 8 : 0);
         logger_id |= (bound ? kBoundContextFlag : 0) | (scope ? kScopedContextFlag : 0);
     }
@@ -356,7 +347,7 @@ inline void write_record(std::uint32_t logger_id, const ContextSnapshot* bound, 
     // publishing the record (what the backend's ordering grace covers) short.
     store_header(p, static_cast<std::uint32_t>(size), site_id, read_tsc(), ctx->sequence++, logger_id);
     [[maybe_unused]] std::byte* out = p + sizeof(RecordHeader);  // unused for a record without arguments
-    if (context_bytes != 0) [[unlikely]] {
+    if constexpr (WithContext) {
         if (bound != nullptr) {
             std::memcpy(out, &bound, 8);
             out += 8;
@@ -368,6 +359,45 @@ inline void write_record(std::uint32_t logger_id, const ContextSnapshot* bound, 
     }
     ((out = encode(out, wire)), ...);
     ring->commit(size);
+}
+
+/// Small trivially copyable arguments travel by value (in registers, so the
+/// caller need not keep them in memory), the rest by reference.
+template <class T>
+using pass_t = std::conditional_t<std::is_trivially_copyable_v<T> && sizeof(T) <= 16, T, const T&>;
+
+/// The with-context variant, out of line: keeps the plain path's code small
+/// and its record size a constant.
+template <class... Args>
+[[gnu::noinline]] void put_record_with_context(ThreadContext* ctx, std::uint32_t site_id, std::uint32_t logger_id,
+                                               const ContextSnapshot* bound, const ContextSnapshot* scope,
+                                               pass_t<Args>... wire) noexcept {
+    put_record<true>(ctx, site_id, logger_id, bound, scope, wire...);
+}
+
+/// Writes one record. Called after the level check passed. `bound` is the
+/// logger's bound context (null for most loggers); its owner keeps it alive
+/// until the backend has written every record that refers to it.
+/// Always inlined: the call site's constants (types, format, sizes) fold into it.
+template <Level L, class... Args>
+[[gnu::always_inline]] inline void write_record(std::uint32_t logger_id, const ContextSnapshot* bound,
+                                                std::source_location loc, std::string_view format,
+                                                const Args&... wire) noexcept {
+    ThreadContext* ctx = t_context;
+    if (ctx == nullptr) [[unlikely]] {
+        ctx = create_thread_context();
+        if (ctx == nullptr) return count_lost_record();
+    }
+    constexpr const TypeCode* types = SiteTypes<L, Args...>::codes;
+    std::uint32_t site_id = ctx->sites.find(SiteKey{location_key(loc), format.data(), types});
+    if (site_id == 0) [[unlikely]] {
+        site_id = register_call_site(*ctx, types, L, loc, format);
+        if (site_id == 0) return count_lost_record();
+    }
+    const ContextSnapshot* scope = ctx->scope;
+    if ((reinterpret_cast<std::uintptr_t>(bound) | reinterpret_cast<std::uintptr_t>(scope)) != 0) [[unlikely]]
+        return put_record_with_context<Args...>(ctx, site_id, logger_id, bound, scope, wire...);
+    put_record<false>(ctx, site_id, logger_id, nullptr, nullptr, wire...);
 }
 
 template <Level L, class... Args>
