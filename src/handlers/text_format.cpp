@@ -1,5 +1,6 @@
 #include <agora/log/handlers/handler.hpp>
 
+#include "text_safety.hpp"
 #include "write_all.hpp"
 
 #include <unistd.h>
@@ -17,19 +18,6 @@ std::string_view level_color(Level level) noexcept {
     }
     return "";
 }
-
-/// Appends `s` with CR and LF written as \r and \n, so one record stays one line.
-void append_one_line(std::string& out, std::string_view s) {
-    std::size_t run = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        char c = s[i];
-        if (c != '\n' && c != '\r') continue;
-        out.append(s.data() + run, i - run);
-        out.append(c == '\n' ? "\\n" : "\\r");
-        run = i + 1;
-    }
-    out.append(s.data() + run, s.size() - run);
-}
 }  // namespace
 
 void format_text(const LogRecordView& r, std::string& out, bool colors) {
@@ -40,19 +28,103 @@ void format_text(const LogRecordView& r, std::string& out, bool colors) {
     out.append(name);
     if (colors) out.append("\x1b[0m");
     out.append(9 - name.size(), ' ');
-    append_one_line(out, r.logger_name);
+    detail::append_text_safe(out, r.logger_name);
     out.append("  ");
-    append_one_line(out, r.message);
+    detail::append_text_safe(out, r.message);
     out.append("  [");
-    append_one_line(out, r.file);
+    detail::append_text_safe(out, r.file);
     out.push_back(':');
     out.append(std::to_string(r.line));
     out.push_back(' ');
-    append_one_line(out, r.function);
+    detail::append_text_safe(out, r.function);
     out.push_back(']');
 }
 
 namespace detail {
+
+namespace {
+constexpr unsigned char kBel = 0x07;
+constexpr unsigned char kEsc = 0x1b;
+constexpr unsigned char kDel = 0x7f;
+constexpr unsigned char kC1Lead = 0xc2;  // UTF-8 lead byte of U+0080-U+00BF
+
+constexpr bool in_range(unsigned char c, unsigned char lo, unsigned char hi) noexcept {
+    return c >= lo && c <= hi;
+}
+
+constexpr bool is_control(unsigned char c) noexcept { return c < 0x20 || c == kDel; }
+
+/// Returns the index just past the escape sequence whose ESC is at `p[i]`
+/// (see append_text_safe for what one sequence covers).
+std::size_t skip_escape(const unsigned char* p, std::size_t n, std::size_t i) noexcept {
+    std::size_t j = i + 1;
+    if (j == n) return n;
+    const unsigned char kind = p[j];
+    if (kind == '[') {  // CSI
+        ++j;
+        while (j < n && in_range(p[j], 0x30, 0x3f)) ++j;
+        while (j < n && in_range(p[j], 0x20, 0x2f)) ++j;
+        if (j < n && in_range(p[j], 0x40, 0x7e)) ++j;
+        return j;
+    }
+    if (kind == ']' || kind == 'P' || kind == 'X' || kind == '^' || kind == '_') {  // OSC, DCS, SOS, PM, APC
+        for (++j; j < n; ++j) {
+            const unsigned char c = p[j];
+            if (c == kBel) return j + 1;
+            if (c == kEsc) return (j + 1 < n && p[j + 1] == '\\') ? j + 2 : j;  // ST, or a new sequence
+            if (is_control(c)) return j;
+        }
+        return n;
+    }
+    while (j < n && in_range(p[j], 0x20, 0x2f)) ++j;  // intermediate bytes
+    if (j < n && in_range(p[j], 0x30, 0x7e)) ++j;     // final byte
+    return j;
+}
+
+void append_hex_escape(std::string& out, char prefix, std::size_t digits, unsigned char c) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out.push_back('\\');
+    out.push_back(prefix);
+    out.append(digits - 2, '0');
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0xf]);
+}
+}  // namespace
+
+void append_text_safe(std::string& out, std::string_view s) {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const std::size_t n = s.size();
+    std::size_t run = 0;  // start of the bytes not yet appended
+    std::size_t i = 0;
+    while (i < n) {
+        const unsigned char c = p[i];
+        if ((c >= 0x20 && c != kDel && c != kC1Lead) || c == '\t') {
+            ++i;
+            continue;
+        }
+        if (c == kC1Lead && i + 1 < n && in_range(p[i + 1], 0xa0, 0xbf)) {
+            i += 2;  // U+00A0-U+00BF
+            continue;
+        }
+        out.append(s.data() + run, i - run);
+        std::size_t next = i + 1;
+        if (c == '\n') {
+            out.append("\\n");
+        } else if (c == '\r') {
+            out.append("\\r");
+        } else if (c == kEsc) {
+            next = skip_escape(p, n, i);
+        } else if (c == kC1Lead && i + 1 < n && in_range(p[i + 1], 0x80, 0x9f)) {
+            append_hex_escape(out, 'u', 4, p[i + 1]);  // a C1 control
+            next = i + 2;
+        } else {  // C0 control, DEL, or 0xC2 without its second byte
+            append_hex_escape(out, 'x', 2, c);
+        }
+        i = run = next;
+    }
+    out.append(s.data() + run, n - run);
+}
+
 void report_to_stderr(const char* message, std::size_t size) noexcept {
     (void)write_all(FileSystem::real(), STDERR_FILENO, message, size);
 }

@@ -42,8 +42,14 @@ public:
 
 /// Renders `record` as one human-readable line (no newline) into `out`:
 ///   2026-11-25T08:54:39.123456Z INFO     feed.handler  Quote AAPL 101.25  [feed.cpp:42 FeedHandler::on_quote]
-/// With `colors`, the level is wrapped in ANSI colour codes. Carriage returns
-/// and newlines in the message are written as \r and \n.
+/// With `colors`, the level is wrapped in ANSI colour codes. The logger name,
+/// message, file and function are untrusted and written so that a record stays
+/// one line and cannot drive the terminal: carriage returns and newlines
+/// become \r and \n, terminal escape sequences (CSI such as colours or cursor
+/// moves, OSC such as title changes, and the other ESC sequences) are removed,
+/// the other control characters and DEL become \xHH (TAB is kept) and the C1
+/// controls U+0080-U+009F become \u0080-\u009f. Other UTF-8 text is copied
+/// unchanged.
 void format_text(const LogRecordView& record, std::string& out, bool colors);
 
 }  // namespace agora::log
