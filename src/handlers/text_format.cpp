@@ -31,6 +31,12 @@ void format_text(const LogRecordView& r, std::string& out, bool colors) {
     detail::append_text_safe(out, r.logger_name);
     out.append("  ");
     detail::append_text_safe(out, r.message);
+    if (!r.fields_json.empty()) {
+        // The entry's other fields, as in the JSON output (values already escaped there).
+        out.append("  {");
+        detail::append_text_safe(out, r.fields_json);
+        out.push_back('}');
+    }
     out.append("  [");
     detail::append_text_safe(out, r.file);
     out.push_back(':');

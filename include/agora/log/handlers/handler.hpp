@@ -42,6 +42,9 @@ public:
 
 /// Renders `record` as one human-readable line (no newline) into `out`:
 ///   2026-11-25T08:54:39.123456Z INFO     feed.handler  Quote AAPL 101.25  [feed.cpp:42 FeedHandler::on_quote]
+/// An entry with context, ids, a duration or an exception shows them after the
+/// message as in its JSON form:
+///   ... INFO     feed.handler  Order 42 filled  {"context":{"order_id":42}}  [feed.cpp:57 on_fill]
 /// With `colors`, the level is wrapped in ANSI colour codes. The logger name,
 /// message, file and function are untrusted and written so that a record stays
 /// one line and cannot drive the terminal: carriage returns and newlines
