@@ -175,7 +175,11 @@ bool append_exception_json(std::string& out, const std::byte* blob, std::size_t 
     for (std::uint32_t i = 0, shown = 0; i < frames; ++i) {
         const auto address = r.get<std::uint64_t>();
         if (address == 0) continue;  // the end of the unwound stack
-        fmt::format_to(std::back_inserter(trace), "{}#{} {}", shown == 0 ? "" : "\n", shown, symbols.frame(address));
+        const std::string& frame = symbols.frame(address);
+        // The stack starts at the caller: skip the logger's own frames above
+        // it (whether they were inlined depends on the compiler).
+        if (shown == 0 && frame.find("agora::log::Logger::") != std::string::npos) continue;
+        fmt::format_to(std::back_inserter(trace), "{}#{} {}", shown == 0 ? "" : "\n", shown, frame);
         ++shown;
     }
     append_json_string(out, trace);

@@ -2,6 +2,7 @@
 // Umbrella header: everything an application needs.
 
 #include <agora/log/config.hpp>
+#include <agora/log/context.hpp>
 #include <agora/log/error.hpp>
 #include <agora/log/handlers/console.hpp>
 #include <agora/log/handlers/handler.hpp>
