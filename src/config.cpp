@@ -97,6 +97,13 @@ Expected<Config> Config::from_env(Config c) {
             if (v == nullptr) return std::nullopt;
             return std::string_view(v);
         };
+        // The file first, so that every variable below wins over it.
+        if (auto v = get("LOG_CONFIG_FILE")) {
+            if (v->empty()) return env_error("LOG_CONFIG_FILE", *v, "the path of a YAML configuration file");
+            auto from_config_file = from_file(std::string(*v), std::move(c));
+            if (!from_config_file) return from_config_file.error();
+            c = std::move(*from_config_file);
+        }
         if (auto v = get("ENVIRONMENT")) {
             if (!valid_environment(*v)) return env_error("ENVIRONMENT", *v, kEnvironmentAccepted);
             c.environment = *v;
