@@ -1,34 +1,22 @@
 #include <agora/log/config.hpp>
 #include <agora/log/level.hpp>
 
+#include "config_parse.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
-#include <charconv>
 #include <cstdlib>
 #include <optional>
-#include <regex>
 
 namespace agora::log {
 
 namespace {
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
-bool valid_environment(std::string_view e) {
-    return e == "development" || e == "staging" || e == "production";
-}
-
-bool valid_version(std::string_view v) {
-    // The schema's pattern ^\d+\.\d+\.\d+ (anything may follow).
-    static const std::regex re(R"(^\d+\.\d+\.\d+)");
-    return std::regex_search(v.begin(), v.end(), re);
-}
+using detail::kLevelAccepted;
+using detail::lower;
+using detail::valid_environment;
+using detail::valid_version;
 
 Error env_error(std::string_view var, std::string_view value, std::string_view accepted) {
     return Error{ErrorCode::invalid_env,
@@ -39,25 +27,6 @@ Error config_error(std::string_view field, std::string_view value, std::string_v
     return Error{ErrorCode::invalid_config,
                  fmt::format("Config.{}='{}' is not accepted: expected {}", field, value, accepted)};
 }
-
-std::optional<bool> parse_bool(std::string_view v) {
-    std::string s = lower(v);
-    if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
-    if (s == "false" || s == "0" || s == "no" || s == "off") return false;
-    return std::nullopt;
-}
-
-/// A decimal integer in [min, max]; no sign, no spaces, no suffix.
-std::optional<std::uint64_t> parse_uint(std::string_view v, std::uint64_t min, std::uint64_t max) {
-    std::uint64_t out = 0;
-    if (v.empty() || !std::isdigit(static_cast<unsigned char>(v.front()))) return std::nullopt;
-    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-    if (ec != std::errc() || ptr != v.data() + v.size() || out < min || out > max) return std::nullopt;
-    return out;
-}
-
-constexpr std::string_view kBoolAccepted = "true, false, 1, 0, yes, no, on or off";
-constexpr std::string_view kLevelAccepted = "DEBUG, INFO, WARNING, ERROR or CRITICAL";
 
 }  // namespace
 
@@ -121,18 +90,26 @@ Expected<void> Config::validate() const {
 Expected<Config> Config::from_env() { return from_env(Config{}); }
 
 Expected<Config> Config::from_env(Config c) {
+    using namespace detail;
     try {
         auto get = [](const char* name) -> std::optional<std::string_view> {
             const char* v = std::getenv(name);
             if (v == nullptr) return std::nullopt;
             return std::string_view(v);
         };
+        // The file first, so that every variable below wins over it.
+        if (auto v = get("LOG_CONFIG_FILE")) {
+            if (v->empty()) return env_error("LOG_CONFIG_FILE", *v, "the path of a YAML configuration file");
+            auto from_config_file = from_file(std::string(*v), std::move(c));
+            if (!from_config_file) return from_config_file.error();
+            c = std::move(*from_config_file);
+        }
         if (auto v = get("ENVIRONMENT")) {
-            if (!valid_environment(*v)) return env_error("ENVIRONMENT", *v, "development, staging or production");
+            if (!valid_environment(*v)) return env_error("ENVIRONMENT", *v, kEnvironmentAccepted);
             c.environment = *v;
         }
         if (auto v = get("SERVICE_VERSION")) {
-            if (!valid_version(*v)) return env_error("SERVICE_VERSION", *v, "a version MAJOR.MINOR.PATCH, e.g. 1.4.2");
+            if (!valid_version(*v)) return env_error("SERVICE_VERSION", *v, kVersionAccepted);
             c.version = *v;
         }
         if (auto v = get("HOSTNAME")) c.host = *v;
@@ -151,34 +128,33 @@ Expected<Config> Config::from_env(Config c) {
             }
         }
         if (auto v = get("LOG_CONSOLE_FORMAT")) {
-            std::string s = lower(*v);
-            if (s == "json") c.console_format = ConsoleFormat::json;
-            else if (s == "text") c.console_format = ConsoleFormat::text;
-            else return env_error("LOG_CONSOLE_FORMAT", *v, "json or text");
+            auto format = parse_console_format(*v);
+            if (!format) return env_error("LOG_CONSOLE_FORMAT", *v, kConsoleFormatAccepted);
+            c.console_format = *format;
         }
         if (auto v = get("LOG_FILE_PATH")) {
-            if (v->empty()) return env_error("LOG_FILE_PATH", *v, "a file path");
+            if (v->empty()) return env_error("LOG_FILE_PATH", *v, kFilePathAccepted);
             c.file_path = *v;
         }
         if (auto v = get("LOG_MAX_FILE_SIZE_MB")) {
-            auto n = parse_uint(*v, 1, 1u << 20);
-            if (!n) return env_error("LOG_MAX_FILE_SIZE_MB", *v, "an integer number of MiB from 1 to 1048576");
+            auto n = parse_uint(*v, 1, kMaxFileSizeMbMax);
+            if (!n) return env_error("LOG_MAX_FILE_SIZE_MB", *v, kMaxFileSizeAccepted);
             c.max_file_size_mb = *n;
         }
         if (auto v = get("LOG_MAX_BACKUP_COUNT")) {
-            auto n = parse_uint(*v, 0, 1000);
-            if (!n) return env_error("LOG_MAX_BACKUP_COUNT", *v, "an integer from 0 to 1000");
+            auto n = parse_uint(*v, 0, kMaxBackupCountMax);
+            if (!n) return env_error("LOG_MAX_BACKUP_COUNT", *v, kMaxBackupCountAccepted);
             c.max_backup_count = static_cast<std::uint32_t>(*n);
         }
         if (auto v = get("LOG_QUEUE_SIZE")) {
-            auto n = parse_uint(*v, 4096, std::uint64_t{1} << 32);
-            if (!n) return env_error("LOG_QUEUE_SIZE", *v, "per-thread queue bytes, an integer from 4096 to 4294967296");
+            auto n = parse_uint(*v, kQueueBytesMin, kQueueBytesMax);
+            if (!n) return env_error("LOG_QUEUE_SIZE", *v, kQueueSizeAccepted);
             c.queue_capacity_bytes = static_cast<std::size_t>(*n);
             c.queue_max_capacity_bytes = std::max(c.queue_max_capacity_bytes, c.queue_capacity_bytes);
         }
         if (auto v = get("LOG_MAX_MESSAGE_LENGTH")) {
-            auto n = parse_uint(*v, 64, std::uint64_t{1} << 24);
-            if (!n) return env_error("LOG_MAX_MESSAGE_LENGTH", *v, "bytes, an integer from 64 to 16777216");
+            auto n = parse_uint(*v, kMessageLengthMin, kMessageLengthMax);
+            if (!n) return env_error("LOG_MAX_MESSAGE_LENGTH", *v, kMessageLengthAccepted);
             c.max_message_length = static_cast<std::size_t>(*n);
         }
         return c;

@@ -38,6 +38,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #ifndef AGORA_TEST_SCHEMA_PATH
@@ -361,6 +362,39 @@ public:
 
 private:
     mode_t old_;
+};
+
+/// Every environment variable Config::from_env() reads.
+inline constexpr const char* kConfigVariables[] = {
+    "LOG_CONFIG_FILE",     "ENVIRONMENT",          "SERVICE_VERSION",      "HOSTNAME",
+    "LOG_LEVEL",           "LOG_CONSOLE_ENABLED",  "LOG_CONSOLE_FORMAT",   "LOG_CONSOLE_COLORS",
+    "LOG_FILE_ENABLED",    "LOG_FILE_PATH",        "LOG_MAX_FILE_SIZE_MB", "LOG_MAX_BACKUP_COUNT",
+    "LOG_QUEUE_SIZE",      "LOG_MAX_MESSAGE_LENGTH",
+};
+
+/// Unsets every variable from_env() reads and restores the original
+/// environment when the test case ends. (The environment is per process:
+/// test cases of one program run one after the other.)
+class EnvGuard {
+public:
+    EnvGuard() {
+        for (const char* name : kConfigVariables) {
+            if (const char* v = std::getenv(name)) saved_.emplace_back(name, v);
+            ::unsetenv(name);
+        }
+    }
+    ~EnvGuard() {
+        for (const char* name : kConfigVariables) ::unsetenv(name);
+        for (const auto& [name, value] : saved_) ::setenv(name.c_str(), value.c_str(), 1);
+    }
+    EnvGuard(const EnvGuard&) = delete;
+    EnvGuard& operator=(const EnvGuard&) = delete;
+
+    void set(const char* name, const std::string& value) { ::setenv(name, value.c_str(), 1); }
+    void unset(const char* name) { ::unsetenv(name); }
+
+private:
+    std::vector<std::pair<std::string, std::string>> saved_;
 };
 
 /// True when built with a sanitizer that makes everything several times slower.

@@ -7,9 +7,7 @@
 #define BOOST_TEST_MODULE config
 #include "common.hpp"
 
-#include <cstdlib>
 #include <functional>
-#include <map>
 
 using agora::log::Config;
 using agora::log::ErrorCode;
@@ -17,38 +15,7 @@ using agora::log::Level;
 
 namespace {
 
-const char* const kVariables[] = {
-    "ENVIRONMENT",         "SERVICE_VERSION",      "HOSTNAME",          "LOG_LEVEL",
-    "LOG_CONSOLE_ENABLED", "LOG_CONSOLE_FORMAT",   "LOG_CONSOLE_COLORS", "LOG_FILE_ENABLED",
-    "LOG_FILE_PATH",       "LOG_MAX_FILE_SIZE_MB", "LOG_MAX_BACKUP_COUNT", "LOG_QUEUE_SIZE",
-};
-
-/// Unsets every variable from_env() reads and restores the original
-/// environment when the test case ends.
-class EnvGuard {
-public:
-    EnvGuard() {
-        for (const char* name : kVariables) {
-            if (const char* v = std::getenv(name)) saved_[name] = v;
-            ::unsetenv(name);
-        }
-    }
-    ~EnvGuard() {
-        for (const char* name : kVariables) {
-            auto it = saved_.find(name);
-            if (it != saved_.end()) ::setenv(name, it->second.c_str(), 1);
-            else ::unsetenv(name);
-        }
-    }
-    EnvGuard(const EnvGuard&) = delete;
-    EnvGuard& operator=(const EnvGuard&) = delete;
-
-    void set(const char* name, const std::string& value) { ::setenv(name, value.c_str(), 1); }
-    void unset(const char* name) { ::unsetenv(name); }
-
-private:
-    std::map<std::string, std::string> saved_;
-};
+using agora_test::EnvGuard;
 
 bool contains(const std::string& haystack, std::string_view needle) {
     return haystack.find(needle) != std::string::npos;

@@ -1,7 +1,8 @@
 #pragma once
 // Runtime configuration. Every field has a documented default and unit;
-// validate() says what is wrong with a Config, from_env() layers the
-// environment on top of one.
+// validate() says what is wrong with a Config, from_file() layers a YAML file
+// on top of one and from_env() the environment (and LOG_CONFIG_FILE).
+// Priority, highest first: environment > file > code (the base) > defaults.
 
 #include <agora/log/context.hpp>
 #include <agora/log/error.hpp>
@@ -24,24 +25,26 @@ enum class QueueFullPolicy {
 };
 
 struct Config {
-    /// Written as "service" on every entry. Required (non-empty).
+    /// Written as "service" on every entry. Required (non-empty). YAML: service_name.
     std::string service_name;
-    /// "development", "staging" or "production" (the schema's enum). Env: ENVIRONMENT.
+    /// "development", "staging" or "production" (the schema's enum). Env: ENVIRONMENT. YAML: environment.
     std::string environment = "development";
-    /// Semantic version "MAJOR.MINOR.PATCH[...]". Env: SERVICE_VERSION.
+    /// Semantic version "MAJOR.MINOR.PATCH[...]". Env: SERVICE_VERSION. YAML: version.
     std::string version = "0.0.0";
-    /// Host or pod name; empty = HOSTNAME, else gethostname(). Env: HOSTNAME.
+    /// Host or pod name; empty = HOSTNAME, else gethostname(). Env: HOSTNAME. YAML: host.
     std::string host;
-    /// Minimum level written by loggers from get_logger(). Env: LOG_LEVEL.
+    /// Minimum level written by loggers from get_logger(). Env: LOG_LEVEL. YAML: level.
     Level level = Level::info;
 
     /// Env: LOG_CONSOLE_ENABLED, LOG_CONSOLE_FORMAT (json|text), LOG_CONSOLE_COLORS.
+    /// YAML: console.enabled, console.format, console.colors.
     bool console_enabled = true;
     ConsoleFormat console_format = ConsoleFormat::json;
     /// Colours by level in text format, only when stdout is a terminal.
     bool console_colors = true;
 
     /// Env: LOG_FILE_ENABLED, LOG_FILE_PATH, LOG_MAX_FILE_SIZE_MB, LOG_MAX_BACKUP_COUNT.
+    /// YAML: file.enabled, file.path, file.max_size_mb, file.max_backup_count.
     bool file_enabled = true;
     std::string file_path = "/var/log/agora/app.log";
     /// Rotate before a write would take the file over this size. Must be > 0.
@@ -51,23 +54,27 @@ struct Config {
     std::uint32_t max_backup_count = 5;
 
     /// Initial per-thread ring size in bytes, rounded up to a power of two (min 4096).
-    /// Env: LOG_QUEUE_SIZE.
+    /// Env: LOG_QUEUE_SIZE. YAML: queue.size.
     std::size_t queue_capacity_bytes = 1u << 20;
     /// Largest ring the grow policy chains to, in bytes (rounded up to a power of two).
+    /// YAML: queue.max_size.
     std::size_t queue_max_capacity_bytes = 64u << 20;
+    /// YAML: queue.full_policy (grow|block|drop).
     QueueFullPolicy queue_full_policy = QueueFullPolicy::grow;
 
     /// Backend sleep when every ring is empty. 0 = yield instead of sleeping.
+    /// YAML: backend.idle_sleep_us.
     std::chrono::microseconds backend_idle_sleep{100};
-    /// CPU the backend thread is pinned to; -1 = not pinned.
+    /// CPU the backend thread is pinned to; -1 = not pinned. YAML: backend.cpu.
     int backend_cpu = -1;
     /// How far behind "now" the backend stays when merging threads, so that a
     /// record whose timestamp was taken but not yet committed is still merged
     /// in order. Costs this much output latency, nothing on the calling thread.
+    /// YAML: backend.ordering_grace_us.
     std::chrono::microseconds backend_ordering_grace{20};
 
     /// Fields every entry carries, below any other source (see context.hpp).
-    /// YAML: default_context (a map of scalars).
+    /// YAML: default_context (a map of scalars; see from_file()).
     Context default_context;
 
     /// Longest message written, in bytes (UTF-8 code units; a cut never splits
@@ -75,6 +82,7 @@ struct Config {
     /// so are longer string values in context, exceptions and named fields.
     /// String arguments are also cut on the calling thread, so a huge string
     /// costs no more ring space than this. 64 to 16777216. Env: LOG_MAX_MESSAGE_LENGTH.
+    /// YAML: max_message_length.
     std::size_t max_message_length = 10000;
 
     /// Returns an error naming the first field whose value is not accepted.
@@ -83,9 +91,32 @@ struct Config {
     /// `base` with the environment variables above applied on top (environment
     /// wins). A variable that is set but not acceptable is an Error naming the
     /// variable, its value and what is accepted; nothing is silently defaulted.
+    /// If LOG_CONFIG_FILE is set, from_file(LOG_CONFIG_FILE, base) is applied
+    /// first and the other variables on top of it. An empty LOG_CONFIG_FILE is
+    /// an Error (invalid_env); from_file()'s Error is returned as it is.
     static Expected<Config> from_env(Config base);
     /// from_env(Config{}).
     static Expected<Config> from_env();
+
+    /// `base` with the YAML file at `path` applied on top: a key present in the
+    /// file replaces base's value, an absent key keeps it; default_context
+    /// entries are added to base's (a key in the file replaces the same key).
+    /// The file is a map (docs/configuration.md, deploy/logging.yaml):
+    ///   service_name, environment, version, host, level, max_message_length,
+    ///   console: {enabled, format, colors},
+    ///   file: {enabled, path, max_size_mb, max_backup_count},
+    ///   queue: {size, max_size, full_policy}            (bytes, bytes, grow|block|drop),
+    ///   backend: {idle_sleep_us, cpu, ordering_grace_us},
+    ///   default_context: {key: scalar, ...}             (int, float, bool keep their type).
+    /// Values are accepted as from_env() accepts them, with the same ranges.
+    /// Errors (never exceptions): io_error if the file cannot be read (with
+    /// strerror); invalid_config_file for a YAML syntax error, an unknown or
+    /// duplicate key at any level, a value of the wrong type, out of range or
+    /// not one of the names accepted. The message reads
+    ///   "<path>:<line>: <dotted.key>: '<value>' is not accepted: expected <what>".
+    static Expected<Config> from_file(const std::string& path, Config base);
+    /// from_file(path, Config{}).
+    static Expected<Config> from_file(const std::string& path);
 };
 
 std::string_view to_string(ConsoleFormat f) noexcept;

@@ -9,15 +9,16 @@
 namespace agora::log {
 
 enum class ErrorCode {
-    invalid_config,    // a Config field has a value that is not accepted
-    invalid_env,       // an environment variable has a value that is not accepted
-    io_error,          // a file or directory could not be used
-    already_running,   // initialize() while the logger is running
+    invalid_config,       // a Config field has a value that is not accepted
+    invalid_env,          // an environment variable has a value that is not accepted
+    io_error,             // a file or directory could not be used (also: a configuration file could not be read)
+    invalid_config_file,  // a configuration file is not valid YAML, or has a key or value that is not accepted
+    already_running,      // initialize() while the logger is running
 };
 
 struct Error {
     ErrorCode code;
-    std::string message;  // names the field or variable, the value, and what is accepted
+    std::string message;  // names the field, variable or file key, the value, and what is accepted
 };
 
 /// A value or an Error (std::expected is C++23; this is the subset we need).

@@ -1,0 +1,688 @@
+// Configuration file: Config::from_file() reads every key of logging.yaml,
+// keeps the YAML types in default_context, and refuses every bad file with an
+// error naming the file, the line and the dotted key; Config::from_env()
+// applies LOG_CONFIG_FILE first and the variables on top, so that for every
+// key environment > file > code (the base) > defaults.
+// Each test case writes its files in its own TempDir.
+
+#define BOOST_TEST_MODULE config_file
+#include "common.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+using agora::log::Config;
+using agora::log::ConsoleFormat;
+using agora::log::ContextValue;
+using agora::log::ErrorCode;
+using agora::log::Level;
+using agora::log::QueueFullPolicy;
+using agora_test::EnvGuard;
+using agora_test::TempDir;
+
+namespace {
+
+bool contains(const std::string& haystack, std::string_view needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+std::string write_file(const TempDir& dir, std::string_view name, const std::string& text) {
+    std::string path = dir.file(name);
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    BOOST_REQUIRE_MESSAGE(out, "cannot write " << path);
+    return path;
+}
+
+Config code_base() {
+    Config c;
+    c.service_name = "code-service";
+    return c;
+}
+
+/// The file error of from_file(text), checked to read
+/// "<path>:<line>: <key>: ..." with code invalid_config_file. Returns the
+/// message ("" if the file was accepted).
+std::string expect_file_error(const TempDir& dir, const std::string& text, const std::string& key, int line) {
+    std::string path = write_file(dir, "logging.yaml", text);
+    auto result = Config::from_file(path, code_base());
+    BOOST_TEST(!result.has_value(), "accepted:\n" << text);
+    if (result.has_value()) return std::string();
+    const auto& error = result.error();
+    BOOST_TEST((error.code == ErrorCode::invalid_config_file), error.message);
+    std::string prefix = path + ":" + std::to_string(line) + ": " + key + ": ";
+    BOOST_TEST(error.message.starts_with(prefix), error.message << "\ndoes not start with\n" << prefix);
+    return error.message;
+}
+
+std::string context_string(const Config& c, const std::string& key) {
+    auto it = c.default_context.find(key);
+    if (it == c.default_context.end()) return "<unset>";
+    const auto* s = std::get_if<std::string>(&it->second.variant());
+    return s ? *s : "<not a string>";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(every_key_is_read) {
+    TempDir dir;
+    std::string path = write_file(dir, "logging.yaml", R"(# every key, none at its default
+service_name: market-data
+environment: production
+version: 1.4.2-rc.1
+host: pod-7
+level: warning
+max_message_length: 2048
+console:
+  enabled: false
+  format: TEXT
+  colors: no
+file: {enabled: false, path: logs/app.log, max_size_mb: 7, max_backup_count: 0}
+queue:
+  size: 65536
+  max_size: 1048576
+  full_policy: Drop
+backend:
+  idle_sleep_us: 0
+  cpu: 3
+  ordering_grace_us: 1000000
+default_context: {region: eu-west}
+)");
+    auto result = Config::from_file(path, Config{});
+    BOOST_TEST_REQUIRE(result.has_value(), agora_test::error_text(result));
+    const Config& c = *result;
+    BOOST_TEST(c.service_name == "market-data");
+    BOOST_TEST(c.environment == "production");
+    BOOST_TEST(c.version == "1.4.2-rc.1");
+    BOOST_TEST(c.host == "pod-7");
+    BOOST_TEST(c.level == Level::warning);
+    BOOST_TEST(c.max_message_length == 2048u);
+    BOOST_TEST(!c.console_enabled);
+    BOOST_TEST((c.console_format == ConsoleFormat::text));
+    BOOST_TEST(!c.console_colors);
+    BOOST_TEST(!c.file_enabled);
+    BOOST_TEST(c.file_path == "logs/app.log");
+    BOOST_TEST(c.max_file_size_mb == 7u);
+    BOOST_TEST(c.max_backup_count == 0u);
+    BOOST_TEST(c.queue_capacity_bytes == 65536u);
+    BOOST_TEST(c.queue_max_capacity_bytes == 1048576u);
+    BOOST_TEST(c.queue_full_policy == QueueFullPolicy::drop);
+    BOOST_TEST(c.backend_idle_sleep.count() == 0);
+    BOOST_TEST(c.backend_cpu == 3);
+    BOOST_TEST(c.backend_ordering_grace.count() == 1000000);
+    BOOST_TEST(context_string(c, "region") == "eu-west");
+    BOOST_TEST(c.validate().has_value(), agora_test::error_text(c.validate()));
+
+    // from_file(path) starts from the defaults, like from_file(path, Config{}).
+    auto defaults_based = Config::from_file(path);
+    BOOST_TEST_REQUIRE(defaults_based.has_value(), agora_test::error_text(defaults_based));
+    BOOST_TEST(defaults_based->max_file_size_mb == 7u);
+    BOOST_TEST(defaults_based->backend_cpu == 3);
+}
+
+BOOST_AUTO_TEST_CASE(a_file_of_one_key_changes_only_that_key) {
+    TempDir dir;
+    Config base = code_base();
+    base.max_file_size_mb = 3;
+    base.level = Level::error;
+    base.default_context = {{"app", "code-app"}, {"region", "code-region"}};
+    std::string path = write_file(dir, "logging.yaml", "file:\n  max_backup_count: 9\ndefault_context:\n  region: eu\n");
+    auto result = Config::from_file(path, base);
+    BOOST_TEST_REQUIRE(result.has_value(), agora_test::error_text(result));
+    BOOST_TEST(result->max_backup_count == 9u);
+    BOOST_TEST(result->max_file_size_mb == 3u);  // same section, absent: base's value
+    BOOST_TEST(result->level == Level::error);
+    BOOST_TEST(result->service_name == "code-service");
+    BOOST_TEST(result->file_path == Config{}.file_path);
+    // default_context merges: the file's key replaces base's, base's other keys stay.
+    BOOST_TEST(context_string(*result, "region") == "eu");
+    BOOST_TEST(context_string(*result, "app") == "code-app");
+
+    // An empty map changes nothing.
+    std::string empty = write_file(dir, "empty-map.yaml", "{}\n");
+    auto same = Config::from_file(empty, base);
+    BOOST_TEST_REQUIRE(same.has_value(), agora_test::error_text(same));
+    BOOST_TEST(same->max_file_size_mb == 3u);
+    BOOST_TEST(same->default_context.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(default_context_values_keep_their_yaml_type) {
+    TempDir dir;
+    std::string path = write_file(dir, "logging.yaml", R"(default_context:
+  region: eu-west
+  shard: 3
+  negative: -42
+  hex: 0x1F
+  octal: 0o17
+  big: 9223372036854775807
+  small: -9223372036854775808
+  primary: true
+  standby: False
+  weight: 0.5
+  exp: 1e3
+  dot: .25
+  quoted_number: "42"
+  single_quoted: '3.5'
+  quoted_bool: "true"
+  tagged: !!str 7
+  yes_word: yes
+  version_like: 1.4.2
+  block: |
+    two
+    lines
+)");
+    auto result = Config::from_file(path, Config{});
+    BOOST_TEST_REQUIRE(result.has_value(), agora_test::error_text(result));
+    const auto& ctx = result->default_context;
+    auto expect = [&](const std::string& key, const ContextValue& value) {
+        auto it = ctx.find(key);
+        BOOST_TEST_REQUIRE((it != ctx.end()), key << " missing");
+        BOOST_TEST(it->second.index() == value.index(), key << ": type " << it->second.index() << " != " << value.index());
+        BOOST_TEST((it->second.variant() == value.variant()), key << " has another value");
+    };
+    expect("region", std::string("eu-west"));
+    expect("shard", std::int64_t{3});
+    expect("negative", std::int64_t{-42});
+    expect("hex", std::int64_t{31});
+    expect("octal", std::int64_t{15});
+    expect("big", std::numeric_limits<std::int64_t>::max());
+    expect("small", std::numeric_limits<std::int64_t>::min());
+    expect("primary", true);
+    expect("standby", false);
+    expect("weight", 0.5);
+    expect("exp", 1000.0);
+    expect("dot", 0.25);
+    expect("quoted_number", std::string("42"));
+    expect("single_quoted", std::string("3.5"));
+    expect("quoted_bool", std::string("true"));
+    expect("tagged", std::string("7"));
+    expect("yes_word", std::string("yes"));  // YAML 1.2: not a bool
+    expect("version_like", std::string("1.4.2"));
+    expect("block", std::string("two\nlines\n"));
+    BOOST_TEST(ctx.size() == 19u);
+}
+
+// For every key: each combination of the layers environment, file and code
+// (the base passed to from_env), the highest layer present wins, and with
+// none the default stays. The file always sets every other key, so "the file
+// omits the key" is tested next to its siblings. Keys with fewer than four
+// distinct values get several rows so that each pair of layers is seen with
+// different values in at least one row.
+BOOST_AUTO_TEST_CASE(every_key_follows_environment_file_code_defaults) {
+    struct Key {
+        std::string dotted;      // YAML key
+        const char* variable;    // environment variable, or nullptr
+        std::vector<std::string> values;  // values other than the default, as YAML and env text
+        std::string background;  // the value the file holds while another key is tested
+        std::function<void(Config&, const std::string&)> set;
+        std::function<std::string(const Config&)> get;
+    };
+    auto num = [](auto v) { return std::to_string(v); };
+    const std::vector<Key> keys = {
+        {"service_name", nullptr, {"code-svc", "file-svc"}, "bg-svc",
+         [](Config& c, const std::string& v) { c.service_name = v; }, [](const Config& c) { return c.service_name; }},
+        {"environment", "ENVIRONMENT", {"staging", "production"}, "staging",
+         [](Config& c, const std::string& v) { c.environment = v; }, [](const Config& c) { return c.environment; }},
+        {"version", "SERVICE_VERSION", {"1.1.1", "2.2.2", "3.3.3"}, "9.9.9",
+         [](Config& c, const std::string& v) { c.version = v; }, [](const Config& c) { return c.version; }},
+        {"host", "HOSTNAME", {"code-host", "file-host", "env-host"}, "bg-host",
+         [](Config& c, const std::string& v) { c.host = v; }, [](const Config& c) { return c.host; }},
+        {"level", "LOG_LEVEL", {"ERROR", "WARNING", "DEBUG"}, "CRITICAL",
+         [](Config& c, const std::string& v) { c.level = *agora::log::parse_level(v); },
+         [](const Config& c) { return std::string(to_string(c.level)); }},
+        {"max_message_length", "LOG_MAX_MESSAGE_LENGTH", {"2000", "3000", "4000"}, "5000",
+         [](Config& c, const std::string& v) { c.max_message_length = std::stoul(v); },
+         [num](const Config& c) { return num(c.max_message_length); }},
+        {"console.enabled", "LOG_CONSOLE_ENABLED", {"false"}, "false",
+         [](Config& c, const std::string& v) { c.console_enabled = v == "true"; },
+         [](const Config& c) { return std::string(c.console_enabled ? "true" : "false"); }},
+        {"console.format", "LOG_CONSOLE_FORMAT", {"text"}, "text",
+         [](Config& c, const std::string& v) { c.console_format = v == "text" ? ConsoleFormat::text : ConsoleFormat::json; },
+         [](const Config& c) { return std::string(to_string(c.console_format)); }},
+        {"console.colors", "LOG_CONSOLE_COLORS", {"false"}, "false",
+         [](Config& c, const std::string& v) { c.console_colors = v == "true"; },
+         [](const Config& c) { return std::string(c.console_colors ? "true" : "false"); }},
+        {"file.enabled", "LOG_FILE_ENABLED", {"false"}, "false",
+         [](Config& c, const std::string& v) { c.file_enabled = v == "true"; },
+         [](const Config& c) { return std::string(c.file_enabled ? "true" : "false"); }},
+        {"file.path", "LOG_FILE_PATH", {"code/app.log", "file/app.log", "env/app.log"}, "bg/app.log",
+         [](Config& c, const std::string& v) { c.file_path = v; }, [](const Config& c) { return c.file_path; }},
+        {"file.max_size_mb", "LOG_MAX_FILE_SIZE_MB", {"11", "22", "33"}, "44",
+         [](Config& c, const std::string& v) { c.max_file_size_mb = std::stoull(v); },
+         [num](const Config& c) { return num(c.max_file_size_mb); }},
+        {"file.max_backup_count", "LOG_MAX_BACKUP_COUNT", {"1", "2", "3"}, "4",
+         [](Config& c, const std::string& v) { c.max_backup_count = static_cast<std::uint32_t>(std::stoul(v)); },
+         [num](const Config& c) { return num(c.max_backup_count); }},
+        // Sizes chosen so that no combination puts the ring above the largest one.
+        {"queue.size", "LOG_QUEUE_SIZE", {"2097152", "4194304", "8388608"}, "4194304",
+         [](Config& c, const std::string& v) { c.queue_capacity_bytes = std::stoull(v); },
+         [num](const Config& c) { return num(c.queue_capacity_bytes); }},
+        {"queue.max_size", nullptr, {"33554432", "16777216"}, "16777216",
+         [](Config& c, const std::string& v) { c.queue_max_capacity_bytes = std::stoull(v); },
+         [num](const Config& c) { return num(c.queue_max_capacity_bytes); }},
+        {"queue.full_policy", nullptr, {"block", "drop"}, "drop",
+         [](Config& c, const std::string& v) { c.queue_full_policy = v == "block" ? QueueFullPolicy::block : QueueFullPolicy::drop; },
+         [](const Config& c) { return std::string(to_string(c.queue_full_policy)); }},
+        {"backend.idle_sleep_us", nullptr, {"10", "20"}, "30",
+         [](Config& c, const std::string& v) { c.backend_idle_sleep = std::chrono::microseconds(std::stol(v)); },
+         [num](const Config& c) { return num(c.backend_idle_sleep.count()); }},
+        {"backend.cpu", nullptr, {"0", "1"}, "2",
+         [](Config& c, const std::string& v) { c.backend_cpu = std::stoi(v); },
+         [num](const Config& c) { return num(c.backend_cpu); }},
+        {"backend.ordering_grace_us", nullptr, {"1", "2"}, "3",
+         [](Config& c, const std::string& v) { c.backend_ordering_grace = std::chrono::microseconds(std::stol(v)); },
+         [num](const Config& c) { return num(c.backend_ordering_grace.count()); }},
+        {"default_context.region", nullptr, {"code-region", "file-region"}, "bg-region",
+         [](Config& c, const std::string& v) { c.default_context["region"] = v; },
+         [](const Config& c) { return context_string(c, "region"); }},
+    };
+
+    // The file: every key at its background value, `tested` at `value` or absent.
+    auto file_text = [&keys](const std::string& tested, const std::optional<std::string>& value) {
+        std::map<std::string, std::vector<std::string>> sections;  // "" = top level
+        auto add = [&sections](const std::string& dotted, const std::string& v) {
+            auto dot = dotted.find('.');
+            if (dot == std::string::npos) sections[""].push_back(dotted + ": " + v);
+            else sections[dotted.substr(0, dot)].push_back("  " + dotted.substr(dot + 1) + ": " + v);
+        };
+        for (const auto& k : keys) {
+            if (k.dotted != tested) add(k.dotted, k.background);
+            else if (value) add(k.dotted, *value);
+        }
+        add("default_context.zone", "bg-zone");  // the section stays when region is absent
+        std::string text;
+        for (const auto& line : sections[""]) text += line + "\n";
+        for (const auto& [section, lines] : sections) {
+            if (section.empty()) continue;
+            text += section + ":\n";
+            for (const auto& line : lines) text += line + "\n";
+        }
+        return text;
+    };
+
+    struct Row {
+        std::string code, file, env;
+    };
+    TempDir dir;
+    std::string path = dir.file("logging.yaml");
+    int checked = 0;
+    for (const auto& k : keys) {
+        const std::string def = k.get(Config{});
+        std::vector<Row> rows;
+        const auto& v = k.values;
+        if (k.variable != nullptr && v.size() >= 3) rows = {{v[0], v[1], v[2]}};
+        else if (k.variable == nullptr && v.size() >= 2) rows = {{v[0], v[1], ""}};
+        else {
+            const std::string& x = v[0];
+            rows = {{x, def, x}, {def, x, def}, {x, x, def}};
+        }
+        for (const auto& row : rows) {
+            const int layers = k.variable != nullptr ? 3 : 2;
+            for (int mask = 0; mask < (1 << layers); ++mask) {
+                const bool code = mask & 1, file = mask & 2, env = mask & 4;
+                BOOST_TEST_CONTEXT(k.dotted << " code=" << (code ? row.code : "-") << " file="
+                                            << (file ? row.file : "-") << " env=" << (env ? row.env : "-")) {
+                    EnvGuard guard;
+                    write_file(dir, "logging.yaml", file_text(k.dotted, file ? std::optional(row.file) : std::nullopt));
+                    guard.set("LOG_CONFIG_FILE", path);
+                    if (env) guard.set(k.variable, row.env);
+                    Config base;
+                    if (code) k.set(base, row.code);
+                    BOOST_TEST_REQUIRE(k.get(base) == (code ? row.code : def));  // the setter works
+
+                    auto result = Config::from_env(base);
+                    BOOST_TEST_REQUIRE(result.has_value(), agora_test::error_text(result));
+                    const std::string expected = env ? row.env : file ? row.file : code ? row.code : def;
+                    BOOST_TEST(k.get(*result) == expected);
+                    ++checked;
+                }
+            }
+        }
+    }
+    // 8 keys with a variable x 1 row x 8 + 5 two- or three-valued keys x 3 rows x 8 + 7 keys without one x 4
+    BOOST_TEST(checked == 212);
+}
+
+BOOST_AUTO_TEST_CASE(from_env_reads_log_config_file_then_the_environment) {
+    TempDir dir;
+    EnvGuard env;
+    std::string path = write_file(dir, "logging.yaml", "level: ERROR\nfile:\n  max_size_mb: 7\n  max_backup_count: 2\n");
+
+    // Without LOG_CONFIG_FILE no file is read.
+    auto plain = Config::from_env(code_base());
+    BOOST_TEST_REQUIRE(plain.has_value(), agora_test::error_text(plain));
+    BOOST_TEST(plain->level == Level::info);
+
+    env.set("LOG_CONFIG_FILE", path);
+    env.set("LOG_MAX_FILE_SIZE_MB", "9");
+    auto result = Config::from_env(code_base());
+    BOOST_TEST_REQUIRE(result.has_value(), agora_test::error_text(result));
+    BOOST_TEST(result->level == Level::error);           // file
+    BOOST_TEST(result->max_file_size_mb == 9u);          // environment over file
+    BOOST_TEST(result->max_backup_count == 2u);          // file
+    BOOST_TEST(result->service_name == "code-service");  // code
+    BOOST_TEST(result->version == Config{}.version);     // default
+
+    auto no_base = Config::from_env();
+    BOOST_TEST_REQUIRE(no_base.has_value(), agora_test::error_text(no_base));
+    BOOST_TEST(no_base->max_backup_count == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(empty_log_config_file_is_an_error) {
+    EnvGuard env;
+    env.set("LOG_CONFIG_FILE", "");
+    auto result = Config::from_env(code_base());
+    BOOST_TEST_REQUIRE(!result.has_value());
+    BOOST_TEST((result.error().code == ErrorCode::invalid_env));
+    BOOST_TEST(result.error().message.starts_with("LOG_CONFIG_FILE='' is not accepted: expected"), result.error().message);
+}
+
+BOOST_AUTO_TEST_CASE(a_file_error_through_log_config_file_is_returned_as_is) {
+    TempDir dir;
+    EnvGuard env;
+    std::string path = write_file(dir, "logging.yaml", "level: LOUD\n");
+    env.set("LOG_CONFIG_FILE", path);
+    env.set("LOG_LEVEL", "DEBUG");  // a good variable does not hide the bad file
+    auto result = Config::from_env(code_base());
+    BOOST_TEST_REQUIRE(!result.has_value());
+    BOOST_TEST((result.error().code == ErrorCode::invalid_config_file));
+    BOOST_TEST(result.error().message.starts_with(path + ":1: level: 'LOUD' is not accepted: expected DEBUG"),
+               result.error().message);
+
+    env.set("LOG_CONFIG_FILE", dir.file("missing.yaml"));
+    auto missing = Config::from_env(code_base());
+    BOOST_TEST_REQUIRE(!missing.has_value());
+    BOOST_TEST((missing.error().code == ErrorCode::io_error));
+    BOOST_TEST(contains(missing.error().message, dir.file("missing.yaml")), missing.error().message);
+}
+
+BOOST_AUTO_TEST_CASE(unreadable_files_are_io_errors_with_strerror) {
+    TempDir dir;
+    struct Case {
+        std::string path;
+        int error;
+    };
+    std::vector<Case> cases = {
+        {dir.file("missing.yaml"), ENOENT},
+        {dir.file("no/such/dir/logging.yaml"), ENOENT},
+        {dir.path().string(), EISDIR},
+    };
+    if (::geteuid() != 0) {  // root reads a file of mode 0000
+        std::string locked = write_file(dir, "locked.yaml", "level: INFO\n");
+        ::chmod(locked.c_str(), 0);
+        cases.push_back({locked, EACCES});
+    }
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.path) {
+            auto result = Config::from_file(c.path, code_base());
+            BOOST_TEST_REQUIRE(!result.has_value());
+            BOOST_TEST((result.error().code == ErrorCode::io_error));
+            BOOST_TEST(result.error().message ==
+                       c.path + ": cannot read the configuration file: " + std::strerror(c.error));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(syntax_errors_name_the_file_and_line) {
+    TempDir dir;
+    struct Case {
+        std::string text;
+        int line;
+    };
+    const std::vector<Case> cases = {
+        // yaml-cpp names the line where it finds the problem.
+        {"level: INFO\nfile: {enabled: true, path: a.log\nqueue:\n  size: 4096\n", 3},  // unclosed flow map
+        {"level: INFO\nconsole:\n  enabled: true\n   format: json\n", 4},                 // bad indentation
+        {"service_name: md\nlevel: \"INFO\" extra\n", 2},                                // text after a quote
+        {"level: INFO\n\tfile: x\n", 2},                                                  // tab indentation
+        {"level: a: b\n", 1},                                                            // map value in a plain scalar
+        {"a: &x 1\nb: *y\n", 2},                                                          // unknown alias
+        {"level: [INFO\n", 2},                                                            // unclosed sequence
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.text) {
+            std::string path = write_file(dir, "logging.yaml", c.text);
+            auto result = Config::from_file(path, code_base());
+            BOOST_TEST_REQUIRE(!result.has_value());
+            BOOST_TEST((result.error().code == ErrorCode::invalid_config_file));
+            BOOST_TEST(result.error().message.starts_with(path + ":" + std::to_string(c.line) + ": YAML syntax error"),
+                       result.error().message);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(the_message_names_file_line_key_value_and_what_is_accepted) {
+    TempDir dir;
+    std::string message = expect_file_error(dir, R"(service_name: market-data
+environment: production
+version: 1.4.2
+level: INFO
+file:
+  enabled: true
+  max_size_mb: big
+)",
+                                            "file.max_size_mb", 7);
+    BOOST_TEST(message == dir.file("logging.yaml") +
+                              ":7: file.max_size_mb: 'big' is not accepted: expected an integer number of MiB from 1 "
+                              "to 1048576");
+}
+
+BOOST_AUTO_TEST_CASE(values_of_the_wrong_type_are_errors) {
+    TempDir dir;
+    struct Case {
+        std::string text, key;
+        int line;
+        std::string value;     // how the value is shown
+        std::string accepted;  // a fragment of what is accepted
+    };
+    const std::vector<Case> cases = {
+        {"file:\n  max_size_mb: big\n", "file.max_size_mb", 2, "'big'", "MiB from 1 to 1048576"},
+        {"file:\n  max_size_mb: 1.5\n", "file.max_size_mb", 2, "'1.5'", "1048576"},
+        {"file:\n  max_size_mb: [1]\n", "file.max_size_mb", 2, "a sequence", "1048576"},
+        {"file:\n  path: {a: b}\n", "file.path", 2, "a map", "a file path"},
+        {"file:\n  path:\n", "file.path", 2, "an empty value (null)", "a file path"},
+        {"file:\n  path: \"\"\n", "file.path", 2, "''", "a file path"},
+        {"level: {name: INFO}\n", "level", 1, "a map", "DEBUG, INFO"},
+        {"level:\n  - INFO\n", "level", 1, "a sequence", "DEBUG, INFO"},
+        {"console: true\n", "console", 1, "'true'", "a map of console settings (enabled, format or colors)"},
+        {"console:\n  enabled: maybe\n", "console.enabled", 2, "'maybe'", "true, false"},
+        {"console:\n  colors: 2\n", "console.colors", 2, "'2'", "true, false"},
+        {"file: logs/app.log\n", "file", 1, "'logs/app.log'", "a map of file settings"},
+        {"file:\n  enabled: [true]\n", "file.enabled", 2, "a sequence", "true, false"},
+        {"queue: 4096\n", "queue", 1, "'4096'", "a map of queue settings"},
+        {"queue:\n  size: 1k\n", "queue.size", 2, "'1k'", "4096 to 4294967296"},
+        {"queue:\n  max_size: lots\n", "queue.max_size", 2, "'lots'", "4294967296"},
+        {"queue:\n  full_policy: [grow]\n", "queue.full_policy", 2, "a sequence", "grow, block or drop"},
+        {"backend: []\n", "backend", 1, "a sequence", "a map of backend settings"},
+        {"backend:\n  cpu: one\n", "backend.cpu", 2, "'one'", "-1 (not pinned)"},
+        {"backend:\n  idle_sleep_us: 1ms\n", "backend.idle_sleep_us", 2, "'1ms'", "0 to 1000000"},
+        {"max_message_length: long\n", "max_message_length", 1, "'long'", "64 to 16777216"},
+        {"service_name: \"\"\n", "service_name", 1, "''", "a non-empty service name"},
+        {"service_name: [a]\n", "service_name", 1, "a sequence", "service name"},
+        {"host: ~\n", "host", 1, "an empty value (null)", "a host name"},
+        {"default_context: eu-west\n", "default_context", 1, "'eu-west'", "a map of context keys"},
+        {"default_context:\n", "default_context", 1, "an empty value (null)", "a map of context keys"},
+        {"level: !secret INFO\n", "level", 1, "the tag '!secret'", "DEBUG, INFO"},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.text) {
+            std::string message = expect_file_error(dir, c.text, c.key, c.line);
+            BOOST_TEST(contains(message, c.value + " is not accepted: expected "), message);
+            BOOST_TEST(contains(message, c.accepted), message);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(values_out_of_range_are_errors) {
+    TempDir dir;
+    struct Case {
+        std::string text, key;
+        int line;
+        std::string value, accepted;
+    };
+    const std::vector<Case> cases = {
+        {"file:\n  max_size_mb: 0\n", "file.max_size_mb", 2, "'0'", "from 1 to 1048576"},
+        {"file:\n  max_size_mb: 1048577\n", "file.max_size_mb", 2, "'1048577'", "from 1 to 1048576"},
+        {"file:\n  max_size_mb: -3\n", "file.max_size_mb", 2, "'-3'", "from 1 to 1048576"},
+        {"file:\n  max_size_mb: 99999999999999999999999\n", "file.max_size_mb", 2, "'99999999999999999999999'", "1048576"},
+        {"file:\n  max_backup_count: 1001\n", "file.max_backup_count", 2, "'1001'", "from 0 to 1000"},
+        {"file:\n  max_backup_count: -1\n", "file.max_backup_count", 2, "'-1'", "from 0 to 1000"},
+        {"queue:\n  size: 4095\n", "queue.size", 2, "'4095'", "from 4096 to 4294967296"},
+        {"queue:\n  size: 4294967297\n", "queue.size", 2, "'4294967297'", "from 4096 to 4294967296"},
+        {"queue:\n  max_size: 4294967297\n", "queue.max_size", 2, "'4294967297'", "4294967296"},
+        {"queue:\n  size: 65536\n  max_size: 8192\n", "queue.max_size", 3, "'8192'", "from queue.size (65536)"},
+        // A largest ring below the base's ring (1 MiB by default).
+        {"queue:\n  max_size: 65536\n", "queue.max_size", 2, "'65536'", "from queue.size (1048576)"},
+        {"max_message_length: 63\n", "max_message_length", 1, "'63'", "from 64 to 16777216"},
+        {"max_message_length: 16777217\n", "max_message_length", 1, "'16777217'", "from 64 to 16777216"},
+        {"backend:\n  idle_sleep_us: 1000001\n", "backend.idle_sleep_us", 2, "'1000001'", "from 0 to 1000000"},
+        {"backend:\n  ordering_grace_us: -1\n", "backend.ordering_grace_us", 2, "'-1'", "from 0 to 1000000"},
+        {"backend:\n  cpu: -2\n", "backend.cpu", 2, "'-2'", "-1 (not pinned)"},
+        {"backend:\n  cpu: 2147483648\n", "backend.cpu", 2, "'2147483648'", "2147483647"},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.text) {
+            std::string message = expect_file_error(dir, c.text, c.key, c.line);
+            BOOST_TEST(contains(message, c.value + " is not accepted: expected "), message);
+            BOOST_TEST(contains(message, c.accepted), message);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(unknown_names_are_errors) {
+    TempDir dir;
+    struct Case {
+        std::string text, key;
+        int line;
+        std::string value, accepted;
+    };
+    const std::vector<Case> cases = {
+        {"service_name: x\nlevel: LOUD\n", "level", 2, "'LOUD'", "DEBUG, INFO, WARNING, ERROR or CRITICAL"},
+        {"level: TRACE\n", "level", 1, "'TRACE'", "DEBUG, INFO, WARNING, ERROR or CRITICAL"},
+        {"console:\n  format: xml\n", "console.format", 2, "'xml'", "json or text"},
+        {"queue:\n  full_policy: spill\n", "queue.full_policy", 2, "'spill'", "grow, block or drop"},
+        {"environment: prod\n", "environment", 1, "'prod'", "development, staging or production"},
+        {"environment: Production\n", "environment", 1, "'Production'", "production"},
+        {"version: 1.2\n", "version", 1, "'1.2'", "MAJOR.MINOR.PATCH"},
+        {"version: latest\n", "version", 1, "'latest'", "MAJOR.MINOR.PATCH"},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.text) {
+            std::string message = expect_file_error(dir, c.text, c.key, c.line);
+            BOOST_TEST(contains(message, c.value + " is not accepted: expected "), message);
+            BOOST_TEST(contains(message, c.accepted), message);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(unknown_and_duplicate_keys_are_errors) {
+    TempDir dir;
+    struct Case {
+        std::string text, key;
+        int line;
+        std::string what;
+    };
+    const std::vector<Case> cases = {
+        {"level: INFO\ncolour: true\n", "colour", 2, "unknown key: expected service_name, environment,"},
+        {"queue_size: 4096\n", "queue_size", 1, "unknown key"},
+        {"file:\n  enabled: true\n  max_size: 100\n", "file.max_size", 3,
+         "unknown key: expected enabled, path, max_size_mb or max_backup_count"},
+        {"console:\n  colour: true\n", "console.colour", 2, "unknown key: expected enabled, format or colors"},
+        {"queue: {policy: drop}\n", "queue.policy", 1, "unknown key: expected size, max_size or full_policy"},
+        {"backend:\n  threads: 2\n", "backend.threads", 2, "unknown key: expected idle_sleep_us, cpu or ordering_grace_us"},
+        {"level: INFO\nlevel: DEBUG\n", "level", 2, "duplicate key (first at line 1)"},
+        {"file:\n  path: a.log\n  path: b.log\n", "file.path", 3, "duplicate key (first at line 2)"},
+        {"default_context:\n  region: a\n  region: b\n", "default_context.region", 3, "duplicate key (first at line 2)"},
+        {"? [a, b]\n: 1\n", "top level", 1, "a sequence as a key is not accepted: expected a key name"},
+        {"file:\n  {a: 1}: 2\n", "file", 2, "a map as a key is not accepted"},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.text) {
+            std::string message = expect_file_error(dir, c.text, c.key, c.line);
+            BOOST_TEST(contains(message, c.what), message);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_top_level_that_is_not_one_map_is_an_error) {
+    TempDir dir;
+    struct Case {
+        std::string text;
+        std::string expected;  // after "<path>"
+    };
+    const std::vector<Case> cases = {
+        {"- level: INFO\n", ":1: top level: a sequence is not accepted: expected a map of settings (service_name,"},
+        {"# settings\n\nINFO\n", ":3: top level: 'INFO' is not accepted: expected a map of settings"},
+        {"~\n", ":1: top level: an empty value (null) is not accepted: expected a map of settings"},
+        {"", ": the file holds no YAML document: expected a map of settings"},
+        {"# only a comment\n", ": the file holds no YAML document: expected a map of settings"},
+        {"level: INFO\n---\nlevel: DEBUG\n", ":3: second document: a second YAML document is not accepted"},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT("'" << c.text << "'") {
+            std::string path = write_file(dir, "logging.yaml", c.text);
+            auto result = Config::from_file(path, code_base());
+            BOOST_TEST_REQUIRE(!result.has_value());
+            BOOST_TEST((result.error().code == ErrorCode::invalid_config_file));
+            BOOST_TEST(result.error().message.starts_with(path + c.expected), result.error().message);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(default_context_values_that_are_not_json_scalars_are_errors) {
+    TempDir dir;
+    struct Case {
+        std::string text, key;
+        int line;
+        std::string value, accepted;
+    };
+    const std::vector<Case> cases = {
+        {"default_context:\n  region: eu\n  tags: [a, b]\n", "default_context.tags", 3, "a sequence",
+         "a string, an integer, a number or true/false"},
+        {"default_context:\n  owner: {team: md}\n", "default_context.owner", 2, "a map", "a string, an integer"},
+        {"default_context:\n  owner:\n", "default_context.owner", 2, "an empty value (null)", "a string, an integer"},
+        {"default_context:\n  owner: null\n", "default_context.owner", 2, "an empty value (null)", "a string"},
+        {"default_context:\n  ratio: .inf\n", "default_context.ratio", 2, "'.inf'", "JSON has no infinity or NaN"},
+        {"default_context:\n  ratio: .nan\n", "default_context.ratio", 2, "'.nan'", "JSON has no infinity or NaN"},
+        {"default_context:\n  ratio: 1e999\n", "default_context.ratio", 2, "'1e999'", "a finite number"},
+        {"default_context:\n  id: 9223372036854775808\n", "default_context.id", 2, "'9223372036854775808'",
+         "quote it to keep it as a string"},
+        {"default_context:\n  id: !!int 5\n", "default_context.id", 2, "the tag 'tag:yaml.org,2002:int'", "!!str"},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.text) {
+            std::string message = expect_file_error(dir, c.text, c.key, c.line);
+            BOOST_TEST(contains(message, c.value + " is not accepted: expected "), message);
+            BOOST_TEST(contains(message, c.accepted), message);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_file_leaves_nothing_half_applied) {
+    // The Error replaces the Config: the caller's base is untouched and no
+    // partly read Config is returned.
+    TempDir dir;
+    Config base = code_base();
+    std::string path = write_file(dir, "logging.yaml", "level: DEBUG\nfile:\n  max_size_mb: 0\n");
+    auto result = Config::from_file(path, base);
+    BOOST_TEST(!result.has_value());
+    BOOST_TEST(base.level == Level::info);
+    BOOST_TEST(base.max_file_size_mb == 100u);
+}
+
+BOOST_AUTO_TEST_CASE(the_sample_deploy_file_is_accepted) {
+    // deploy/logging.yaml documents every key: it must read and validate.
+    const std::string path = std::string(AGORA_TEST_SOURCE_ROOT) + "/deploy/logging.yaml";
+    auto result = Config::from_file(path, Config{});
+    BOOST_TEST_REQUIRE(result.has_value(), agora_test::error_text(result));
+    BOOST_TEST(result->validate().has_value(), agora_test::error_text(result->validate()));
+    BOOST_TEST(result->service_name == "market-data");
+    BOOST_TEST(!result->default_context.empty());
+}
