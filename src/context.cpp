@@ -246,19 +246,26 @@ static_assert(static_cast<int>(ContextTag::string) == 0 && static_cast<int>(Cont
 
 // ---- with_context, ScopedContext -------------------------------------------
 
-Logger Logger::with_context(const Context& fields) const {
-    detail::ContextSnapshot* snapshot = detail::make_snapshot(fields, bound_, detail::current_value_limit());
-    return Logger(state_, snapshot);
+Logger Logger::with_context(const Context& fields) const noexcept {
+    try {
+        return Logger(state_, detail::make_snapshot(fields, bound_, detail::current_value_limit()));
+    } catch (...) {
+        return *this;  // no memory: the parent's context, not a failure of the caller
+    }
 }
 
-ScopedContext::ScopedContext(const Context& fields)
-    : snapshot_(detail::make_snapshot(fields, detail::t_scope, detail::current_value_limit())),
-      outer_(detail::t_scope) {
+ScopedContext::ScopedContext(const Context& fields) noexcept : snapshot_(nullptr), outer_(detail::t_scope) {
+    try {
+        snapshot_ = detail::make_snapshot(fields, detail::t_scope, detail::current_value_limit());
+    } catch (...) {
+        return;  // no memory: entries keep the outer scope's fields
+    }
     detail::t_scope = snapshot_;
     if (detail::ThreadContext* ctx = detail::t_context) ctx->scope = snapshot_;
 }
 
 ScopedContext::~ScopedContext() {
+    if (snapshot_ == nullptr) return;
     detail::t_scope = outer_;
     // Only this thread's records refer to a scope: only its queue need be passed.
     detail::ThreadContext* ctx = detail::t_context;

@@ -164,6 +164,8 @@ Expected<void> initialize(const Config& config, std::vector<std::shared_ptr<Hand
         set_running(true);
     } catch (const std::exception& e) {
         return Error{ErrorCode::io_error, std::string("initialize(): ") + e.what()};
+    } catch (...) {
+        return Error{ErrorCode::io_error, "initialize(): unknown failure"};
     }
     return {};
 }

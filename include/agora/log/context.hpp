@@ -98,7 +98,8 @@ struct ContextSnapshot;
 /// scope only adds one pointer to its record.
 class ScopedContext {
 public:
-    explicit ScopedContext(const Context& fields);
+    /// Never throws: without memory the scope adds nothing.
+    explicit ScopedContext(const Context& fields) noexcept;
     ~ScopedContext();
     ScopedContext(const ScopedContext&) = delete;
     ScopedContext& operator=(const ScopedContext&) = delete;

@@ -186,8 +186,9 @@ public:
 
     /// A child logger (same name and level) whose entries also carry `fields`,
     /// over this logger's own bound context. The fields are rendered once,
-    /// here; a log call only adds one pointer to its record.
-    [[nodiscard]] Logger with_context(const Context& fields) const;
+    /// here; a log call only adds one pointer to its record. Never throws:
+    /// without memory it returns a copy of this logger.
+    [[nodiscard]] Logger with_context(const Context& fields) const noexcept;
 
     /// Times an operation: when the Timer is destroyed it writes INFO
     /// "<operation>" with "duration_ms", or ERROR "<operation> failed" if it is
