@@ -2,7 +2,7 @@
 // Quill's hot_path_latency benchmark.
 //
 //   build/perf/latency [--batches N] [--calls-per-batch N] [--pause-us N] [--spin]
-//                      [--per-call [--positions]] [--cases abcde] [--caller-cpu N] [--backend-cpu N] [--keep]
+//                      [--per-call [--positions]] [--cases abcdefgh] [--caller-cpu N] [--backend-cpu N] [--keep]
 //
 // Method
 //   - rdtsc is calibrated against std::chrono::steady_clock over ~100 ms.
@@ -30,6 +30,14 @@
 //   (c) string(50)       logger.info("Logging string: {}", s) with a 50-char std::string
 //   (d) below level      logger at WARNING, info call: one load and a branch
 //   (e) compiled out     AGORA_LOG_DEBUG in a TU built with -DAGORA_LOG_MIN_LEVEL=INFO
+//   (f) named3           logger.info("Order {order_id} qty {qty} px {price}", i, j, d): the
+//                        argument types of (b), names into the entry's context
+//   (g) with_context     the call of (b) on logger.with_context({{"desk","fx"},{"book",7}})
+//   (h) scoped           the call of (b) inside a ScopedContext{{{"correlation_id",
+//                        generate_correlation_id()}}}, opened once before the case's batches
+//                        and closed after them (no other case runs inside it)
+// (f), (g) and (h) are the structured-context forms of (b): compare them with
+// (b) in the same run (the "difference from (b)" table).
 
 #include "latency_cases.hpp"
 #include "perf_common.hpp"
@@ -80,6 +88,24 @@ using agora::log::Logger;
     log.info("Logging int: {}, int: {}, double: {}", i, j, d);
 }
 
+/// Named placeholders, the argument types of (b).
+[[gnu::noipa]] void case_named3(const Logger& log, int i, int j, double d, const std::string& s) {
+    (void)s;
+    log.info("Order {order_id} qty {qty} px {price}", i, j, d);
+}
+
+/// Same call as (b); `log` is a logger from with_context().
+[[gnu::noipa]] void case_with_context(const Logger& log, int i, int j, double d, const std::string& s) {
+    (void)s;
+    log.info("Logging int: {}, int: {}, double: {}", i, j, d);
+}
+
+/// Same call as (b); the caller has a ScopedContext open on this thread.
+[[gnu::noipa]] void case_scoped(const Logger& log, int i, int j, double d, const std::string& s) {
+    (void)s;
+    log.info("Logging int: {}, int: {}, double: {}", i, j, d);
+}
+
 // ---- timing -------------------------------------------------------------------
 
 /// rdtsc that does not start before the preceding instructions have finished.
@@ -122,11 +148,11 @@ struct Options {
     bool keep = false;
     int caller_cpu = 0;      // -1 = not pinned
     int backend_cpu = 1;     // -1 = not pinned
-    std::string only;        // case letters to run, e.g. "ab"; empty = all
+    std::string only;        // case letters to run, e.g. "bfgh"; empty = all
 };
 
 struct Summary {
-    const char* name;
+    const char* name;  // "(x) ...": x is the case's --cases letter
     double p50, p75, p90, p95, p99, p999, max;
 };
 
@@ -231,6 +257,8 @@ int run(const Options& o) {
     Logger log = alog::get_logger("perf.latency");
     Logger quiet = alog::get_logger("perf.latency.warning");
     quiet.set_level(alog::Level::warning);
+    Logger bound = log.with_context({{"desk", "fx"}, {"book", 7}});
+    const alog::Context scope_fields{{"correlation_id", alog::generate_correlation_id()}};
     const std::string s50(50, 's');  // 50 characters, no escaping needed
 
     // Warm-up: this thread's ring, every call site's registration, the code and data caches.
@@ -241,12 +269,24 @@ int run(const Options& o) {
         case_string50(log, k, k, k * 0.5, s50);
         case_below_level(quiet, k, k, k * 0.5, s50);
         case_debug_compiled_out(log, k, k, k * 0.5, s50);
+        case_named3(log, k, k, k * 0.5, s50);
+        case_with_context(bound, k, k, k * 0.5, s50);
+    }
+    std::uint64_t ring_h = 0;
+    {
+        // (h) warms up inside a scope of its own: a scope open here would
+        // also cover the cases measured before (h).
+        alog::ScopedContext scope(scope_fields);
+        for (int k = 0; k < 2000; ++k) case_scoped(log, k, k, k * 0.5, s50);
+        ring_h = measured_ring_bytes(&case_scoped, log, s50);
     }
     alog::flush();
 
     const std::uint64_t ring_b = measured_ring_bytes(&case_int_int_double, log, s50);
     const std::uint64_t ring_c = measured_ring_bytes(&case_string50, log, s50);
     const std::uint64_t ring_d = measured_ring_bytes(&case_below_level, quiet, s50);
+    const std::uint64_t ring_f = measured_ring_bytes(&case_named3, log, s50);
+    const std::uint64_t ring_g = measured_ring_bytes(&case_with_context, bound, s50);
     alog::flush();
 
     const double ns_per_tick = calibrate_ns_per_tick(100);
@@ -264,10 +304,13 @@ int run(const Options& o) {
                            : "one sample per batch = batch ticks / calls per batch");
     std::printf("  ring bytes per record: (b) int,int,double = %" PRIu64
                 " measured, align_record(24+4+4+8) = %zu; (c) string(50) = %" PRIu64 " measured, (d) = %" PRIu64
-                "\n\n",
+                "\n",
                 ring_b,
                 agora::log::detail::align_record(sizeof(agora::log::detail::RecordHeader) + 4 + 4 + 8), ring_c,
                 ring_d);
+    std::printf("                          (f) named3 = %" PRIu64 ", (g) with_context = %" PRIu64
+                ", (h) scoped = %" PRIu64 " measured\n\n",
+                ring_f, ring_g, ring_h);
 
     // The floor (a) always runs: every other case is reported relative to it.
     auto wanted = [&](char c) { return c == 'a' || o.only.empty() || o.only.find(c) != std::string::npos; };
@@ -282,7 +325,17 @@ int run(const Options& o) {
     if (wanted('e'))
         results.push_back(
             run_case<&case_debug_compiled_out>("(e) AGORA_LOG_DEBUG compiled out", log, s50, o, ns_per_tick));
+    if (wanted('f'))
+        results.push_back(run_case<&case_named3>("(f) info 3 named, int, int, double", log, s50, o, ns_per_tick));
+    if (wanted('g'))
+        results.push_back(run_case<&case_with_context>("(g) (b) on a with_context logger", bound, s50, o, ns_per_tick));
+    if (wanted('h')) {
+        // Opened once, outside the measured loop; closed before anything else runs.
+        alog::ScopedContext scope(scope_fields);
+        results.push_back(run_case<&case_scoped>("(h) (b) inside a ScopedContext", log, s50, o, ns_per_tick));
+    }
 
+    bound = Logger();  // hands its snapshot back while the backend runs
     alog::flush();
     const auto stats = alog::stats();
     alog::shutdown();
@@ -297,6 +350,18 @@ int run(const Options& o) {
     std::printf("\nfloor-adjusted (case minus (a))      %8s %8s\n", "p50", "p99.9");
     for (std::size_t k = 1; k < results.size(); ++k)
         std::printf("%-36s %8.1f %8.1f\n", results[k].name, results[k].p50 - floor.p50, results[k].p999 - floor.p999);
+    // The structured-context forms (f, g, h) next to the plain call (b) they extend.
+    auto letter = [](const Summary& r) { return r.name[1]; };
+    const Summary* plain = nullptr;
+    for (const Summary& r : results)
+        if (letter(r) == 'b') plain = &r;
+    bool header = false;
+    for (const Summary& r : results) {
+        if (plain == nullptr || std::string_view("fgh").find(letter(r)) == std::string_view::npos) continue;
+        if (!header) std::printf("\ndifference from (b)                   %8s %8s\n", "p50", "p99.9");
+        header = true;
+        std::printf("%-36s %8.1f %8.1f\n", r.name, r.p50 - plain->p50, r.p999 - plain->p999);
+    }
 
     std::printf("\nrecords written: %" PRIu64 ", dropped: %" PRIu64 ", log file bytes: %" PRIu64 "\n",
                 stats.records_written, stats.records_dropped, file_bytes);
@@ -328,12 +393,14 @@ int main(int argc, char** argv) {
         }
         else if (a == "-h" || a == "--help") {
             std::printf("usage: %s [--batches N (10000)] [--calls-per-batch N (20)] [--pause-us N (2000)]\n"
-                        "          [--spin] [--per-call [--positions]] [--cases abcde] [--caller-cpu N (0)]\n"
+                        "          [--spin] [--per-call [--positions]] [--cases abcdefgh] [--caller-cpu N (0)]\n"
                         "          [--backend-cpu N (1)] [--keep]\n"
                         "  --spin        busy-wait the pause (as Quill's wait()) instead of sleeping\n"
                         "  --per-call    one rdtsc pair per call instead of per batch\n"
                         "  --positions   with --per-call: p50 by position in the batch\n"
-                        "  --cases       run only these cases (the floor (a) always runs)\n"
+                        "  --cases       run only these cases, by letter (the floor (a) always runs):\n"
+                        "                b int,int,double  c string(50)  d below level  e compiled out\n"
+                        "                f named3  g with_context  h scoped  (e.g. --cases bfgh)\n"
                         "  --*-cpu       pinning when 2+ CPUs; -1 = not pinned\n", argv[0]);
             return 0;
         } else {

@@ -8,6 +8,9 @@
 //
 // Calling-thread cases run the same loop with and without the call; the
 // driver subtracts the `empty_loop` case, so what remains is the call alone.
+// call_with_context and call_scoped make the call of call_int_int_double from
+// a with_context() logger / inside a ScopedContext: the logger and the scope
+// are made before the warm-up call, outside the counted loop.
 // Backend cases run the decode/format/render and file-write steps on this
 // thread, with no backend thread, so nothing but the measured code runs.
 
@@ -25,6 +28,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -45,23 +49,47 @@ agora::log::Config gate_config(const std::string& dir) {
     return c;
 }
 
-template <class F>
-int run_calling_thread_case(std::uint64_t n, F&& body) {
-    perf::ScratchDir dir("agora-gate");
-    if (!agora::log::initialize(gate_config(dir.path()))) return 2;
-    agora::log::preallocate();
-    auto log = agora::log::get_logger("perf.gate");
-    auto quiet = agora::log::get_logger("perf.gate.quiet");
-    quiet.set_level(agora::log::Level::warning);
-    body(log, quiet, 0);  // first use of each call site: registration, cache insert
-    agora::log::flush();
+/// What a calling-thread case's `log` carries besides its name.
+enum class CallContext {
+    none,
+    bound,   // log is logger.with_context({{"desk","fx"},{"book",7}})
+    scoped,  // a ScopedContext{{{"correlation_id", <uuid>}}} is open on this thread
+};
 
+/// The counted loop, a function of its own per case with everything it calls
+/// inlined into it: a case's count then does not depend on the other cases in
+/// this file. (Inlined into main(), the calls share GCC's inlining budget, and
+/// several calls with the same level and argument types can leave
+/// Logger::log<...> out of line for all of them.) The empty loop runs here too.
+template <class F>
+[[gnu::noinline, gnu::flatten]] void counted_loop(std::uint64_t n, F& body, const agora::log::Logger& log,
+                                                  const agora::log::Logger& quiet) {
     CALLGRIND_START_INSTRUMENTATION;
     for (std::uint64_t i = 0; i < n; ++i) {
         body(log, quiet, i);
         barrier(&i);
     }
     CALLGRIND_STOP_INSTRUMENTATION;
+}
+
+template <class F>
+int run_calling_thread_case(std::uint64_t n, F&& body, CallContext cc = CallContext::none) {
+    perf::ScratchDir dir("agora-gate");
+    if (!agora::log::initialize(gate_config(dir.path()))) return 2;
+    agora::log::preallocate();
+    {
+        const auto plain = agora::log::get_logger("perf.gate");
+        const auto log = cc == CallContext::bound ? plain.with_context({{"desk", "fx"}, {"book", 7}}) : plain;
+        auto quiet = agora::log::get_logger("perf.gate.quiet");
+        quiet.set_level(agora::log::Level::warning);
+        std::optional<agora::log::ScopedContext> scope;
+        if (cc == CallContext::scoped)
+            scope.emplace(agora::log::Context{{"correlation_id", agora::log::generate_correlation_id()}});
+        body(log, quiet, 0);  // first use of each call site: registration, cache insert
+        agora::log::flush();
+
+        counted_loop(n, body, log, quiet);
+    }  // the scope and the bound logger hand their snapshots back before shutdown
 
     agora::log::shutdown();
     return 0;
@@ -148,6 +176,19 @@ int main(int argc, char** argv) {
             log.info("Logging int: {}, int: {}, double: {}", static_cast<int>(i), static_cast<int>(i + 1),
                      static_cast<double>(i) * 0.5);
         });
+    if (name == "call_named_3")
+        return run_calling_thread_case(n, [](const Logger& log, const Logger&, std::uint64_t i) {
+            log.info("Order {order_id} qty {qty} px {price}", static_cast<int>(i), static_cast<int>(i + 1),
+                     static_cast<double>(i) * 0.5);
+        });
+    if (name == "call_with_context" || name == "call_scoped")
+        return run_calling_thread_case(
+            n,
+            [](const Logger& log, const Logger&, std::uint64_t i) {
+                log.info("Logging int: {}, int: {}, double: {}", static_cast<int>(i), static_cast<int>(i + 1),
+                         static_cast<double>(i) * 0.5);
+            },
+            name == "call_scoped" ? CallContext::scoped : CallContext::bound);
     if (name == "call_string_50")
         return run_calling_thread_case(n, [](const Logger& log, const Logger&, std::uint64_t) {
             log.info("Logging string: {}", kFiftyChars);
