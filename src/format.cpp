@@ -99,7 +99,7 @@ bool format_message(std::string_view format, const TypeCode* types, const std::b
                     ArgStore& store, std::string& out, RecordExtras& extras) noexcept {
     try {
         store.clear();
-        extras = RecordExtras{};
+        extras.reset();
         if (!push_args(types, args, args + size, store, extras)) {
             out.append(format);
             out.append(" [agora-log: record arguments are damaged]");

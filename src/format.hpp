@@ -34,6 +34,18 @@ struct RecordExtras {
     bool has_duration = false;
     std::uint64_t duration_ticks = 0;
     bool intact = false;  // every argument was read (the fields above are complete)
+
+    /// Empties it for the next record (`args` entries past arg_count are stale, not cleared).
+    void reset() noexcept {
+        arg_count = 0;
+        context = nullptr;
+        context_size = 0;
+        exception = nullptr;
+        exception_size = 0;
+        has_duration = false;
+        duration_ticks = 0;
+        intact = false;
+    }
 };
 
 /// Formats `format` with the arguments encoded in [args, args + size) as

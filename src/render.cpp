@@ -318,9 +318,13 @@ bool EntryRenderer::render_record(const RecordHeader& header, const std::byte* a
     const SiteInfo& info = site_info(site);
     begin_entry(site.level, unix_ns, message_, info, logger_id, logger_name);
     call_field_count_ = 0;
-    if (ok) collect_call_fields(site);
-    const double duration_ms = static_cast<double>(extras_.duration_ticks) * ns_per_tick / 1e6;
-    append_fields(merged_context(context), duration_ms, ok && extras_.has_duration);
+    if (ok && (!site.names.empty() || extras_.context != nullptr)) collect_call_fields(site);
+    const auto& inherited = merged_context(context);
+    const bool has_duration = ok && extras_.has_duration;
+    if (call_field_count_ != 0 || !inherited.empty() || has_duration) {
+        const double duration_ms = static_cast<double>(extras_.duration_ticks) * ns_per_tick / 1e6;
+        append_fields(inherited, duration_ms, has_duration);
+    }
     if (ok && extras_.exception != nullptr) {
         json_ += ',';
         if (!append_exception_json(json_, extras_.exception, extras_.exception_size, symbols_,
