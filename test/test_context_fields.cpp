@@ -669,6 +669,7 @@ BOOST_AUTO_TEST_CASE(context_argument_keeps_types) {
     log.info("Operation completed", {{"key", "value"}, {"n", 5}, {"ratio", 0.5}, {"ok", true}});
     log.info("Empty context", {});
     log.info("Empty context object", Context{});
+    log.error("Empty context on error", {});  // a Context, not an exception
     const std::uint64_t above = std::uint64_t{std::numeric_limits<std::int64_t>::max()} + 1;
     const std::string sv_storage = "view";
     const char* null_string = nullptr;
@@ -687,18 +688,18 @@ BOOST_AUTO_TEST_CASE(context_argument_keeps_types) {
                                 {"off", false},
                                 {"we\"ird\nkey", "tab\there"}});
     auto all = shutdown_and_read(config.file_path);
-    BOOST_TEST_REQUIRE(all.size() == 4u);
+    BOOST_TEST_REQUIRE(all.size() == 5u);
     {
         const Parsed& e = all[0];
         BOOST_TEST(e.entry.message == "Operation completed");
         BOOST_TEST(to_json(e.doc["context"]) == R"({"key":"value","n":5,"ok":true,"ratio":0.5})");
     }
-    for (int i : {1, 2}) {
+    for (int i : {1, 2, 3}) {
         BOOST_TEST(all[i].entry.message.rfind("Empty context", 0) == 0u);
         BOOST_TEST(member_names(all[i].doc) == kFixedMembers, boost::test_tools::per_element());
     }
     {
-        const Parsed& e = all[3];
+        const Parsed& e = all[4];
         BOOST_TEST(ctx(e, "above") == "\"9223372036854775808\"");
         BOOST_TEST(ctx(e, "umax") == "\"18446744073709551615\"");
         BOOST_TEST(ctx(e, "imax_unsigned") == "9223372036854775807");

@@ -177,10 +177,15 @@ public:
     /// its dynamic type, what(), the calling thread's stack (symbolised by the
     /// backend) and any std::nested_exception chain. Captures the stack on the
     /// calling thread: an error path, not a hot one.
-    void error(FormatString<> message, const std::exception& ex, const Context& fields = {}) const noexcept {
+    /// (A template so that error("msg", {}) means an empty Context.)
+    template <class E>
+        requires std::is_base_of_v<std::exception, E>
+    void error(FormatString<> message, const E& ex, const Context& fields = {}) const noexcept {
         log_exception<Level::error>(message.location(), message.get(), ex, fields);
     }
-    void critical(FormatString<> message, const std::exception& ex, const Context& fields = {}) const noexcept {
+    template <class E>
+        requires std::is_base_of_v<std::exception, E>
+    void critical(FormatString<> message, const E& ex, const Context& fields = {}) const noexcept {
         log_exception<Level::critical>(message.location(), message.get(), ex, fields);
     }
 
