@@ -182,6 +182,7 @@ ContextSnapshot* make_snapshot(const Context& fields, const ContextSnapshot* bas
         delete s;
         throw;
     }
+    s->value_limit = limit;
     s->id = next_id.fetch_add(1, std::memory_order_relaxed);
     return s;
 }

@@ -51,6 +51,10 @@ struct ContextSnapshot {
     Context values;
     /// `values` rendered, sorted by key.
     std::vector<RenderedField> fields;
+    /// The string length limit `fields` were rendered with (the
+    /// max_message_length current when the snapshot was made). A backend
+    /// running with another limit renders `values` again with its own.
+    std::size_t value_limit = 0;
 };
 
 /// Snapshots constructed and not yet destroyed, in the whole process (a test
