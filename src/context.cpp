@@ -158,6 +158,17 @@ void render_field(RenderedField& out, std::string_view key, const ContextValue& 
     render_raw_field(out, key, raw, limit);
 }
 
+namespace {
+std::atomic<std::size_t> g_live_snapshots{0};
+}  // namespace
+
+// release/acquire: a thread that sees a snapshot's destruction in the count
+// also sees what its destroyer did before (the records the backend wrote).
+ContextSnapshot::ContextSnapshot() noexcept { g_live_snapshots.fetch_add(1, std::memory_order_relaxed); }
+ContextSnapshot::~ContextSnapshot() { g_live_snapshots.fetch_sub(1, std::memory_order_release); }
+
+std::size_t live_context_snapshots() noexcept { return g_live_snapshots.load(std::memory_order_acquire); }
+
 ContextSnapshot* make_snapshot(const Context& fields, const ContextSnapshot* base, std::size_t limit) {
     static std::atomic<std::uint64_t> next_id{1};
     auto* s = new ContextSnapshot();
@@ -171,6 +182,7 @@ ContextSnapshot* make_snapshot(const Context& fields, const ContextSnapshot* bas
         delete s;
         throw;
     }
+    s->value_limit = limit;
     s->id = next_id.fetch_add(1, std::memory_order_relaxed);
     return s;
 }

@@ -15,6 +15,7 @@
 #include <agora/log/context.hpp>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -36,6 +37,12 @@ inline constexpr std::string_view kTopLevelKeys[] = {"correlation_id", "user_id"
 inline constexpr int kTopLevelKeyCount = 4;
 
 struct ContextSnapshot {
+    // Counted (live_context_snapshots()); not copyable.
+    ContextSnapshot() noexcept;
+    ~ContextSnapshot();
+    ContextSnapshot(const ContextSnapshot&) = delete;
+    ContextSnapshot& operator=(const ContextSnapshot&) = delete;
+
     /// Owners: Logger copies or one ScopedContext. Calling threads only.
     std::atomic<std::uint32_t> refs{1};
     /// Unique for the life of the process (addresses are reused; ids are not).
@@ -44,7 +51,17 @@ struct ContextSnapshot {
     Context values;
     /// `values` rendered, sorted by key.
     std::vector<RenderedField> fields;
+    /// The string length limit `fields` were rendered with (the
+    /// max_message_length current when the snapshot was made). A backend
+    /// running with another limit renders `values` again with its own.
+    std::size_t value_limit = 0;
 };
+
+/// Snapshots constructed and not yet destroyed, in the whole process (a test
+/// hook: after shutdown() every retired snapshot must have been freed). A
+/// caller that sees a destruction counted also sees everything the
+/// destroying thread did before it.
+std::size_t live_context_snapshots() noexcept;
 
 /// A new snapshot with `fields` over `base`'s values (base may be null).
 /// `max_value_length` bounds string values (longer ones are cut and marked).

@@ -59,7 +59,8 @@ std::byte* put_u32(std::byte* out, std::uint32_t n) noexcept {
 }
 std::byte* put_string(std::byte* out, std::string_view s) noexcept {
     out = put_u32(out, static_cast<std::uint32_t>(s.size()));
-    std::memcpy(out, s.data(), s.size());
+    // Empty views of a nested non-std::exception have no data pointer.
+    if (!s.empty()) std::memcpy(out, s.data(), s.size());
     return out + s.size();
 }
 }  // namespace

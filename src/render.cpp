@@ -232,12 +232,22 @@ const std::vector<const RenderedField*>& EntryRenderer::merged_context(RecordCon
     const std::uint64_t scope_id = context.scope ? context.scope->id : 0;
     const std::uint64_t bound_id = context.bound ? context.bound->id : 0;
     if (merged_.scope_id == scope_id && merged_.bound_id == bound_id) return merged_.fields;
+    // A snapshot made while another limit was current (before initialize(),
+    // or under an earlier Config) is rendered again with this backend's.
+    const std::size_t limit = options_.max_message_length;
+    auto fields_of = [limit](const ContextSnapshot* s, std::vector<RenderedField>& own) -> const std::vector<RenderedField>& {
+        if (s->value_limit == limit) return s->fields;
+        own.resize(s->values.size());
+        std::size_t i = 0;
+        for (const auto& [key, value] : s->values) render_field(own[i++], key, value, limit);
+        return own;
+    };
     // (key, precedence) order; the first of each key wins.
     std::vector<std::pair<const RenderedField*, int>> all;
     int precedence = 0;
     for (const ContextSnapshot* s : {context.scope, context.bound, static_cast<const ContextSnapshot*>(default_context_.get())}) {
         if (s != nullptr)
-            for (const auto& f : s->fields) all.emplace_back(&f, precedence);
+            for (const auto& f : fields_of(s, rerendered_[precedence])) all.emplace_back(&f, precedence);
         ++precedence;
     }
     std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {

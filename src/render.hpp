@@ -107,6 +107,10 @@ private:
         std::uint64_t bound_id = ~std::uint64_t{0};
         std::vector<const RenderedField*> fields;  // sorted by key, unique
     } merged_;
+    /// The scope, bound and default snapshots' fields (merged_context's
+    /// order) rendered with this renderer's limit when they were made with
+    /// another; merged_ points into them until its next miss.
+    std::vector<RenderedField> rerendered_[3];
     std::vector<const RenderedField*> default_only_;
 };
 

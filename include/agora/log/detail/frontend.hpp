@@ -159,9 +159,14 @@ inline std::size_t encoded_size(const T& v) noexcept {
 }
 
 /// Wire form: strings become string_view (computed once), others pass through.
+/// An empty std::string_view may have no data pointer (memcpy in encode must
+/// never get one): it becomes "". A std::string's data and a const char*'s
+/// view (null is "(null)") are never null, so they pay nothing for it.
 template <class T>
 inline decltype(auto) to_wire(const T& v) noexcept {
-    if constexpr (ArgType<T>::code() == TypeCode::string) return as_string_view(v);
+    if constexpr (std::is_same_v<std::remove_cvref_t<T>, std::string_view>)
+        return as_string_view(v.data() != nullptr ? v : std::string_view(""));
+    else if constexpr (ArgType<T>::code() == TypeCode::string) return as_string_view(v);
     else return (v);
 }
 
@@ -172,7 +177,7 @@ inline std::byte* encode(std::byte* out, const T& v) noexcept {
     if constexpr (c == TypeCode::string) {
         auto n = static_cast<std::uint32_t>(v.size());
         std::memcpy(out, &n, sizeof n);
-        std::memcpy(out + sizeof n, v.data(), n);
+        std::memcpy(out + sizeof n, v.data(), n);  // never null: see to_wire
         return out + sizeof n + n;
     } else if constexpr (c == TypeCode::pointer) {
         auto p = reinterpret_cast<std::uintptr_t>(static_cast<const void*>(v));
