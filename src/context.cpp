@@ -2,6 +2,7 @@
 // encoding of a Context passed to a log call.
 
 #include "context_snapshot.hpp"
+#include "blob_encoding.hpp"
 #include "format.hpp"
 #include "registry.hpp"
 
@@ -211,15 +212,6 @@ std::size_t value_size(const ContextValue& v) noexcept {
         case 2: return 8;
         default: return 1;
     }
-}
-std::byte* put_u32(std::byte* out, std::uint32_t n) noexcept {
-    std::memcpy(out, &n, 4);
-    return out + 4;
-}
-std::byte* put_string(std::byte* out, std::string_view s) noexcept {
-    out = put_u32(out, static_cast<std::uint32_t>(s.size()));
-    std::memcpy(out, s.data(), s.size());
-    return out + s.size();
 }
 }  // namespace
 

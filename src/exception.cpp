@@ -3,6 +3,7 @@
 // (demangled type, symbolised stack).
 
 #include "exception.hpp"
+#include "blob_encoding.hpp"
 #include "format.hpp"
 
 #include <agora/log/detail/frontend.hpp>
@@ -52,16 +53,6 @@ void capture_exception(ExceptionArg& out, const std::exception& ex) noexcept {
 namespace {
 std::string_view type_name(const char* mangled) noexcept {
     return mangled != nullptr ? std::string_view(mangled) : std::string_view();
-}
-std::byte* put_u32(std::byte* out, std::uint32_t n) noexcept {
-    std::memcpy(out, &n, 4);
-    return out + 4;
-}
-std::byte* put_string(std::byte* out, std::string_view s) noexcept {
-    out = put_u32(out, static_cast<std::uint32_t>(s.size()));
-    // Empty views of a nested non-std::exception have no data pointer.
-    if (!s.empty()) std::memcpy(out, s.data(), s.size());
-    return out + s.size();
 }
 }  // namespace
 
