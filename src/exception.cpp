@@ -8,7 +8,9 @@
 
 #include <agora/log/detail/frontend.hpp>
 
+#ifndef BOOST_STACKTRACE_LINK  // meson defines it (stacktrace_dep)
 #define BOOST_STACKTRACE_LINK  // symbols come from libboost_stacktrace_backtrace
+#endif
 #include <boost/stacktrace/frame.hpp>
 #include <boost/stacktrace/safe_dump_to.hpp>
 
