@@ -1,6 +1,7 @@
 #pragma once
-// Writers for the length-prefixed blobs of detail/record.hpp (context and
-// exception), shared by their encoders. Calling thread; no allocation.
+// The length-prefixed blobs of detail/record.hpp (context and exception):
+// writers shared by their encoders (calling thread, no allocation) and one
+// bounds-checked reader shared by their decoders (backend, tools).
 
 #include <cstddef>
 #include <cstdint>
@@ -20,5 +21,36 @@ inline std::byte* put_string(std::byte* out, std::string_view s) noexcept {
     if (!s.empty()) std::memcpy(out, s.data(), s.size());
     return out + s.size();
 }
+
+/// Reads values and u32-length strings from [p, end). The first read that
+/// would pass `end` sets ok = false; every later read returns a default value,
+/// so a caller may read a whole structure and check `ok` once.
+struct BlobReader {
+    const std::byte* p;
+    const std::byte* end;
+    bool ok = true;
+
+    template <class T>
+    T get() noexcept {
+        T v{};
+        if (!ok || static_cast<std::size_t>(end - p) < sizeof v) {
+            ok = false;
+            return v;
+        }
+        std::memcpy(&v, p, sizeof v);
+        p += sizeof v;
+        return v;
+    }
+    std::string_view string() noexcept {
+        const auto n = get<std::uint32_t>();
+        if (!ok || static_cast<std::size_t>(end - p) < n) {
+            ok = false;
+            return {};
+        }
+        std::string_view s(reinterpret_cast<const char*>(p), n);
+        p += n;
+        return s;
+    }
+};
 
 }  // namespace agora::log::detail

@@ -85,35 +85,6 @@ std::byte* encode(std::byte* out, const ExceptionArg& e) noexcept {
 
 // ---- backend side ------------------------------------------------------------
 
-namespace {
-struct Reader {
-    const std::byte* p;
-    const std::byte* end;
-    bool ok = true;
-    template <class T>
-    T get() noexcept {
-        T v{};
-        if (!ok || static_cast<std::size_t>(end - p) < sizeof v) {
-            ok = false;
-            return v;
-        }
-        std::memcpy(&v, p, sizeof v);
-        p += sizeof v;
-        return v;
-    }
-    std::string_view string() noexcept {
-        const auto n = get<std::uint32_t>();
-        if (!ok || static_cast<std::size_t>(end - p) < n) {
-            ok = false;
-            return {};
-        }
-        std::string_view s(reinterpret_cast<const char*>(p), n);
-        p += n;
-        return s;
-    }
-};
-}  // namespace
-
 std::string demangle(std::string_view mangled) {
     if (mangled.empty()) return "unknown (not a std::exception)";
     std::string name(mangled);
@@ -147,7 +118,7 @@ const std::string& StackSymbolizer::frame(std::uint64_t address) {
 
 bool append_exception_json(std::string& out, const std::byte* blob, std::size_t size, StackSymbolizer& symbols,
                            std::size_t limit) {
-    Reader r{blob, blob + size};
+    BlobReader r{blob, blob + size};
     const auto depth = r.get<std::uint8_t>();
     struct Level {
         std::string_view type, message;

@@ -1,5 +1,7 @@
 #include "render.hpp"
 
+#include "blob_encoding.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -85,11 +87,12 @@ void EntryRenderer::begin_entry(Level level, std::int64_t unix_ns, std::string_v
 }
 
 void EntryRenderer::finish_entry(Level level, std::int64_t unix_ns, std::string_view message, const SiteInfo& site,
-                                 std::uint32_t, std::string_view logger_name, LogRecordView& view) {
-    // The fields after "function", without their leading comma (text output shows them).
-    std::string_view extra(json_.data() + extra_start_, json_.size() - extra_start_);
-    if (!extra.empty()) extra.remove_prefix(1);
+                                 std::string_view logger_name, LogRecordView& view) {
+    const std::size_t extra = json_.size() - extra_start_;
     json_ += '}';
+    // After the last append (a view taken before it could dangle): the members
+    // after "function", without their leading comma (text output shows them).
+    view.fields_json = extra == 0 ? std::string_view() : std::string_view(json_).substr(extra_start_ + 1, extra - 1);
     view.level = level;
     view.unix_time_ns = unix_ns;
     view.timestamp = timestamp_;
@@ -98,7 +101,6 @@ void EntryRenderer::finish_entry(Level level, std::int64_t unix_ns, std::string_
     view.file = site.file;
     view.line = site.line;
     view.function = site.function;
-    view.fields_json = std::string_view(json_.data() + extra_start_ + (extra.empty() ? 0 : 1), extra.size());
     view.json = json_;
 }
 
@@ -107,7 +109,7 @@ void EntryRenderer::render(Level level, std::int64_t unix_ns, std::string_view m
     begin_entry(level, unix_ns, message, site, logger_id, logger_name);
     call_field_count_ = 0;
     append_fields(default_only_, 0, false);
-    finish_entry(level, unix_ns, message, site, logger_id, logger_name, view);
+    finish_entry(level, unix_ns, message, site, logger_name, view);
 }
 
 namespace {
@@ -149,63 +151,27 @@ RawValue raw_value(const ArgRef& ref) noexcept {
     return v;
 }
 
-/// Reads a context blob's fields one by one; stops (ok == false) at damage.
+/// Reads a context blob's fields one by one; stops at the end or at damage.
 struct ContextBlobReader {
-    const std::byte* p;
-    const std::byte* end;
-    std::uint32_t remaining = 0;
-    bool ok = true;
+    BlobReader in;
+    std::uint32_t remaining;
 
-    ContextBlobReader(const std::byte* blob, std::size_t size) : p(blob), end(blob + size) {
-        ok = size >= 4;
-        if (ok) {
-            remaining = load<std::uint32_t>(p);
-            p += 4;
-        }
-    }
-    bool bytes(std::size_t n) const noexcept { return static_cast<std::size_t>(end - p) >= n; }
-    bool string(std::string_view& s) noexcept {
-        if (!bytes(4)) return false;
-        const auto n = load<std::uint32_t>(p);
-        if (!bytes(4 + std::size_t{n})) return false;
-        s = std::string_view(reinterpret_cast<const char*>(p) + 4, n);
-        p += 4 + n;
-        return true;
-    }
+    ContextBlobReader(const std::byte* blob, std::size_t size)
+        : in{blob, blob + size}, remaining(in.get<std::uint32_t>()) {}
+
     bool next(std::string_view& key, RawValue& v) noexcept {
-        if (!ok || remaining == 0) return false;
+        if (!in.ok || remaining == 0) return false;
         --remaining;
-        ok = false;
-        if (!string(key) || !bytes(1)) return false;
-        const auto tag = static_cast<ContextTag>(load<std::uint8_t>(p));
-        p += 1;
+        key = in.string();
         v = RawValue{};
-        switch (tag) {
-            case ContextTag::string:
-                if (!string(v.s)) return false;
-                break;
-            case ContextTag::integer:
-                if (!bytes(8)) return false;
-                v.kind = RawValue::Kind::integer;
-                v.i = load<std::int64_t>(p);
-                p += 8;
-                break;
-            case ContextTag::floating:
-                if (!bytes(8)) return false;
-                v.kind = RawValue::Kind::floating;
-                v.d = load<double>(p);
-                p += 8;
-                break;
-            case ContextTag::boolean:
-                if (!bytes(1)) return false;
-                v.kind = RawValue::Kind::boolean;
-                v.b = load<std::uint8_t>(p) != 0;
-                p += 1;
-                break;
-            default: return false;
+        switch (static_cast<ContextTag>(in.get<std::uint8_t>())) {
+            case ContextTag::string: v.s = in.string(); break;
+            case ContextTag::integer: v.kind = RawValue::Kind::integer; v.i = in.get<std::int64_t>(); break;
+            case ContextTag::floating: v.kind = RawValue::Kind::floating; v.d = in.get<double>(); break;
+            case ContextTag::boolean: v.kind = RawValue::Kind::boolean; v.b = in.get<std::uint8_t>() != 0; break;
+            default: in.ok = false;
         }
-        ok = true;
-        return true;
+        return in.ok;
     }
 };
 }  // namespace
@@ -341,7 +307,7 @@ bool EntryRenderer::render_record(const RecordHeader& header, const std::byte* a
                                    options_.max_message_length))
             json_.pop_back();
     }
-    finish_entry(site.level, unix_ns, message_, info, logger_id, logger_name, view);
+    finish_entry(site.level, unix_ns, message_, info, logger_name, view);
     return ok;
 }
 

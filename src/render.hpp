@@ -80,7 +80,7 @@ private:
     /// (each preceded by a comma).
     void append_fields(const std::vector<const RenderedField*>& inherited, double duration_ms, bool has_duration);
     void finish_entry(Level level, std::int64_t unix_ns, std::string_view message, const SiteInfo& site,
-                      std::uint32_t logger_id, std::string_view logger_name, LogRecordView& view);
+                      std::string_view logger_name, LogRecordView& view);
     void begin_entry(Level level, std::int64_t unix_ns, std::string_view message, const SiteInfo& site,
                      std::uint32_t logger_id, std::string_view logger_name);
 
