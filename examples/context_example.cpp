@@ -20,7 +20,7 @@ int main() {
     if (auto ok = agora::log::initialize(config); !ok) return 1;
 
     auto log = agora::log::get_logger("agora.orders");
-    auto desk_log = log.with_context({{"desk", "fx"}, {"book", 7}});  // rendered once, here
+    auto desk_log = log.with_context({{"desk", "fx"}, {"book", 7}});  // copied once, here
     handle_request(desk_log, "u-1017");
     desk_log.info("Book closed");  // no request fields any more
     agora::log::shutdown();

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <new>
 
 namespace agora::log {
@@ -102,10 +103,6 @@ namespace detail {
 // ---- snapshots ------------------------------------------------------------
 
 namespace {
-std::size_t current_value_limit() noexcept {
-    return g_string_arg_limit.load(std::memory_order_relaxed) - 4;
-}
-
 void append_value_json(std::string& out, const RawValue& v, std::size_t limit) {
     switch (v.kind) {
         case RawValue::Kind::string: append_json_string_limited(out, v.s, limit); break;
@@ -170,22 +167,13 @@ ContextSnapshot::~ContextSnapshot() { g_live_snapshots.fetch_sub(1, std::memory_
 
 std::size_t live_context_snapshots() noexcept { return g_live_snapshots.load(std::memory_order_acquire); }
 
-ContextSnapshot* make_snapshot(const Context& fields, const ContextSnapshot* base, std::size_t limit) {
+ContextSnapshot* make_snapshot(const Context& fields, const ContextSnapshot* base) {
     static std::atomic<std::uint64_t> next_id{1};
-    auto* s = new ContextSnapshot();
-    try {
-        if (base != nullptr) s->values = base->values;
-        for (const auto& [key, value] : fields) s->values.insert_or_assign(key, value);
-        s->fields.resize(s->values.size());
-        std::size_t i = 0;
-        for (const auto& [key, value] : s->values) render_field(s->fields[i++], key, value, limit);
-    } catch (...) {
-        delete s;
-        throw;
-    }
-    s->value_limit = limit;
-    s->id = next_id.fetch_add(1, std::memory_order_relaxed);
-    return s;
+    auto owned = std::make_unique<ContextSnapshot>();
+    if (base != nullptr) owned->values = base->values;
+    for (const auto& [key, value] : fields) owned->values.insert_or_assign(key, value);
+    owned->id = next_id.fetch_add(1, std::memory_order_relaxed);
+    return owned.release();
 }
 
 void retain(ContextSnapshot* snapshot) noexcept { snapshot->refs.fetch_add(1, std::memory_order_relaxed); }
@@ -252,7 +240,7 @@ static_assert(static_cast<int>(ContextTag::string) == 0 && static_cast<int>(Cont
 
 Logger Logger::with_context(const Context& fields) const noexcept {
     try {
-        return Logger(state_, detail::make_snapshot(fields, bound_, detail::current_value_limit()));
+        return Logger(state_, detail::make_snapshot(fields, bound_));
     } catch (...) {
         return *this;  // no memory: the parent's context, not a failure of the caller
     }
@@ -260,7 +248,7 @@ Logger Logger::with_context(const Context& fields) const noexcept {
 
 ScopedContext::ScopedContext(const Context& fields) noexcept : snapshot_(nullptr), outer_(detail::t_scope) {
     try {
-        snapshot_ = detail::make_snapshot(fields, detail::t_scope, detail::current_value_limit());
+        snapshot_ = detail::make_snapshot(fields, detail::t_scope);
     } catch (...) {
         return;  // no memory: entries keep the outer scope's fields
     }

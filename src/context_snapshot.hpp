@@ -1,5 +1,5 @@
 #pragma once
-// Immutable, rendered context: what a with_context() logger or a
+// Immutable context: what a with_context() logger or a
 // ScopedContext refers to from its records.
 //
 // Lifetime. A snapshot is created with one reference (its Logger or
@@ -11,6 +11,12 @@
 // was committed before its last reference was dropped (program order on the
 // writing thread, then the reference count's release/acquire), so none can
 // be read after the free.
+//
+// Threads. `values` and `id` are written once, before the snapshot is
+// published; any thread may read them (the crash dump does, from a signal
+// handler: iterating the map allocates nothing). `fields` and
+// `fields_limit` belong to the one backend renderer running at a time; no
+// other reader may use them.
 
 #include <agora/log/context.hpp>
 
@@ -23,7 +29,7 @@
 
 namespace agora::log::detail {
 
-/// One field, rendered once: `json` is "key":value, ready to append.
+/// One field, rendered by the backend: `json` is "key":value, ready to append.
 struct RenderedField {
     std::string key;
     std::string json;
@@ -48,13 +54,15 @@ struct ContextSnapshot {
     /// Unique for the life of the process (addresses are reused; ids are not).
     std::uint64_t id = 0;
     /// Every field, this snapshot's merged over the one it extends.
+    /// Immutable after make_snapshot().
     Context values;
-    /// `values` rendered, sorted by key.
+
+    // Backend only: `values` rendered (sorted by key) with the limit of the
+    // backend that rendered them, on its first use (EntryRenderer::fields_of).
+    // Calling threads never touch them, so binding a context costs the caller
+    // only the map copy.
     std::vector<RenderedField> fields;
-    /// The string length limit `fields` were rendered with (the
-    /// max_message_length current when the snapshot was made). A backend
-    /// running with another limit renders `values` again with its own.
-    std::size_t value_limit = 0;
+    std::size_t fields_limit = 0;  // 0: not rendered yet
 };
 
 /// Snapshots constructed and not yet destroyed, in the whole process (a test
@@ -64,9 +72,8 @@ struct ContextSnapshot {
 std::size_t live_context_snapshots() noexcept;
 
 /// A new snapshot with `fields` over `base`'s values (base may be null).
-/// `max_value_length` bounds string values (longer ones are cut and marked).
 /// Throws std::bad_alloc.
-ContextSnapshot* make_snapshot(const Context& fields, const ContextSnapshot* base, std::size_t max_value_length);
+ContextSnapshot* make_snapshot(const Context& fields, const ContextSnapshot* base);
 
 /// A field value as decoded from a record (or taken from a ContextValue).
 struct RawValue {

@@ -22,8 +22,8 @@ EntryRenderer::EntryRenderer(const EntryIdentity& id, const RenderOptions& optio
     field("host", id.host);
     json_.reserve(1024);
     message_.reserve(512);
-    default_context_.reset(make_snapshot(options_.default_context, nullptr, options_.max_message_length));
-    for (const auto& f : default_context_->fields) default_only_.push_back(&f);
+    default_context_.reset(make_snapshot(options_.default_context, nullptr));
+    for (const auto& f : fields_of(default_context_.get())) default_only_.push_back(&f);
 }
 
 EntryRenderer::~EntryRenderer() = default;
@@ -193,27 +193,30 @@ void EntryRenderer::collect_call_fields(const CallSite& site) {
     }
 }
 
+const std::vector<RenderedField>& EntryRenderer::fields_of(const ContextSnapshot* s) {
+    const std::size_t limit = options_.max_message_length;
+    if (s->fields_limit != limit) {
+        // The snapshot is immutable except for these backend-only members.
+        auto* rendered = const_cast<ContextSnapshot*>(s);
+        rendered->fields.resize(s->values.size());
+        std::size_t i = 0;
+        for (const auto& [key, value] : s->values) render_field(rendered->fields[i++], key, value, limit);
+        rendered->fields_limit = limit;
+    }
+    return s->fields;
+}
+
 const std::vector<const RenderedField*>& EntryRenderer::merged_context(RecordContext context) {
     if (context.scope == nullptr && context.bound == nullptr) return default_only_;
     const std::uint64_t scope_id = context.scope ? context.scope->id : 0;
     const std::uint64_t bound_id = context.bound ? context.bound->id : 0;
     if (merged_.scope_id == scope_id && merged_.bound_id == bound_id) return merged_.fields;
-    // A snapshot made while another limit was current (before initialize(),
-    // or under an earlier Config) is rendered again with this backend's.
-    const std::size_t limit = options_.max_message_length;
-    auto fields_of = [limit](const ContextSnapshot* s, std::vector<RenderedField>& own) -> const std::vector<RenderedField>& {
-        if (s->value_limit == limit) return s->fields;
-        own.resize(s->values.size());
-        std::size_t i = 0;
-        for (const auto& [key, value] : s->values) render_field(own[i++], key, value, limit);
-        return own;
-    };
     // (key, precedence) order; the first of each key wins.
     std::vector<std::pair<const RenderedField*, int>> all;
     int precedence = 0;
     for (const ContextSnapshot* s : {context.scope, context.bound, static_cast<const ContextSnapshot*>(default_context_.get())}) {
         if (s != nullptr)
-            for (const auto& f : fields_of(s, rerendered_[precedence])) all.emplace_back(&f, precedence);
+            for (const auto& f : fields_of(s)) all.emplace_back(&f, precedence);
         ++precedence;
     }
     std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {

@@ -74,6 +74,9 @@ public:
 private:
     /// Fields of the call itself (named placeholders, a Context argument).
     void collect_call_fields(const CallSite& site);
+    /// A snapshot's fields rendered with this renderer's limit (rendered on
+    /// first use, or again if another backend rendered them with another).
+    const std::vector<RenderedField>& fields_of(const ContextSnapshot* snapshot);
     /// scope > bound > default, merged once per (scope, bound) pair.
     const std::vector<const RenderedField*>& merged_context(RecordContext context);
     /// Appends top-level fields, duration, context and exception to json_
@@ -107,10 +110,6 @@ private:
         std::uint64_t bound_id = ~std::uint64_t{0};
         std::vector<const RenderedField*> fields;  // sorted by key, unique
     } merged_;
-    /// The scope, bound and default snapshots' fields (merged_context's
-    /// order) rendered with this renderer's limit when they were made with
-    /// another; merged_ points into them until its next miss.
-    std::vector<RenderedField> rerendered_[3];
     std::vector<const RenderedField*> default_only_;
 };
 

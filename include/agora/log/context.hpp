@@ -94,8 +94,9 @@ struct ContextSnapshot;
 /// and destroying it restores the outer set. Must be destroyed on the thread
 /// that created it, in reverse order of creation (as a local variable is).
 ///
-/// Construction renders the fields once (it allocates); a log call inside the
-/// scope only adds one pointer to its record.
+/// Construction copies the fields once (it allocates; the backend renders them
+/// on first use); a log call inside the scope only adds one pointer to its
+/// record.
 class ScopedContext {
 public:
     /// Never throws: without memory the scope adds nothing.

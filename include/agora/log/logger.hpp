@@ -190,9 +190,10 @@ public:
     }
 
     /// A child logger (same name and level) whose entries also carry `fields`,
-    /// over this logger's own bound context. The fields are rendered once,
-    /// here; a log call only adds one pointer to its record. Never throws:
-    /// without memory it returns a copy of this logger.
+    /// over this logger's own bound context. The fields are copied once, here
+    /// (the backend renders them on first use); a log call only adds one
+    /// pointer to its record. Never throws: without memory it returns a copy
+    /// of this logger.
     [[nodiscard]] Logger with_context(const Context& fields) const noexcept;
 
     /// Times an operation: when the Timer is destroyed it writes INFO
