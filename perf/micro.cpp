@@ -222,7 +222,7 @@ BENCHMARK(FmtFormatTo_IntIntDouble);
 
 void RenderRecord_IntIntDouble(benchmark::State& state) {
     EntryRenderer renderer(EntryIdentity{"agora-perf", "development", "0.1.0", "perf-host"});
-    const CallSite site{1, Level::info, kFormatIID, site_location(), iid_types()};
+    const CallSite site{1, Level::info, kFormatIID, site_location().file_name(), site_location().function_name(), site_location().line(), iid_types()};
     const IidRecord rec(12345, -678, 3.25);
     std::int64_t unix_ns = 1'764'060'879'000'000'000;  // 2025-11-25T08:54:39Z
     std::size_t bytes = 0;

@@ -124,7 +124,7 @@ int run_backend_case(std::uint64_t n, bool write_to_file) {
     using namespace agora::log::detail;
     perf::ScratchDir dir("agora-gate");
     static constexpr auto loc = std::source_location::current();
-    const CallSite site{1, agora::log::Level::info, kTemplate, loc, SiteTypes<agora::log::Level::info, int, int, double>::codes};
+    const CallSite site{1, agora::log::Level::info, kTemplate, loc.file_name(), loc.function_name(), loc.line(), SiteTypes<agora::log::Level::info, int, int, double>::codes};
     EntryRenderer renderer(EntryIdentity{"perf-gate", "production", "1.2.3", "gate-host"});
     agora::log::RotatingFileHandler::Options o;
     o.path = dir.path() + "/gate.log";

@@ -246,7 +246,7 @@ void Backend::dispatch(const LogRecordView& view) noexcept {
 
 void Backend::emit_internal(Level level, std::string_view message, std::source_location loc) noexcept {
     try {
-        const EntryRenderer::SiteInfo site = EntryRenderer::make_site_info(loc);
+        const EntryRenderer::SiteInfo site = EntryRenderer::make_site_info(loc.file_name(), loc.line(), loc.function_name());
         std::int64_t unix_ns = std::max(realtime_ns(), last_unix_ns_);
         last_unix_ns_ = unix_ns;
         LogRecordView view{};

@@ -46,6 +46,7 @@ std::optional<Level> parse_level(std::string_view name) noexcept {
 }
 
 std::string_view to_string(ConsoleFormat f) noexcept { return f == ConsoleFormat::json ? "json" : "text"; }
+std::string_view to_string(FileFormat f) noexcept { return f == FileFormat::json ? "json" : "binary"; }
 
 std::string_view to_string(QueueFullPolicy p) noexcept {
     switch (p) {

@@ -131,7 +131,7 @@ std::uint32_t register_call_site(ThreadContext& ctx, const TypeCode* types, Leve
         if (it != reg.site_ids.end()) {
             id = it->second;
         } else {
-            CallSite site{0, level, format, loc, key.types, {}, {}};
+            CallSite site{0, level, format, loc.file_name(), loc.function_name(), loc.line(), key.types, {}, {}};
             describe_template(site);
             id = reg.sites.append_locked(std::move(site));
             if (id != 0) {

@@ -31,9 +31,13 @@ namespace agora::log::detail {
 struct CallSite {
     std::uint32_t id;
     Level level;
-    std::string_view format;        // the template as written (static storage)
-    std::source_location location;  // static storage
-    const TypeCode* types;          // terminated by TypeCode::end
+    std::string_view format;    // the template as written
+    std::string_view file;      // full path, as std::source_location gives it
+    std::string_view function;  // as std::source_location gives it
+    std::uint32_t line;
+    const TypeCode* types;      // terminated by TypeCode::end
+    // Live call sites point into static storage; a decoder's point into
+    // storage it owns (tools/, src/decoder.cpp).
     /// Named templates only: the names in argument order, and the template
     /// with the names removed (what fmt formats).
     std::vector<std::string> names;

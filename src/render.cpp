@@ -28,11 +28,12 @@ EntryRenderer::EntryRenderer(const EntryIdentity& id, const RenderOptions& optio
 
 EntryRenderer::~EntryRenderer() = default;
 
-EntryRenderer::SiteInfo EntryRenderer::make_site_info(const std::source_location& loc) {
+EntryRenderer::SiteInfo EntryRenderer::make_site_info(std::string_view file, std::uint32_t line,
+                                                      std::string_view function) {
     SiteInfo info;
-    info.file = file_base_name(loc.file_name());
-    info.function = clean_function_name(loc.function_name());
-    info.line = loc.line();
+    info.file = file_base_name(file);
+    info.function = clean_function_name(function);
+    info.line = line;
     info.json_tail = ",\"file\":";
     append_json_string(info.json_tail, info.file);
     info.json_tail += ",\"line\":";
@@ -45,7 +46,7 @@ EntryRenderer::SiteInfo EntryRenderer::make_site_info(const std::source_location
 const EntryRenderer::SiteInfo& EntryRenderer::site_info(const CallSite& site) {
     if (site.id >= sites_.size()) sites_.resize(site.id + 1);
     SiteInfo& info = sites_[site.id];
-    if (info.json_tail.empty()) info = make_site_info(site.location);
+    if (info.json_tail.empty()) info = make_site_info(site.file, site.line, site.function);
     return info;
 }
 

@@ -53,8 +53,9 @@ public:
         std::string json_tail;      // ,"file":..,"line":..,"function":..
     };
     const SiteInfo& site_info(const CallSite& site);
-    /// The same for any source location (the logger's own entries).
-    static SiteInfo make_site_info(const std::source_location& loc);
+    /// The same for any source location (the logger's own entries). `file`
+    /// and `function` must outlive the SiteInfo (it keeps views of them).
+    static SiteInfo make_site_info(std::string_view file, std::uint32_t line, std::string_view function);
     const std::string& logger_json(std::uint32_t logger_id, std::string_view name);
 
     /// Renders an entry whose message is already formatted, with the default

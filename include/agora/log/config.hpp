@@ -17,6 +17,10 @@ namespace agora::log {
 
 enum class ConsoleFormat { json, text };
 
+/// What the log file holds: JSON lines, or the framed binary records of
+/// docs/binary-format.md (agora-log-decode renders them).
+enum class FileFormat { json, binary };
+
 /// What a calling thread does when its ring has no room for a record.
 enum class QueueFullPolicy {
     block,  ///< wait, backing off, until the backend frees space: nothing lost
@@ -52,6 +56,11 @@ struct Config {
     /// Backups kept as file_path.1 (newest) .. file_path.N (oldest). 0 = rotation truncates nothing
     /// but keeps no backup (the current file is removed on rotation).
     std::uint32_t max_backup_count = 5;
+    /// json: one JSON entry per line. binary: the backend writes the records
+    /// without rendering them (the fastest path); every file, rotated ones
+    /// included, starts with the metadata it needs and decodes on its own
+    /// with agora-log-decode. Env: LOG_FILE_FORMAT. YAML: file.format.
+    FileFormat file_format = FileFormat::json;
 
     /// Initial per-thread ring size in bytes, rounded up to a power of two (min 4096).
     /// Env: LOG_QUEUE_SIZE. YAML: queue.size.
@@ -72,6 +81,22 @@ struct Config {
     /// in order. Costs this much output latency, nothing on the calling thread.
     /// YAML: backend.ordering_grace_us.
     std::chrono::microseconds backend_ordering_grace{20};
+
+    /// Crash handler (docs/crash-recovery.md): on SIGSEGV, SIGBUS, SIGFPE,
+    /// SIGILL, SIGABRT and std::terminate, the records not yet written are
+    /// saved to <crash_dump_prefix>.crash-<pid>-<time>.bin. Installed by
+    /// initialize(), removed by shutdown(). Env: LOG_CRASH_HANDLER. YAML: crash.enabled.
+    bool crash_handler = true;
+    /// Also on SIGTERM and SIGINT. YAML: crash.termination_signals.
+    bool crash_on_termination_signals = false;
+    /// How long a live backend may take to write what is queued before the
+    /// rest is dumped. YAML: crash.drain_timeout_ms. 0 to 60000.
+    std::chrono::milliseconds crash_drain_timeout{200};
+    /// The process is killed (default action of the signal, via SIGALRM's)
+    /// if the handler has not finished after this long. YAML: crash.watchdog_s. 1 to 3600.
+    std::chrono::seconds crash_watchdog{10};
+    /// Dump file names start with this; empty = file_path. YAML: crash.dump_prefix.
+    std::string crash_dump_prefix;
 
     /// Fields every entry carries, below any other source (see context.hpp).
     /// YAML: default_context (a map of scalars; see from_file()).
@@ -120,6 +145,7 @@ struct Config {
 };
 
 std::string_view to_string(ConsoleFormat f) noexcept;
+std::string_view to_string(FileFormat f) noexcept;
 std::string_view to_string(QueueFullPolicy p) noexcept;
 
 }  // namespace agora::log
