@@ -84,6 +84,14 @@ Expected<void> Config::validate() const {
                             "0 to 1000000 us");
     if (max_message_length < 64 || max_message_length > (std::size_t{1} << 24))
         return config_error("max_message_length", std::to_string(max_message_length), "bytes from 64 to 16777216");
+    switch (file_format) {
+        case FileFormat::json: case FileFormat::binary: break;
+        default: return config_error("file_format", std::to_string(static_cast<int>(file_format)), "json or binary");
+    }
+    if (crash_drain_timeout.count() < 0 || crash_drain_timeout > std::chrono::milliseconds(60'000))
+        return config_error("crash_drain_timeout", std::to_string(crash_drain_timeout.count()) + "ms", "0 to 60000 ms");
+    if (crash_watchdog < std::chrono::seconds(1) || crash_watchdog > std::chrono::seconds(3600))
+        return config_error("crash_watchdog", std::to_string(crash_watchdog.count()) + "s", "1 to 3600 s");
     if (backend_cpu < -1) return config_error("backend_cpu", std::to_string(backend_cpu), "-1 (not pinned) or a CPU number");
     return {};
 }
@@ -121,7 +129,7 @@ Expected<Config> Config::from_env(Config c) {
         }
         struct BoolVar { const char* name; bool* field; };
         for (BoolVar b : {BoolVar{"LOG_CONSOLE_ENABLED", &c.console_enabled}, BoolVar{"LOG_CONSOLE_COLORS", &c.console_colors},
-                          BoolVar{"LOG_FILE_ENABLED", &c.file_enabled}}) {
+                          BoolVar{"LOG_FILE_ENABLED", &c.file_enabled}, BoolVar{"LOG_CRASH_HANDLER", &c.crash_handler}}) {
             if (auto v = get(b.name)) {
                 auto parsed = parse_bool(*v);
                 if (!parsed) return env_error(b.name, *v, kBoolAccepted);
@@ -136,6 +144,11 @@ Expected<Config> Config::from_env(Config c) {
         if (auto v = get("LOG_FILE_PATH")) {
             if (v->empty()) return env_error("LOG_FILE_PATH", *v, kFilePathAccepted);
             c.file_path = *v;
+        }
+        if (auto v = get("LOG_FILE_FORMAT")) {
+            auto format = parse_file_format(*v);
+            if (!format) return env_error("LOG_FILE_FORMAT", *v, kFileFormatAccepted);
+            c.file_format = *format;
         }
         if (auto v = get("LOG_MAX_FILE_SIZE_MB")) {
             auto n = parse_uint(*v, 1, kMaxFileSizeMbMax);

@@ -124,11 +124,14 @@ public:
 private:
     static constexpr std::string_view kTopKeys[] = {"service_name", "environment", "version", "host",  "level",
                                                     "max_message_length", "console", "file", "queue", "backend",
-                                                    "default_context"};
+                                                    "crash", "default_context"};
     static constexpr std::string_view kConsoleKeys[] = {"enabled", "format", "colors"};
-    static constexpr std::string_view kFileKeys[] = {"enabled", "path", "max_size_mb", "max_backup_count"};
+    static constexpr std::string_view kFileKeys[] = {"enabled", "path", "max_size_mb", "max_backup_count", "format"};
     static constexpr std::string_view kQueueKeys[] = {"size", "max_size", "full_policy"};
     static constexpr std::string_view kBackendKeys[] = {"idle_sleep_us", "cpu", "ordering_grace_us"};
+    static constexpr std::string_view kCrashKeys[] = {"enabled", "termination_signals", "drain_timeout_ms", "watchdog_s",
+                                                      "dump_prefix"};
+    static constexpr std::string_view kDumpPrefixAccepted = "a file name prefix (empty: file.path)";
     static constexpr std::string_view kQueueMaxSizeAccepted =
         "bytes, an integer from queue.size (at least 4096) to 4294967296";
 
@@ -245,6 +248,8 @@ private:
                 error = read_queue(e);
             } else if (e.key == "backend") {
                 error = read_backend(e);
+            } else if (e.key == "crash") {
+                error = read_crash(e);
             } else if (e.key == "default_context") {
                 error = read_default_context(e);
             }
@@ -290,6 +295,12 @@ private:
             } else if (e.key.ends_with(".max_size_mb")) {
                 if ((error = read_uint(e, 1, kMaxFileSizeMbMax, kMaxFileSizeAccepted, n))) return error;
                 c_.max_file_size_mb = n;
+            } else if (e.key.ends_with(".format")) {
+                std::string text;
+                if ((error = scalar(e, kFileFormatAccepted, text))) return error;
+                auto format = parse_file_format(text);
+                if (!format) return not_accepted(e, kFileFormatAccepted);
+                c_.file_format = *format;
             } else {  // max_backup_count
                 if ((error = read_uint(e, 0, kMaxBackupCountMax, kMaxBackupCountAccepted, n))) return error;
                 c_.max_backup_count = static_cast<std::uint32_t>(n);
@@ -349,6 +360,32 @@ private:
                 auto cpu = parse_int(text, -1, std::numeric_limits<int>::max());
                 if (!cpu) return not_accepted(e, kBackendCpuAccepted);
                 c_.backend_cpu = static_cast<int>(*cpu);
+            }
+            if (error) return error;
+        }
+        return std::nullopt;
+    }
+
+    std::optional<Error> read_crash(const Entry& section) {
+        std::vector<Entry> list;
+        if (auto error = map_entries(section, kCrashKeys, "crash handler settings", list)) return error;
+        for (const Entry& e : list) {
+            std::optional<Error> error;
+            std::uint64_t n = 0;
+            if (e.key.ends_with(".enabled")) {
+                error = read_bool(e, c_.crash_handler);
+            } else if (e.key.ends_with(".termination_signals")) {
+                error = read_bool(e, c_.crash_on_termination_signals);
+            } else if (e.key.ends_with(".drain_timeout_ms")) {
+                if ((error = read_uint(e, 0, kDrainTimeoutMsMax, kDrainTimeoutAccepted, n))) return error;
+                c_.crash_drain_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(n));
+            } else if (e.key.ends_with(".watchdog_s")) {
+                if ((error = read_uint(e, kWatchdogSecondsMin, kWatchdogSecondsMax, kWatchdogAccepted, n))) return error;
+                c_.crash_watchdog = std::chrono::seconds(static_cast<std::int64_t>(n));
+            } else {  // dump_prefix
+                std::string text;
+                if ((error = scalar(e, kDumpPrefixAccepted, text))) return error;
+                c_.crash_dump_prefix = text;
             }
             if (error) return error;
         }

@@ -67,6 +67,14 @@ inline std::optional<ConsoleFormat> parse_console_format(std::string_view v) {
     return std::nullopt;
 }
 
+/// json or binary, any case.
+inline std::optional<FileFormat> parse_file_format(std::string_view v) {
+    std::string s = lower(v);
+    if (s == "json") return FileFormat::json;
+    if (s == "binary") return FileFormat::binary;
+    return std::nullopt;
+}
+
 /// grow, block or drop, any case.
 inline std::optional<QueueFullPolicy> parse_queue_full_policy(std::string_view v) {
     std::string s = lower(v);
@@ -84,6 +92,9 @@ inline constexpr std::uint64_t kQueueBytesMax = std::uint64_t{1} << 32;
 inline constexpr std::uint64_t kMessageLengthMin = 64;
 inline constexpr std::uint64_t kMessageLengthMax = std::uint64_t{1} << 24;
 inline constexpr std::uint64_t kMicrosecondsMax = 1'000'000;  // 1 s
+inline constexpr std::uint64_t kDrainTimeoutMsMax = 60'000;
+inline constexpr std::uint64_t kWatchdogSecondsMin = 1;
+inline constexpr std::uint64_t kWatchdogSecondsMax = 3600;
 
 // What is accepted, as the end of "... is not accepted: expected <this>".
 inline constexpr std::string_view kBoolAccepted = "true, false, 1, 0, yes, no, on or off";
@@ -91,6 +102,7 @@ inline constexpr std::string_view kLevelAccepted = "DEBUG, INFO, WARNING, ERROR 
 inline constexpr std::string_view kEnvironmentAccepted = "development, staging or production";
 inline constexpr std::string_view kVersionAccepted = "a version MAJOR.MINOR.PATCH, e.g. 1.4.2";
 inline constexpr std::string_view kConsoleFormatAccepted = "json or text";
+inline constexpr std::string_view kFileFormatAccepted = "json or binary";
 inline constexpr std::string_view kQueueFullPolicyAccepted = "grow, block or drop";
 inline constexpr std::string_view kFilePathAccepted = "a file path";
 inline constexpr std::string_view kMaxFileSizeAccepted = "an integer number of MiB from 1 to 1048576";
@@ -98,6 +110,8 @@ inline constexpr std::string_view kMaxBackupCountAccepted = "an integer from 0 t
 inline constexpr std::string_view kQueueSizeAccepted = "per-thread queue bytes, an integer from 4096 to 4294967296";
 inline constexpr std::string_view kMessageLengthAccepted = "bytes, an integer from 64 to 16777216";
 inline constexpr std::string_view kMicrosecondsAccepted = "microseconds, an integer from 0 to 1000000";
+inline constexpr std::string_view kDrainTimeoutAccepted = "milliseconds, an integer from 0 to 60000";
+inline constexpr std::string_view kWatchdogAccepted = "seconds, an integer from 1 to 3600";
 inline constexpr std::string_view kBackendCpuAccepted = "-1 (not pinned) or a CPU number from 0 to 2147483647";
 
 }  // namespace agora::log::detail

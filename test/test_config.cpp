@@ -59,6 +59,10 @@ BOOST_AUTO_TEST_CASE(bad_environment_values_are_errors_naming_variable_value_and
         {"SERVICE_VERSION", "v1", {"MAJOR.MINOR.PATCH"}},
         {"SERVICE_VERSION", "1.2", {"MAJOR.MINOR.PATCH"}},
         {"LOG_FILE_PATH", "", {"path"}},
+        {"LOG_FILE_FORMAT", "xml", {"json or binary"}},
+        {"LOG_FILE_FORMAT", "", {"json or binary"}},
+        {"LOG_CRASH_HANDLER", "maybe", {"true", "false"}},
+        {"LOG_CRASH_HANDLER", "", {"true", "false"}},
     };
     for (const auto& c : cases) {
         BOOST_TEST_CONTEXT(c.variable << "='" << c.value << "'") {
@@ -90,6 +94,8 @@ BOOST_AUTO_TEST_CASE(good_environment_values_apply) {
     env.set("LOG_MAX_FILE_SIZE_MB", "7");
     env.set("LOG_MAX_BACKUP_COUNT", "0");
     env.set("LOG_QUEUE_SIZE", "8192");
+    env.set("LOG_FILE_FORMAT", "Binary");
+    env.set("LOG_CRASH_HANDLER", "off");
     auto result = Config::from_env(valid_base());
     BOOST_TEST_REQUIRE(result.has_value(), agora_test::error_text(result));
     const Config& c = *result;
@@ -106,7 +112,20 @@ BOOST_AUTO_TEST_CASE(good_environment_values_apply) {
     BOOST_TEST(c.max_file_size_mb == 7u);
     BOOST_TEST(c.max_backup_count == 0u);
     BOOST_TEST(c.queue_capacity_bytes == 8192u);
+    BOOST_TEST((c.file_format == agora::log::FileFormat::binary));
+    BOOST_TEST(!c.crash_handler);
     BOOST_TEST(c.validate().has_value());
+
+    // The other values of the new variables.
+    env.set("LOG_FILE_FORMAT", "json");
+    env.set("LOG_CRASH_HANDLER", "TRUE");
+    Config binary_no_crash = valid_base();
+    binary_no_crash.file_format = agora::log::FileFormat::binary;
+    binary_no_crash.crash_handler = false;
+    auto back = Config::from_env(binary_no_crash);
+    BOOST_TEST_REQUIRE(back.has_value(), agora_test::error_text(back));
+    BOOST_TEST((back->file_format == agora::log::FileFormat::json));
+    BOOST_TEST(back->crash_handler);
 }
 
 BOOST_AUTO_TEST_CASE(each_level_name_is_accepted) {
@@ -181,6 +200,11 @@ BOOST_AUTO_TEST_CASE(validate_rejects_bad_fields) {
         {"file_path", [](Config& c) { c.file_path.clear(); }},
         {"max_backup_count", [](Config& c) { c.max_backup_count = 5000; }},
         {"level", [](Config& c) { c.level = static_cast<Level>(3); }},
+        {"file_format", [](Config& c) { c.file_format = static_cast<agora::log::FileFormat>(7); }},
+        {"crash_drain_timeout", [](Config& c) { c.crash_drain_timeout = std::chrono::milliseconds(-1); }},
+        {"crash_drain_timeout", [](Config& c) { c.crash_drain_timeout = std::chrono::milliseconds(60001); }},
+        {"crash_watchdog", [](Config& c) { c.crash_watchdog = std::chrono::seconds(0); }},
+        {"crash_watchdog", [](Config& c) { c.crash_watchdog = std::chrono::seconds(3601); }},
     };
     BOOST_TEST(valid_base().validate().has_value());
     for (const auto& c : cases) {
@@ -200,6 +224,13 @@ BOOST_AUTO_TEST_CASE(validate_rejects_bad_fields) {
             if (!init.has_value()) BOOST_TEST((init.error().code == ErrorCode::invalid_config));
             agora::log::shutdown();
         }
+    }
+    // The ends of the crash ranges are accepted.
+    for (auto [drain, watchdog] : {std::pair{0, 1}, std::pair{60000, 3600}}) {
+        Config edge = valid_base();
+        edge.crash_drain_timeout = std::chrono::milliseconds(drain);
+        edge.crash_watchdog = std::chrono::seconds(watchdog);
+        BOOST_TEST(edge.validate().has_value(), "drain " << drain << " watchdog " << watchdog);
     }
     // A disabled file needs no path.
     Config no_file = valid_base();

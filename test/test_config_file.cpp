@@ -84,7 +84,7 @@ console:
   enabled: false
   format: TEXT
   colors: no
-file: {enabled: false, path: logs/app.log, max_size_mb: 7, max_backup_count: 0}
+file: {enabled: false, path: logs/app.log, max_size_mb: 7, max_backup_count: 0, format: Binary}
 queue:
   size: 65536
   max_size: 1048576
@@ -93,6 +93,12 @@ backend:
   idle_sleep_us: 0
   cpu: 3
   ordering_grace_us: 1000000
+crash:
+  enabled: off
+  termination_signals: yes
+  drain_timeout_ms: 60000
+  watchdog_s: 3600
+  dump_prefix: dumps/md
 default_context: {region: eu-west}
 )");
     auto result = Config::from_file(path, Config{});
@@ -111,12 +117,18 @@ default_context: {region: eu-west}
     BOOST_TEST(c.file_path == "logs/app.log");
     BOOST_TEST(c.max_file_size_mb == 7u);
     BOOST_TEST(c.max_backup_count == 0u);
+    BOOST_TEST((c.file_format == agora::log::FileFormat::binary));
     BOOST_TEST(c.queue_capacity_bytes == 65536u);
     BOOST_TEST(c.queue_max_capacity_bytes == 1048576u);
     BOOST_TEST(c.queue_full_policy == QueueFullPolicy::drop);
     BOOST_TEST(c.backend_idle_sleep.count() == 0);
     BOOST_TEST(c.backend_cpu == 3);
     BOOST_TEST(c.backend_ordering_grace.count() == 1000000);
+    BOOST_TEST(!c.crash_handler);
+    BOOST_TEST(c.crash_on_termination_signals);
+    BOOST_TEST(c.crash_drain_timeout.count() == 60000);
+    BOOST_TEST(c.crash_watchdog.count() == 3600);
+    BOOST_TEST(c.crash_dump_prefix == "dumps/md");
     BOOST_TEST(context_string(c, "region") == "eu-west");
     BOOST_TEST(c.validate().has_value(), agora_test::error_text(c.validate()));
 
@@ -279,6 +291,26 @@ BOOST_AUTO_TEST_CASE(every_key_follows_environment_file_code_defaults) {
         {"backend.ordering_grace_us", nullptr, {"1", "2"}, "3",
          [](Config& c, const std::string& v) { c.backend_ordering_grace = std::chrono::microseconds(std::stol(v)); },
          [num](const Config& c) { return num(c.backend_ordering_grace.count()); }},
+        {"file.format", "LOG_FILE_FORMAT", {"binary"}, "binary",
+         [](Config& c, const std::string& v) {
+             c.file_format = v == "binary" ? agora::log::FileFormat::binary : agora::log::FileFormat::json;
+         },
+         [](const Config& c) { return std::string(to_string(c.file_format)); }},
+        {"crash.enabled", "LOG_CRASH_HANDLER", {"false"}, "false",
+         [](Config& c, const std::string& v) { c.crash_handler = v == "true"; },
+         [](const Config& c) { return std::string(c.crash_handler ? "true" : "false"); }},
+        {"crash.termination_signals", nullptr, {"true"}, "true",
+         [](Config& c, const std::string& v) { c.crash_on_termination_signals = v == "true"; },
+         [](const Config& c) { return std::string(c.crash_on_termination_signals ? "true" : "false"); }},
+        {"crash.drain_timeout_ms", nullptr, {"0", "500"}, "1000",
+         [](Config& c, const std::string& v) { c.crash_drain_timeout = std::chrono::milliseconds(std::stol(v)); },
+         [num](const Config& c) { return num(c.crash_drain_timeout.count()); }},
+        {"crash.watchdog_s", nullptr, {"1", "60"}, "30",
+         [](Config& c, const std::string& v) { c.crash_watchdog = std::chrono::seconds(std::stol(v)); },
+         [num](const Config& c) { return num(c.crash_watchdog.count()); }},
+        {"crash.dump_prefix", nullptr, {"code/dump", "file/dump"}, "bg/dump",
+         [](Config& c, const std::string& v) { c.crash_dump_prefix = v; },
+         [](const Config& c) { return c.crash_dump_prefix; }},
         {"default_context.region", nullptr, {"code-region", "file-region"}, "bg-region",
          [](Config& c, const std::string& v) { c.default_context["region"] = v; },
          [](const Config& c) { return context_string(c, "region"); }},
@@ -346,8 +378,10 @@ BOOST_AUTO_TEST_CASE(every_key_follows_environment_file_code_defaults) {
             }
         }
     }
-    // 8 keys with a variable x 1 row x 8 + 5 two- or three-valued keys x 3 rows x 8 + 7 keys without one x 4
-    BOOST_TEST(checked == 212);
+    // 8 keys with a variable and three values x 1 row x 8 + 7 keys with a
+    // variable and fewer x 3 rows x 8 + 10 two-valued keys without one x 1 row x 4
+    // + 1 one-valued key without one x 3 rows x 4
+    BOOST_TEST(checked == 284);
 }
 
 BOOST_AUTO_TEST_CASE(from_env_reads_log_config_file_then_the_environment) {
@@ -507,6 +541,14 @@ BOOST_AUTO_TEST_CASE(values_of_the_wrong_type_are_errors) {
         {"service_name: \"\"\n", "service_name", 1, "''", "a non-empty service name"},
         {"service_name: [a]\n", "service_name", 1, "a sequence", "service name"},
         {"host: ~\n", "host", 1, "an empty value (null)", "a host name"},
+        {"file:\n  format: [binary]\n", "file.format", 2, "a sequence", "json or binary"},
+        {"crash: true\n", "crash", 1, "'true'", "a map of crash handler settings (enabled, termination_signals,"},
+        {"crash:\n  enabled: maybe\n", "crash.enabled", 2, "'maybe'", "true, false"},
+        {"crash:\n  termination_signals: [yes]\n", "crash.termination_signals", 2, "a sequence", "true, false"},
+        {"crash:\n  drain_timeout_ms: 1s\n", "crash.drain_timeout_ms", 2, "'1s'", "milliseconds"},
+        {"crash:\n  watchdog_s: 1.5\n", "crash.watchdog_s", 2, "'1.5'", "seconds"},
+        {"crash:\n  dump_prefix: {a: b}\n", "crash.dump_prefix", 2, "a map", "a file name prefix"},
+        {"crash:\n  dump_prefix:\n", "crash.dump_prefix", 2, "an empty value (null)", "a file name prefix"},
         {"default_context: eu-west\n", "default_context", 1, "'eu-west'", "a map of context keys"},
         {"default_context:\n", "default_context", 1, "an empty value (null)", "a map of context keys"},
         {"level: !secret INFO\n", "level", 1, "the tag '!secret'", "DEBUG, INFO"},
@@ -546,6 +588,10 @@ BOOST_AUTO_TEST_CASE(values_out_of_range_are_errors) {
         {"backend:\n  ordering_grace_us: -1\n", "backend.ordering_grace_us", 2, "'-1'", "from 0 to 1000000"},
         {"backend:\n  cpu: -2\n", "backend.cpu", 2, "'-2'", "-1 (not pinned)"},
         {"backend:\n  cpu: 2147483648\n", "backend.cpu", 2, "'2147483648'", "2147483647"},
+        {"crash:\n  drain_timeout_ms: 60001\n", "crash.drain_timeout_ms", 2, "'60001'", "from 0 to 60000"},
+        {"crash:\n  drain_timeout_ms: -1\n", "crash.drain_timeout_ms", 2, "'-1'", "from 0 to 60000"},
+        {"crash:\n  watchdog_s: 0\n", "crash.watchdog_s", 2, "'0'", "from 1 to 3600"},
+        {"crash:\n  watchdog_s: 3601\n", "crash.watchdog_s", 2, "'3601'", "from 1 to 3600"},
     };
     for (const auto& c : cases) {
         BOOST_TEST_CONTEXT(c.text) {
@@ -568,6 +614,7 @@ BOOST_AUTO_TEST_CASE(unknown_names_are_errors) {
         {"level: TRACE\n", "level", 1, "'TRACE'", "DEBUG, INFO, WARNING, ERROR or CRITICAL"},
         {"console:\n  format: xml\n", "console.format", 2, "'xml'", "json or text"},
         {"queue:\n  full_policy: spill\n", "queue.full_policy", 2, "'spill'", "grow, block or drop"},
+        {"file:\n  format: text\n", "file.format", 2, "'text'", "json or binary"},
         {"environment: prod\n", "environment", 1, "'prod'", "development, staging or production"},
         {"environment: Production\n", "environment", 1, "'Production'", "production"},
         {"version: 1.2\n", "version", 1, "'1.2'", "MAJOR.MINOR.PATCH"},
@@ -593,7 +640,9 @@ BOOST_AUTO_TEST_CASE(unknown_and_duplicate_keys_are_errors) {
         {"level: INFO\ncolour: true\n", "colour", 2, "unknown key: expected service_name, environment,"},
         {"queue_size: 4096\n", "queue_size", 1, "unknown key"},
         {"file:\n  enabled: true\n  max_size: 100\n", "file.max_size", 3,
-         "unknown key: expected enabled, path, max_size_mb or max_backup_count"},
+         "unknown key: expected enabled, path, max_size_mb, max_backup_count or format"},
+        {"crash:\n  watchdog: 5\n", "crash.watchdog", 2,
+         "unknown key: expected enabled, termination_signals, drain_timeout_ms, watchdog_s or dump_prefix"},
         {"console:\n  colour: true\n", "console.colour", 2, "unknown key: expected enabled, format or colors"},
         {"queue: {policy: drop}\n", "queue.policy", 1, "unknown key: expected size, max_size or full_policy"},
         {"backend:\n  threads: 2\n", "backend.threads", 2, "unknown key: expected idle_sleep_us, cpu or ordering_grace_us"},

@@ -129,9 +129,10 @@ struct Config {
     /// The file is a map (docs/configuration.md, deploy/logging.yaml):
     ///   service_name, environment, version, host, level, max_message_length,
     ///   console: {enabled, format, colors},
-    ///   file: {enabled, path, max_size_mb, max_backup_count},
+    ///   file: {enabled, path, max_size_mb, max_backup_count, format}   (format: json|binary),
     ///   queue: {size, max_size, full_policy}            (bytes, bytes, grow|block|drop),
     ///   backend: {idle_sleep_us, cpu, ordering_grace_us},
+    ///   crash: {enabled, termination_signals, drain_timeout_ms, watchdog_s, dump_prefix},
     ///   default_context: {key: scalar, ...}             (int, float, bool keep their type).
     /// Values are accepted as from_env() accepts them, with the same ranges.
     /// Errors (never exceptions): io_error if the file cannot be read (with
