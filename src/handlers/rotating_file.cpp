@@ -69,25 +69,42 @@ bool RotatingFileHandler::open_file() noexcept {
 void RotatingFileHandler::emit(const LogRecordView& record) noexcept { write_line(record.json); }
 
 void RotatingFileHandler::write_line(std::string_view line) noexcept {
-    const std::uint64_t n = line.size() + 1;
+    prepare_write(line.size() + 1);
+    add(line, "\n");
+}
+
+void RotatingFileHandler::prepare_write(std::uint64_t n) noexcept {
     // Size check before each write (seed algorithm). A line larger than the
     // limit on its own goes into a file of its own rather than rotating forever.
     if (size_ + n > opt_.max_size_bytes && size_ > 0 && std::chrono::steady_clock::now() >= retry_after_) rotate();
+}
+
+bool RotatingFileHandler::append(std::string_view bytes) noexcept { return add(bytes, {}); }
+
+void RotatingFileHandler::rotate_if_not_empty() noexcept {
+    if (size_ > 0 && std::chrono::steady_clock::now() >= retry_after_) rotate();
+}
+
+bool RotatingFileHandler::add(std::string_view a, std::string_view b) noexcept {
+    const std::uint64_t n = a.size() + b.size();
     if (buffer_.size() + n > opt_.max_pending_bytes) {
         ++dropped_lines_;
         ++dropped_lines_total_;
-        return;
+        return false;
     }
+    const std::size_t before = buffer_.size();
     try {
-        buffer_.append(line);
-        buffer_.push_back('\n');
+        buffer_.append(a);
+        buffer_.append(b);
     } catch (...) {
+        buffer_.resize(before);  // shrinking does not allocate
         ++dropped_lines_;
         ++dropped_lines_total_;
-        return;
+        return false;
     }
     size_ += n;
     if (buffer_.size() >= opt_.buffer_bytes && !write_failing_) write_buffer();
+    return true;
 }
 
 bool RotatingFileHandler::write_buffer() noexcept {

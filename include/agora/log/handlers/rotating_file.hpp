@@ -10,9 +10,10 @@
 
 namespace agora::log {
 
-/// Size-rotated file (seed "File Rotation Algorithm"): before each line is
-/// added, if the file would grow past max_size_bytes, path.N is deleted,
-/// path.i renamed to path.i+1, path renamed to path.1 and a new path opened.
+/// Size-rotated file (seed "File Rotation Algorithm"): before each line (or
+/// chunk of bytes) is added, if the file would grow past max_size_bytes,
+/// path.N is deleted, path.i renamed to path.i+1, path renamed to path.1 and
+/// a new path opened.
 ///
 /// - Continues the size of an existing file; never truncates one.
 /// - Creates missing parent directories (0750) and the file (0640, O_CLOEXEC).
@@ -23,6 +24,10 @@ namespace agora::log {
 /// - If a write fails (full disk), the lines stay buffered and are retried on
 ///   each flush; beyond max_pending_bytes, new lines are counted as dropped and
 ///   the count is reported when writing works again.
+/// - A line (or chunk) is never split between two files.
+/// Writers of a format whose files must each start with a header (the binary
+/// log sink) call prepare_write() and append() instead of write_line(), and
+/// start a file whenever generation() changes.
 /// Backend thread only (like every handler).
 class RotatingFileHandler final : public Handler {
 public:
@@ -45,6 +50,24 @@ public:
     /// Adds one line (a newline is appended). What emit() does with record.json.
     void write_line(std::string_view line) noexcept;
 
+    /// Rotates now if `n` more bytes would take the file over max_size_bytes
+    /// (the check write_line() makes before adding a line). After it,
+    /// generation() says whether the bytes go to a new file.
+    void prepare_write(std::uint64_t n) noexcept;
+    /// Adds `bytes` as they are (no newline, no rotation check: call
+    /// prepare_write() first). All or nothing: returns false if they were
+    /// dropped (counted like a dropped line).
+    bool append(std::string_view bytes) noexcept;
+    /// Rotates now if the file is not empty (a writer that cannot continue
+    /// another writer's file). Same rules and failure handling as a rotation
+    /// by size.
+    void rotate_if_not_empty() noexcept;
+    /// The number of rotations that succeeded, so far: when it changes, the
+    /// bytes added from then on start a new file (the old one was renamed or
+    /// removed, even if opening the new one has not succeeded yet). A failed
+    /// rotation leaves it unchanged: writing continues the same file.
+    std::uint64_t generation() const noexcept { return rotations_; }
+
     bool is_open() const noexcept { return fd_ >= 0; }
     /// Size of the current file including buffered bytes.
     std::uint64_t current_size() const noexcept { return size_; }
@@ -60,6 +83,8 @@ private:
     void rotate() noexcept;
     bool write_buffer() noexcept;
     void report(std::string message) noexcept;
+    /// Buffers `a` then `b` (all or nothing), counting a drop if it cannot.
+    bool add(std::string_view a, std::string_view b) noexcept;
 
     Options opt_;
     FileSystem& fs_;
