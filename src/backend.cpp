@@ -1,5 +1,7 @@
 #include "backend.hpp"
 
+#include "binary_sink.hpp"
+
 #include <pthread.h>
 #include <sched.h>
 
@@ -26,10 +28,11 @@ std::int64_t realtime_ns() noexcept {
 }
 }  // namespace
 
-Backend::Backend(const Config& config, EntryIdentity identity, std::vector<std::shared_ptr<Handler>> handlers)
+Backend::Backend(const Config& config, EntryIdentity identity, std::vector<std::shared_ptr<Handler>> handlers,
+                 std::unique_ptr<BinaryLogSink> binary)
     : config_(config),
       renderer_(identity, RenderOptions{config.max_message_length, config.default_context}),
-      handlers_(std::move(handlers)), clock_(5) {
+      handlers_(std::move(handlers)), binary_(std::move(binary)), clock_(5) {
     grace_ticks_ = static_cast<std::uint64_t>(
         static_cast<double>(config.backend_ordering_grace.count()) * 1000.0 / clock_.ns_per_tick());
 }
@@ -220,21 +223,26 @@ void Backend::process(ThreadQueue& q, const std::byte* record) {
         std::int64_t unix_ns = clock_.to_unix_ns(h.timestamp);
         if (unix_ns < last_unix_ns_) unix_ns = last_unix_ns_;
         last_unix_ns_ = unix_ns;
-        // The context addresses the calling thread wrote after the header.
-        const std::byte* args = record + sizeof h;
-        RecordContext context;
-        if (h.logger_id & kBoundContextFlag) {
-            std::memcpy(&context.bound, args, 8);
-            args += 8;
+        if (binary_) binary_->write_record(record, *site, (*logger)->name, unix_ns, clock_);
+        if (handlers_.empty()) {
+            reg.records_written.fetch_add(1, std::memory_order_relaxed);  // nothing to render for
+        } else {
+            // The context addresses the calling thread wrote after the header.
+            const std::byte* args = record + sizeof h;
+            RecordContext context;
+            if (h.logger_id & kBoundContextFlag) {
+                std::memcpy(&context.bound, args, 8);
+                args += 8;
+            }
+            if (h.logger_id & kScopedContextFlag) {
+                std::memcpy(&context.scope, args, 8);
+                args += 8;
+            }
+            LogRecordView view{};
+            renderer_.render_record(h, args, static_cast<std::size_t>(record + h.size - args), *site,
+                                    (*logger)->name, unix_ns, view, context, clock_.ns_per_tick());
+            dispatch(view);
         }
-        if (h.logger_id & kScopedContextFlag) {
-            std::memcpy(&context.scope, args, 8);
-            args += 8;
-        }
-        LogRecordView view{};
-        renderer_.render_record(h, args, static_cast<std::size_t>(record + h.size - args), *site, (*logger)->name,
-                                unix_ns, view, context, clock_.ns_per_tick());
-        dispatch(view);
     }
     q.ring->pop(h.size);
 }
@@ -249,6 +257,12 @@ void Backend::emit_internal(Level level, std::string_view message, std::source_l
         const EntryRenderer::SiteInfo site = EntryRenderer::make_site_info(loc.file_name(), loc.line(), loc.function_name());
         std::int64_t unix_ns = std::max(realtime_ns(), last_unix_ns_);
         last_unix_ns_ = unix_ns;
+        if (binary_)
+            binary_->write_internal(level, unix_ns, loc.line(), loc.file_name(), loc.function_name(), message, clock_);
+        if (handlers_.empty()) {
+            Registry::instance().records_written.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
         LogRecordView view{};
         renderer_.render(level, unix_ns, message, site, kInternalLoggerId, kInternalLoggerName, view);
         dispatch(view);
@@ -259,6 +273,7 @@ void Backend::emit_internal(Level level, std::string_view message, std::source_l
 
 void Backend::flush_handlers() noexcept {
     for (auto& h : handlers_) h->flush();
+    if (binary_) binary_->flush();
 }
 
 void Backend::report_drops() {

@@ -1,6 +1,7 @@
 #pragma once
 // The backend thread: drains every thread's ring, merges records in timestamp
-// order, renders them and hands them to the handlers.
+// order, renders them and hands them to the handlers; a binary log file gets
+// the records unrendered (binary_sink.hpp).
 
 #include "clock.hpp"
 #include "registry.hpp"
@@ -20,9 +21,14 @@
 
 namespace agora::log::detail {
 
+class BinaryLogSink;
+
 class Backend {
 public:
-    Backend(const Config& config, EntryIdentity identity, std::vector<std::shared_ptr<Handler>> handlers);
+    /// `binary`: the binary log file, or null. With no handlers, records are
+    /// not rendered at all.
+    Backend(const Config& config, EntryIdentity identity, std::vector<std::shared_ptr<Handler>> handlers,
+            std::unique_ptr<BinaryLogSink> binary = nullptr);
     ~Backend();
 
     void start();
@@ -77,6 +83,7 @@ private:
     Config config_;
     EntryRenderer renderer_;
     std::vector<std::shared_ptr<Handler>> handlers_;
+    std::unique_ptr<BinaryLogSink> binary_;
     std::vector<ThreadQueue*> queues_;
     TscClock clock_;
     std::int64_t last_unix_ns_ = 0;  // output timestamps never go backwards

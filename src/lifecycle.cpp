@@ -1,6 +1,7 @@
 // initialize / flush / shutdown / get_logger, and fork() support.
 
 #include "backend.hpp"
+#include "binary_sink.hpp"
 #include "registry.hpp"
 
 #include <agora/log/handlers/console.hpp>
@@ -62,19 +63,22 @@ void set_running(bool running) {
 Backend* build_backend(const Config& config, const std::vector<std::shared_ptr<Handler>>& extra,
                        std::vector<std::string>& warnings) {
     std::vector<std::shared_ptr<Handler>> handlers;
+    std::unique_ptr<RotatingFileHandler> binary_file;
     bool console = config.console_enabled;
     if (config.file_enabled) {
         RotatingFileHandler::Options o;
         o.path = config.file_path;
         o.max_size_bytes = config.max_file_size_mb << 20;
         o.max_backups = config.max_backup_count;
-        auto file = std::make_shared<RotatingFileHandler>(o);
-        if (file->is_open()) {
-            handlers.push_back(file);
-        } else {
+        auto file = std::make_unique<RotatingFileHandler>(o);
+        if (!file->is_open()) {
             warnings.push_back("Log file " + config.file_path + " cannot be written (" + file->last_error() +
                                "); logging to the console instead");
             console = true;
+        } else if (config.file_format == FileFormat::binary) {
+            binary_file = std::move(file);
+        } else {
+            handlers.push_back(std::move(file));
         }
     }
     if (console) handlers.push_back(std::make_shared<ConsoleHandler>(config.console_format, config.console_colors));
@@ -82,7 +86,9 @@ Backend* build_backend(const Config& config, const std::vector<std::shared_ptr<H
         if (h) handlers.push_back(h);
     detail::EntryIdentity id{config.service_name, config.environment, config.version,
                              config.host.empty() ? default_host() : config.host};
-    return new Backend(config, std::move(id), std::move(handlers));
+    std::unique_ptr<detail::BinaryLogSink> binary;
+    if (binary_file) binary = std::make_unique<detail::BinaryLogSink>(std::move(binary_file), id, config);
+    return new Backend(config, std::move(id), std::move(handlers), std::move(binary));
 }
 
 void apply_queue_settings(const Config& config) {
