@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <ctime>
@@ -33,6 +34,7 @@ Backend::Backend(const Config& config, EntryIdentity identity, std::vector<std::
     : config_(config),
       renderer_(identity, RenderOptions{config.max_message_length, config.default_context}),
       handlers_(std::move(handlers)), binary_(std::move(binary)), clock_(5) {
+    Registry::instance().ns_per_tick.store(clock_.ns_per_tick(), std::memory_order_relaxed);
     grace_ticks_ = static_cast<std::uint64_t>(
         static_cast<double>(config.backend_ordering_grace.count()) * 1000.0 / clock_.ns_per_tick());
 }
@@ -61,10 +63,50 @@ void Backend::pause() noexcept {
 
 void Backend::resume() noexcept { pause_state_.store(kRunning, std::memory_order_release); }
 
+Backend::PauseResult Backend::pause_for(std::chrono::nanoseconds timeout) noexcept {
+    if (!thread_.joinable() || on_a_backend_thread()) return PauseResult::failed;
+    int expected = kRunning;
+    if (!pause_state_.compare_exchange_strong(expected, kPauseRequested, std::memory_order_acq_rel))
+        if (expected == kPaused) return PauseResult::already_paused;  // held by someone else: leave it so
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (pause_state_.load(std::memory_order_acquire) != kPaused) {
+        if (finished_.load(std::memory_order_acquire) || std::chrono::steady_clock::now() > deadline) {
+            resume();
+            return PauseResult::failed;
+        }
+        std::this_thread::yield();
+    }
+    return PauseResult::paused;
+}
+
 void Backend::park_if_paused() noexcept {
     if (pause_state_.load(std::memory_order_acquire) != kPauseRequested) return;
     pause_state_.store(kPaused, std::memory_order_release);
-    while (pause_state_.load(std::memory_order_acquire) == kPaused) std::this_thread::yield();
+    while (pause_state_.load(std::memory_order_acquire) == kPaused) {
+        // Paused between records with the handlers flushed: a crash may have
+        // the rings at once (a paused backend is also how tests hold it).
+        if (crash_request_.load(std::memory_order_acquire) == kCrashHalt) {
+            crash_ack_.store(kCrashHalt, std::memory_order_release);
+            for (;;) ::pause();  // the crashing thread ends the process
+        }
+        std::this_thread::yield();
+    }
+}
+
+void Backend::stop_for_crash() noexcept {
+    int request = crash_request_.load(std::memory_order_acquire);
+    if (request == kCrashDrain) {
+        try {
+            adopt_new_queues();
+            drain(std::numeric_limits<std::uint64_t>::max());  // stops early on a halt request
+        } catch (...) {
+        }
+        request = crash_request_.load(std::memory_order_acquire);
+    }
+    // What was taken from the rings reaches the file before the rings are dumped.
+    flush_handlers();
+    crash_ack_.store(request, std::memory_order_release);
+    for (;;) ::pause();  // the crashing thread ends the process
 }
 
 void Backend::abandon_thread_after_fork() noexcept {
@@ -107,6 +149,7 @@ void Backend::run() noexcept {
 
     while (!stop_requested_.load(std::memory_order_acquire)) {
         park_if_paused();
+        if (crash_request_.load(std::memory_order_acquire) != kCrashNone) stop_for_crash();
         requests.clear();
         std::shared_ptr<FlushRequest> r;
         std::uint64_t limit = read_tsc() - grace_ticks_;
@@ -131,6 +174,7 @@ void Backend::run() noexcept {
         auto now = std::chrono::steady_clock::now();
         if (now - last_calibration > std::chrono::seconds(1)) {
             clock_.recalibrate();
+            Registry::instance().ns_per_tick.store(clock_.ns_per_tick(), std::memory_order_relaxed);
             last_calibration = now;
         }
         if (n == 0 && requests.empty()) {
@@ -172,8 +216,10 @@ const std::byte* Backend::head(ThreadQueue& q) {
         // The producer committed its last record to this ring before publishing
         // next (release/acquire), so one more look sees all of them.
         if (const std::byte* p = q.ring->peek()) return p;
-        SpscRing::destroy(q.ring);
+        SpscRing* old = q.ring;
         q.ring = next;
+        q.live_ring.store(next, std::memory_order_release);  // before the free: dumps never see a freed ring
+        SpscRing::destroy(old);
     }
 }
 
@@ -199,6 +245,7 @@ std::size_t Backend::drain(std::uint64_t limit) {
         }
         if (best == nullptr || best_ts > limit) break;
         if (pause_state_.load(std::memory_order_relaxed) == kPauseRequested) break;  // fork() waits
+        if (crash_request_.load(std::memory_order_relaxed) == kCrashHalt) break;      // a crash dump waits
         // Take from the earliest ring until it passes the next ring's head.
         const std::uint64_t bound = std::min(second_ts, limit);
         const std::byte* rec = best_record;
@@ -350,8 +397,7 @@ void Backend::reclaim_exited() {
             // Fully drained: every retirement mark in it is passed.
             for (auto& pending : Registry::instance().pending_retired)
                 std::erase_if(pending.marks, [q](const PendingRetirement::Mark& m) { return m.queue == q; });
-            SpscRing::destroy(q->ring);
-            delete q;
+            recycle_thread_queue(q);
             queues_[i] = queues_.back();
             queues_.pop_back();
         } else {

@@ -13,6 +13,7 @@
 #include <concurrentqueue/concurrentqueue.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <memory>
 #include <source_location>
@@ -52,6 +53,24 @@ public:
     /// Returns at once when called on the backend thread or when it is not running.
     void pause() noexcept;
     void resume() noexcept;
+
+    /// pause() that gives up after `timeout` (and then withdraws the request).
+    /// already_paused: someone else holds it; leave resume() to them.
+    enum class PauseResult { paused, already_paused, failed };
+    PauseResult pause_for(std::chrono::nanoseconds timeout) noexcept;
+
+    // ---- crash path: async-signal-safe, any thread but the backend's -----
+    /// Asks the backend to write and flush everything committed now, then to
+    /// stop reading rings for good (the process is dying).
+    void request_crash_drain() noexcept { crash_request_.store(kCrashDrain, std::memory_order_release); }
+    /// Asks it to stop reading at the next record (after flushing what it has
+    /// taken), drained or not.
+    void request_crash_halt() noexcept { crash_request_.store(kCrashHalt, std::memory_order_release); }
+    /// kCrashNone while it may still read; then kCrashDrain (it wrote
+    /// everything committed before stopping) or kCrashHalt (it stopped early).
+    /// acquire: once it says stopped, its last ring reads happened before.
+    int crash_stopped() const noexcept { return crash_ack_.load(std::memory_order_acquire); }
+    static constexpr int kCrashNone = 0, kCrashDrain = 1, kCrashHalt = 2;
 
     /// In a forked child: forget the thread that does not exist there.
     void abandon_thread_after_fork() noexcept;
@@ -97,6 +116,11 @@ private:
     std::atomic<bool> finished_{false};  // run() has returned (or is about to)
     /// Backend thread: parks while a pause is requested.
     void park_if_paused() noexcept;
+    /// Crash path handshake: request written by the crashing thread, ack by the backend.
+    std::atomic<int> crash_request_{kCrashNone};
+    std::atomic<int> crash_ack_{kCrashNone};
+    /// Backend thread: answers a crash request and never returns.
+    [[noreturn]] void stop_for_crash() noexcept;
     std::thread thread_;
 };
 

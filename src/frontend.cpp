@@ -2,6 +2,7 @@
 // on a thread, and a full ring. Everything here runs rarely; the steady-state
 // path is detail/frontend.hpp.
 
+#include "crash.hpp"
 #include "registry.hpp"
 
 #include <agora/log/config.hpp>
@@ -85,6 +86,7 @@ struct ThreadExitHook {
         ctx->queue->producer_done.store(true, std::memory_order_release);
         std::free(ctx->sites.entries_);
         delete ctx;
+        release_alt_signal_stack();
     }
 };
 thread_local ThreadExitHook t_exit_hook;
@@ -95,16 +97,57 @@ void pause_cpu() noexcept {
 #endif
 }
 
+/// A parked queue of an exited thread, or a new one on Registry::all_queues.
+ThreadQueue* acquire_thread_queue() noexcept {
+    Registry& reg = Registry::instance();
+    try {
+        std::lock_guard lock(reg.mutex);
+        if (!reg.free_queues.empty()) {
+            ThreadQueue* q = reg.free_queues.back();
+            reg.free_queues.pop_back();
+            return q;
+        }
+        auto* q = new ThreadQueue{};
+        q->next_all = reg.all_queues.load(std::memory_order_relaxed);
+        reg.all_queues.store(q, std::memory_order_release);
+        return q;
+    } catch (...) {
+        return nullptr;
+    }
+}
+
 }  // namespace
+
+void recycle_thread_queue(ThreadQueue* q) noexcept {
+    Registry& reg = Registry::instance();
+    // The crash path stops seeing the rings before they are freed.
+    q->live_ring.store(nullptr, std::memory_order_release);
+    SpscRing::destroy(q->ring);
+    q->ring = nullptr;
+    q->producer_done.store(false, std::memory_order_relaxed);
+    q->dropped.store(0, std::memory_order_relaxed);
+    q->dropped_reported = 0;
+    try {
+        std::lock_guard lock(reg.mutex);
+        reg.free_queues.push_back(q);
+    } catch (...) {
+        // No memory for the free list: the queue stays on all_queues, unused.
+    }
+}
 
 ThreadContext* create_thread_context() noexcept {
     Registry& reg = Registry::instance();
     auto* ctx = new (std::nothrow) ThreadContext{};
-    auto* queue = new (std::nothrow) ThreadQueue{};
     SpscRing* ring = SpscRing::create(reg.queue_capacity.load(std::memory_order_relaxed));
-    if (ctx == nullptr || queue == nullptr || ring == nullptr || !init_site_cache(ctx->sites, kInitialSiteCache)) {
+    if (ctx == nullptr || ring == nullptr || !init_site_cache(ctx->sites, kInitialSiteCache)) {
         delete ctx;
-        delete queue;
+        SpscRing::destroy(ring);
+        return nullptr;
+    }
+    ThreadQueue* queue = acquire_thread_queue();
+    if (queue == nullptr) {
+        std::free(ctx->sites.entries_);
+        delete ctx;
         SpscRing::destroy(ring);
         return nullptr;
     }
@@ -113,7 +156,9 @@ ThreadContext* create_thread_context() noexcept {
     ctx->sequence = 0;
     ctx->scope = t_scope;  // a ScopedContext may be open already
     queue->ring = ring;
-    queue->os_thread_id = static_cast<std::uint64_t>(::syscall(SYS_gettid));
+    queue->os_thread_id.store(static_cast<std::uint64_t>(::syscall(SYS_gettid)), std::memory_order_relaxed);
+    queue->live_ring.store(ring, std::memory_order_release);
+    ensure_alt_signal_stack();
     t_exit_hook.armed = true;  // odr-use: constructs the hook, so its destructor runs at thread exit
     t_context = ctx;
     reg.new_queues.load(std::memory_order_acquire)->enqueue(queue);

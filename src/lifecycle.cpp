@@ -2,8 +2,10 @@
 
 #include "backend.hpp"
 #include "binary_sink.hpp"
+#include "crash.hpp"
 #include "registry.hpp"
 
+#include <agora/log/crash.hpp>
 #include <agora/log/handlers/console.hpp>
 #include <agora/log/handlers/rotating_file.hpp>
 #include <agora/log/logger.hpp>
@@ -28,6 +30,7 @@ struct Lifecycle {
     std::mutex mutex;
     Backend* backend = nullptr;
     Config config;
+    detail::EntryIdentity identity;  // of `config`
     std::vector<std::shared_ptr<Handler>> extra_handlers;
     bool atexit_registered = false;
     bool atfork_registered = false;
@@ -60,8 +63,13 @@ void set_running(bool running) {
     apply_levels_locked(reg, running);
 }
 
-Backend* build_backend(const Config& config, const std::vector<std::shared_ptr<Handler>>& extra,
-                       std::vector<std::string>& warnings) {
+detail::EntryIdentity make_identity(const Config& config) {
+    return detail::EntryIdentity{config.service_name, config.environment, config.version,
+                                 config.host.empty() ? default_host() : config.host};
+}
+
+Backend* build_backend(const Config& config, const detail::EntryIdentity& identity,
+                       const std::vector<std::shared_ptr<Handler>>& extra, std::vector<std::string>& warnings) {
     std::vector<std::shared_ptr<Handler>> handlers;
     std::unique_ptr<RotatingFileHandler> binary_file;
     bool console = config.console_enabled;
@@ -84,11 +92,9 @@ Backend* build_backend(const Config& config, const std::vector<std::shared_ptr<H
     if (console) handlers.push_back(std::make_shared<ConsoleHandler>(config.console_format, config.console_colors));
     for (const auto& h : extra)
         if (h) handlers.push_back(h);
-    detail::EntryIdentity id{config.service_name, config.environment, config.version,
-                             config.host.empty() ? default_host() : config.host};
     std::unique_ptr<detail::BinaryLogSink> binary;
-    if (binary_file) binary = std::make_unique<detail::BinaryLogSink>(std::move(binary_file), id, config);
-    return new Backend(config, std::move(id), std::move(handlers), std::move(binary));
+    if (binary_file) binary = std::make_unique<detail::BinaryLogSink>(std::move(binary_file), identity, config);
+    return new Backend(config, identity, std::move(handlers), std::move(binary));
 }
 
 void apply_queue_settings(const Config& config) {
@@ -126,11 +132,15 @@ void after_fork_child() {
     // which the child never reads: keep them (leaked), never free them here.
     reg.retired.store(new moodycamel::ConcurrentQueue<detail::RetiredSnapshot>(), std::memory_order_release);
     new (&reg.pending_retired) std::vector<detail::PendingRetirement>();
+    // The parent's rings are the parent's: a dump in the child leaves them out.
+    for (detail::ThreadQueue* q = reg.all_queues.load(std::memory_order_acquire); q != nullptr; q = q->next_all)
+        q->live_ring.store(nullptr, std::memory_order_release);
     if (l.backend != nullptr) {
         l.backend->abandon_thread_after_fork();  // leaked: its state belongs to the parent's thread
         std::vector<std::string> warnings;
-        l.backend = build_backend(l.config, l.extra_handlers, warnings);
+        l.backend = build_backend(l.config, l.identity, l.extra_handlers, warnings);
         l.backend->start();
+        if (l.config.crash_handler) (void)detail::install_crash_handler(l.config, l.identity, l.backend);
     }
     l.mutex.unlock();
 }
@@ -162,9 +172,15 @@ Expected<void> initialize(const Config& config, std::vector<std::shared_ptr<Hand
                 state->configured_level.store(static_cast<std::uint8_t>(config.level), std::memory_order_relaxed);
         }
         std::vector<std::string> warnings;
-        l.backend = build_backend(config, extra_handlers, warnings);
+        detail::EntryIdentity identity = make_identity(config);
+        l.backend = build_backend(config, identity, extra_handlers, warnings);
         l.config = config;
+        l.identity = std::move(identity);
         l.extra_handlers = std::move(extra_handlers);
+        if (config.crash_handler) {
+            if (auto installed = detail::install_crash_handler(config, l.identity, l.backend); !installed)
+                warnings.push_back(installed.error().message + "; running without crash dumps");
+        }
         for (const auto& w : warnings) l.backend->emit_internal(Level::warning, w);
         l.backend->start();
         set_running(true);
@@ -209,10 +225,20 @@ void shutdown() noexcept {
         set_running(false);
     } catch (...) {
     }
+    detail::uninstall_crash_handler();
     l.backend->stop();
     delete l.backend;
     l.backend = nullptr;
     l.extra_handlers.clear();
+}
+
+Expected<void> dump_now(const std::string& path) {
+    Lifecycle& l = lifecycle();
+    // From a handler, the backend is this thread and is between two calls of
+    // ours: no pause, and no lock (a thread in flush() may hold it).
+    if (Backend::on_a_backend_thread()) return detail::write_dump_now(path, l.config, l.identity, nullptr);
+    std::lock_guard lock(l.mutex);  // keeps shutdown() from deleting the backend meanwhile
+    return detail::write_dump_now(path, l.config, l.identity, l.backend);
 }
 
 Logger get_logger(std::string_view name) noexcept try {
@@ -254,3 +280,21 @@ Stats stats() noexcept {
 }
 
 }  // namespace agora::log
+
+namespace agora::log::detail {
+
+bool hold_backend_for_tests() noexcept {
+    Lifecycle& l = lifecycle();
+    std::lock_guard lock(l.mutex);
+    if (l.backend == nullptr) return false;
+    l.backend->pause();
+    return true;
+}
+
+void release_backend_for_tests() noexcept {
+    Lifecycle& l = lifecycle();
+    std::lock_guard lock(l.mutex);
+    if (l.backend != nullptr) l.backend->resume();
+}
+
+}  // namespace agora::log::detail

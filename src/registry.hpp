@@ -97,18 +97,27 @@ private:
 };
 
 /// A calling thread's registration with the backend. Created by the thread's
-/// first record; freed by the backend once the thread has exited and its
-/// rings are drained.
+/// first record. Once the thread has exited and its rings are drained, the
+/// backend frees the rings and parks the queue on Registry::free_queues for
+/// the next new thread: queues are never freed, so the crash path can walk
+/// Registry::all_queues at any moment.
 struct ThreadQueue {
     /// Backend only: the ring being read (follows SpscRing::next()).
     SpscRing* ring = nullptr;
+    /// `ring` as the crash path sees it (null: no rings, or a parent's after
+    /// fork()). Written (release) by the creating thread and the backend
+    /// before a ring is freed; read (acquire) by dumps.
+    std::atomic<SpscRing*> live_ring{nullptr};
+    /// Next in Registry::all_queues; set once, before the queue is published.
+    ThreadQueue* next_all = nullptr;
     /// Set once (release) by the thread-exit hook; the producer writes nothing after it.
     std::atomic<bool> producer_done{false};
     /// Records this thread dropped. Producer: relaxed increments; backend: reads.
     std::atomic<std::uint64_t> dropped{0};
     /// Backend only: how many of `dropped` were reported.
     std::uint64_t dropped_reported = 0;
-    std::uint64_t os_thread_id = 0;
+    /// Written by the thread that (re)uses the queue; read by dumps.
+    std::atomic<std::uint64_t> os_thread_id{0};
 };
 
 /// A retired snapshot waiting for the backend to pass, in each queue, the
@@ -138,6 +147,16 @@ struct Registry {
 
     ChunkedTable<LoggerState*> loggers;
     std::unordered_map<std::string, LoggerState*> logger_by_name;
+
+    /// Every queue ever created, newest first (a lock-free list for the crash
+    /// path; pushes are serialised by `mutex`). Queues of exited threads are
+    /// on `free_queues` (guarded by `mutex`) with a null live_ring.
+    std::atomic<ThreadQueue*> all_queues{nullptr};
+    std::vector<ThreadQueue*> free_queues;
+
+    /// The backend's current tick length in ns (0 before the first backend):
+    /// what a crash dump's clock anchor uses.
+    std::atomic<double> ns_per_tick{0.0};
 
     /// New threads announce their queue here; the backend takes them.
     /// Replaced (old one leaked) in a forked child.
@@ -172,6 +191,10 @@ struct Registry {
 
     static Registry& instance() noexcept;
 };
+
+/// Backend: frees a drained queue's rings and parks the queue on
+/// Registry::free_queues (queues are never freed; see ThreadQueue).
+void recycle_thread_queue(ThreadQueue* q) noexcept;
 
 /// Rounds up to a power of two, at least `min`.
 std::size_t ring_capacity_for(std::size_t bytes, std::size_t min = 4096) noexcept;

@@ -3,6 +3,7 @@
 
 #include <agora/log/config.hpp>
 #include <agora/log/context.hpp>
+#include <agora/log/crash.hpp>
 #include <agora/log/error.hpp>
 #include <agora/log/handlers/console.hpp>
 #include <agora/log/handlers/handler.hpp>

@@ -93,7 +93,8 @@ enum DumpFlags : std::uint32_t {
     kDumpBackendNotStopped = 1u << 2,  ///< it did not stop reading: records may also be in the log
     kDumpOnBackendThread = 1u << 3,    ///< the crash was on the backend thread
     kDumpNoBackend = 1u << 4,          ///< no backend was running
-    kDumpTruncated = 1u << 5,          ///< a write failed: the dump ends early
+    kDumpTruncated = 1u << 5,          ///< a ring held bytes that were not a record: its rest was skipped
+    kDumpTerminate = 1u << 6,          ///< std::terminate (an uncaught exception), not a signal
 };
 
 struct FileHeader {

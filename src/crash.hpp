@@ -1,0 +1,41 @@
+#pragma once
+// The crash path: fatal-signal and std::terminate handlers, and the dump
+// writer they share with dump_now(). See docs/crash-recovery.md.
+
+#include <agora/log/config.hpp>
+#include <agora/log/error.hpp>
+
+#include <string>
+
+namespace agora::log::detail {
+
+class Backend;
+struct EntryIdentity;
+
+/// Installs the handlers for `config` (replacing an earlier install's
+/// settings; the handlers chain to what was installed before the first
+/// install). `backend` is the running backend the crash path drains first.
+/// Lifecycle lock held. Returns an error if a sigaction fails.
+Expected<void> install_crash_handler(const Config& config, const EntryIdentity& identity, Backend* backend);
+/// Restores the handlers found by install_crash_handler() (if ours are still
+/// the installed ones) and forgets the backend. Lifecycle lock held.
+void uninstall_crash_handler() noexcept;
+
+/// Gives the calling thread an alternate signal stack (if it has none) so a
+/// stack overflow can still be handled; released at thread exit. Cheap when
+/// already done. Called on a thread's first record and by initialize().
+void ensure_alt_signal_stack() noexcept;
+void release_alt_signal_stack() noexcept;
+
+/// dump_now() with the lifecycle lock held: `backend` (may be null) is
+/// paused while the rings are read.
+Expected<void> write_dump_now(const std::string& path, const Config& config, const EntryIdentity& identity,
+                              Backend* backend);
+
+/// Test hooks: hold the running backend between two records (nothing more
+/// is consumed until release; a crash finds it stopped but not drained), and
+/// let it go. hold returns false if no backend is running.
+bool hold_backend_for_tests() noexcept;
+void release_backend_for_tests() noexcept;
+
+}  // namespace agora::log::detail
