@@ -230,3 +230,33 @@ BOOST_AUTO_TEST_CASE(million_variable_size_records_between_two_threads) {
     // The ring wrapped many times.
     BOOST_TEST(ring->write_index() > 100u * kCapacity);
 }
+
+// docs/crash-recovery.md promises this header layout to tools that search a
+// core file for rings: magic, capacity and mask, then the write index and the
+// read index on their own cache lines, then the storage.
+BOOST_AUTO_TEST_CASE(ring_header_is_findable_at_documented_offsets) {
+    auto ring = make_ring(8192);
+    for (int i = 0; i < 2; ++i) {
+        std::byte* rec = ring->try_reserve(64);
+        BOOST_REQUIRE(rec != nullptr);
+        const RecordHeader h{64, 1, 0, 0, 0};
+        std::memcpy(rec, &h, sizeof h);
+        ring->commit(64);
+    }
+    BOOST_REQUIRE(ring->peek() != nullptr);
+    ring->pop(64);
+    auto field = [&](std::size_t offset) {
+        std::uint64_t v;
+        std::memcpy(&v, reinterpret_cast<const std::byte*>(ring.get()) + offset, 8);
+        return v;
+    };
+    BOOST_TEST(reinterpret_cast<std::uintptr_t>(ring.get()) % 64 == 0u);
+    BOOST_TEST(field(0) == SpscRing::kMagic);
+    BOOST_TEST(std::memcmp(ring.get(), "AGRGRING", 8) == 0);
+    BOOST_TEST(field(8) == 8192u);
+    BOOST_TEST(field(16) == 8191u);
+    BOOST_TEST(field(64) == 128u);  // write index
+    BOOST_TEST(field(128) == 64u);  // read index
+    BOOST_TEST(ring->data() == reinterpret_cast<const std::byte*>(ring.get()) + 256);
+    BOOST_TEST(SpscRing::kStorageOffset == 256u);
+}
