@@ -89,7 +89,7 @@ public:
                           std::uint32_t max_message_length = 10000, const agora::log::Context* default_context = nullptr) {
         const detail::FileHeader h = detail::make_file_header(kind, 4242, kTsc0, 1.0, kUnix0);
         sink.bytes(&h, sizeof h);
-        detail::write_identity(sink, detail::IdentityFields{service, "test", "1.2.3", "test-host", max_message_length,
+        detail::write_identity(sink, detail::IdentityFields{service, "staging", "1.2.3", "test-host", max_message_length,
                                                            default_context});
         detail::write_clock(sink, kTsc0, 1.0, kUnix0);
     }
