@@ -101,6 +101,12 @@ private:
     std::vector<Item> items_;
 };
 
+#ifdef AGORA_FUZZING
+/// Fuzz builds only (meson option fuzz): accept every checksum, so mutated
+/// payloads reach the entry parsers instead of stopping at the frame check.
+extern bool g_fuzz_ignore_checksums;
+#endif
+
 /// "crash dump", "on-demand dump", "binary log" (or "unknown kind N").
 std::string kind_name(FileKind kind);
 /// The DumpFlags set in `flags`, spelled out and comma-separated ("none" if none).
