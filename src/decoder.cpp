@@ -499,7 +499,7 @@ void Parser::identity(BlobReader r, std::size_t pos, std::uint32_t size) {
     }
     in_.options.default_context = std::move(default_context);
     if (in_.renderer)
-        problem(pos, "identity entry after records; they were rendered without it");
+        problem(pos, "identity entry after the first record; this input renders without it");
 }
 
 void Parser::site(BlobReader r, std::size_t pos, std::uint32_t size) {
