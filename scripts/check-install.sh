@@ -12,4 +12,6 @@ g++ -std=c++20 -O2 -o build-install/consumer examples/readme_example.cpp \
     $(pkg-config --cflags --libs agora-log) -Wl,-rpath,"$prefix/lib"
 (cd build-install && ./consumer >/dev/null)
 grep -q '"message":"Quote AAPL bid 189.21 ask 189.23"' build-install/logs/readme-example.log
-echo "consumer build against the installed library through pkg-config works"
+"$prefix/bin/agora-log-decode" --help > build-install/decode-help.txt
+grep -q '^Usage: agora-log-decode' build-install/decode-help.txt
+echo "consumer build against the installed library through pkg-config works; agora-log-decode is installed"

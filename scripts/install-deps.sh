@@ -7,6 +7,9 @@ packages=(
   g++ meson ninja-build pkg-config
   libfmt-dev rapidjson-dev libconcurrentqueue-dev libyaml-cpp-dev
   libboost-test-dev libboost-stacktrace-dev libbenchmark-dev valgrind libspdlog-dev
+  # The decoder's fuzz build (.ci/run): clang 16 and its libFuzzer runtime
+  # (clang 14 cannot compile std::source_location with libstdc++ 12).
+  clang-16 libclang-rt-16-dev
 )
 
 missing=()

@@ -100,6 +100,11 @@ std::string demangle(std::string_view mangled) {
 }
 
 const std::string& StackSymbolizer::frame(std::uint64_t address) {
+    if (table_ != nullptr) {
+        if (auto known = table_->find(address); known != table_->end()) return known->second;
+        unknown_ = fmt::format("0x{:x}", address);
+        return unknown_;
+    }
     auto it = cache_.find(address);
     if (it != cache_.end()) return it->second;
     if (cache_.size() > kMaxCached) cache_.clear();

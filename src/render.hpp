@@ -72,6 +72,9 @@ public:
                        const CallSite& site, std::string_view logger_name, std::int64_t unix_ns,
                        LogRecordView& view, RecordContext context = {}, double ns_per_tick = 1.0);
 
+    /// Where exception stack frames get their text (a decoder sets table mode).
+    StackSymbolizer& symbolizer() noexcept { return symbols_; }
+
 private:
     /// Fields of the call itself (named placeholders, a Context argument).
     void collect_call_fields(const CallSite& site);

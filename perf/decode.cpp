@@ -1,0 +1,126 @@
+// Decoder throughput against the live backend's render path, in one run.
+//
+//   decode [--records N]   (default 1000000)
+//
+// Both cases turn N records of "Logging int: {}, int: {}, double: {}" into
+// JSON lines written to a RotatingFileHandler in a scratch directory:
+//   backend  EntryRenderer::render_record + write_line per record, the steps
+//            Backend::process takes (as regression_cases' backend cases do)
+//   decoder  Decoder::add on an in-memory crash dump holding the N records,
+//            then render() with write_line per line (parsing and sorting
+//            included)
+// Prints records/s of each and decoder/backend. The goal is a ratio >= 1.
+
+#include "perf_common.hpp"
+
+#include "binary_input.hpp"
+#include "decoder.hpp"
+#include "render.hpp"
+
+#include <agora/log/handlers/rotating_file.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+namespace {
+
+using namespace agora_binary_input;
+using agora::log::detail::TypeCode;
+namespace d = agora::log::detail;
+
+constexpr TypeCode kTypes[] = {TypeCode::i32, TypeCode::i32, TypeCode::f64, TypeCode::end};
+constexpr std::string_view kTemplate = "Logging int: {}, int: {}, double: {}";
+
+agora::log::RotatingFileHandler open_file(const perf::ScratchDir& dir, const char* name) {
+    agora::log::RotatingFileHandler::Options o;
+    o.path = dir.path() + "/" + name;
+    o.max_size_bytes = 1ull << 40;  // no rotation inside the measured loop
+    return agora::log::RotatingFileHandler(o);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::uint64_t n = 1'000'000;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (a == "--records") n = perf::parse_count(a, i + 1 < argc ? argv[++i] : nullptr);
+        else {
+            std::fprintf(stderr, "usage: decode [--records N]\n");
+            return 2;
+        }
+    }
+    perf::ScratchDir dir("agora-decode");
+    const d::CallSite site = make_site(1, agora::log::Level::info, kTemplate, kTypes);
+
+    // The input: one thread's records, 1 us apart.
+    InputBuilder dump;
+    dump.logger(1, "perf.decode").site(site).thread(1);
+    std::vector<std::string> records;
+    for (std::uint64_t i = 0; i < n; ++i) {
+        dump.record(RecordBuilder(1, kTsc0 + i * 1000, 1, static_cast<std::uint32_t>(i))
+                        .arg(static_cast<int>(i))
+                        .arg(static_cast<int>(i + 1))
+                        .arg(static_cast<double>(i) * 0.5)
+                        .bytes());
+    }
+    const std::string record = RecordBuilder(1, kTsc0, 1).arg(12345).arg(67890).arg(3.14159).bytes();
+
+    // Live backend path.
+    double backend_s = 0;
+    {
+        d::EntryRenderer renderer(d::EntryIdentity{"decode-test", "staging", "1.2.3", "test-host"});
+        auto file = open_file(dir, "backend.log");
+        d::RecordHeader h;
+        std::memcpy(&h, record.data(), sizeof h);
+        const auto* args = reinterpret_cast<const std::byte*>(record.data()) + sizeof h;
+        agora::log::LogRecordView view{};
+        const auto start = std::chrono::steady_clock::now();
+        for (std::uint64_t i = 0; i < n; ++i) {
+            renderer.render_record(h, args, record.size() - sizeof h, site, "perf.decode",
+                                   kUnix0 + static_cast<std::int64_t>(i) * 1000, view, {}, 1.0);
+            file.write_line(view.json);
+        }
+        file.flush();
+        backend_s = seconds_since(start);
+        file.close();
+    }
+
+    // Decoder.
+    double decoder_s = 0, parse_s = 0;
+    std::uint64_t lines = 0;
+    {
+        auto file = open_file(dir, "decoded.log");
+        const auto start = std::chrono::steady_clock::now();
+        d::Decoder decoder;
+        decoder.add("dump", as_bytes(dump.data()));
+        parse_s = seconds_since(start);
+        decoder.render([&](std::string_view line) {
+            file.write_line(line);
+            ++lines;
+        });
+        file.flush();
+        decoder_s = seconds_since(start);
+        file.close();
+        if (decoder.damaged() || lines != n) {
+            std::fprintf(stderr, "decode: the input did not decode cleanly (%llu of %llu lines)\n",
+                         static_cast<unsigned long long>(lines), static_cast<unsigned long long>(n));
+            return 1;
+        }
+    }
+
+    const double backend_rate = static_cast<double>(n) / backend_s;
+    const double decoder_rate = static_cast<double>(n) / decoder_s;
+    std::printf("records:  %llu (input %.1f MB)\n", static_cast<unsigned long long>(n),
+                static_cast<double>(dump.data().size()) / 1e6);
+    std::printf("backend:  %.3f s  %.2f M records/s (render_record + file write)\n", backend_s, backend_rate / 1e6);
+    std::printf("decoder:  %.3f s  %.2f M records/s (add %.3f s + render and file write)\n", decoder_s,
+                decoder_rate / 1e6, parse_s);
+    std::printf("ratio:    decoder/backend = %.2f\n", decoder_rate / backend_rate);
+    return 0;
+}

@@ -1,0 +1,115 @@
+#pragma once
+// Post-mortem decoder of the binary files of detail/binary_format.hpp (crash
+// dumps, dump_now() files, binary log files). Renders their records with the
+// live backend's EntryRenderer, so a decoded entry is byte for byte the JSON
+// the backend would have written for it. agora-log-decode (tools/) is a thin
+// command line around it.
+//
+// Untrusted input. Nothing read from a file sizes an allocation: every
+// length is checked against the bytes that remain before it is used, so the
+// memory a Decoder holds is proportional to the bytes added. Damage never
+// throws; it becomes a problem of its input and the decoder resynchronises
+// on the next entry whose sync word, size and checksum check out.
+//
+// One thread at a time (the renderers it owns are single-threaded).
+
+#include <agora/log/detail/binary_format.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace agora::log::detail {
+
+struct DecodeOptions {
+    /// Render in timestamp order across threads and inputs (a stable sort:
+    /// equal timestamps keep input order); false: in input order.
+    bool sort = true;
+    /// One text line per record (format_text, no colours) instead of JSON.
+    bool text = false;
+};
+
+/// What one input said about itself, and what was wrong with it.
+struct InputInfo {
+    std::string name;
+    FileHeader header{};
+    bool header_ok = false;  // magic, version and byte order were readable
+    // From the identity entry (empty without one).
+    std::string service, environment, version, host;
+    std::uint32_t pid = 0;
+    FileKind kind{};
+    // The clock anchor the records after the last clock entry (or the file
+    // header) use: tick t is at anchor_unix_ns + (t - anchor_tsc) * ns_per_tick.
+    std::uint64_t anchor_tsc = 0;
+    double ns_per_tick = 0;
+    std::int64_t anchor_unix_ns = 0;
+    std::uint64_t threads = 0;  // thread entries
+    std::uint64_t records = 0;  // records and internal entries queued for rendering
+    std::uint64_t entries = 0;  // entries that checked out (any type)
+    struct Crash {
+        std::int32_t signal = 0;  // 0: dump_now()
+        std::uint64_t thread = 0;
+        std::uint32_t flags = 0;  // DumpFlags
+        std::uint64_t records = 0;
+    };
+    std::optional<Crash> crash;
+    /// Damage, each "name: offset N: what[; skipped M bytes]". Problems found
+    /// while rendering (a record that does not match its call site) are
+    /// added by render().
+    std::vector<std::string> problems;
+    /// Not damage: entry types this decoder does not know (a newer writer), once per type.
+    std::vector<std::string> notes;
+};
+
+class Decoder {
+public:
+    explicit Decoder(DecodeOptions options = {});
+    ~Decoder();
+    Decoder(const Decoder&) = delete;
+    Decoder& operator=(const Decoder&) = delete;
+
+    /// Parses one whole input (a crash dump, a dump_now file or a binary log
+    /// file); keeps a copy of `bytes`. `name` prefixes its problems. Never
+    /// throws on bad bytes; allocation is bounded by the input size (never by
+    /// a length field). May throw std::bad_alloc.
+    void add(std::string_view name, std::span<const std::byte> bytes);
+
+    /// Renders every record added so far, one line per call of `line` (no
+    /// newline; the view is valid during the call): in timestamp order across
+    /// threads and inputs when options.sort (stable), else in input order.
+    /// Timestamps never go backwards within one call (a later entry with an
+    /// earlier time shows the time before it, as the live backend does).
+    void render(const std::function<void(std::string_view)>& line);
+
+    const std::vector<InputInfo>& inputs() const noexcept { return infos_; }
+    /// Any problem in any input.
+    bool damaged() const noexcept;
+
+    struct Input;  // decoder.cpp
+    struct Item;
+
+private:
+    DecodeOptions options_;
+    std::vector<InputInfo> infos_;
+    std::vector<std::unique_ptr<Input>> inputs_;
+    std::vector<Item> items_;
+};
+
+#ifdef AGORA_FUZZING
+/// Fuzz builds only (meson option fuzz): accept every checksum, so mutated
+/// payloads reach the entry parsers instead of stopping at the frame check.
+extern bool g_fuzz_ignore_checksums;
+#endif
+
+/// "crash dump", "on-demand dump", "binary log" (or "unknown kind N").
+std::string kind_name(FileKind kind);
+/// The DumpFlags set in `flags`, spelled out and comma-separated ("none" if none).
+std::string dump_flags_text(std::uint32_t flags);
+
+}  // namespace agora::log::detail
