@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 [ -f build/build.ninja ] || meson setup build --buildtype=release
-ninja -C build examples/market_data_demo
+ninja -C build examples/market_data_demo examples/crash_example agora-log-decode
 ./build/examples/market_data_demo "$@"
