@@ -66,27 +66,16 @@ bool RotatingFileHandler::open_file() noexcept {
     }
 }
 
-void RotatingFileHandler::emit(const LogRecordView& record) noexcept { write_line(record.json); }
-
-void RotatingFileHandler::write_line(std::string_view line) noexcept {
-    prepare_write(line.size() + 1);
-    add(line, "\n");
-}
-
-void RotatingFileHandler::prepare_write(std::uint64_t n) noexcept {
+// rotate_before() and add() are defined before their callers so that
+// write_line(), the per-record path, inlines them.
+inline void RotatingFileHandler::rotate_before(std::uint64_t n) noexcept {
     // Size check before each write (seed algorithm). A line larger than the
     // limit on its own goes into a file of its own rather than rotating forever.
     if (size_ + n > opt_.max_size_bytes && size_ > 0 && std::chrono::steady_clock::now() >= retry_after_) rotate();
 }
 
-bool RotatingFileHandler::append(std::string_view bytes) noexcept { return add(bytes, {}); }
-
-void RotatingFileHandler::rotate_if_not_empty() noexcept {
-    if (size_ > 0 && std::chrono::steady_clock::now() >= retry_after_) rotate();
-}
-
-bool RotatingFileHandler::add(std::string_view a, std::string_view b) noexcept {
-    const std::uint64_t n = a.size() + b.size();
+inline bool RotatingFileHandler::add(std::string_view bytes, bool newline) noexcept {
+    const std::uint64_t n = bytes.size() + (newline ? 1 : 0);
     if (buffer_.size() + n > opt_.max_pending_bytes) {
         ++dropped_lines_;
         ++dropped_lines_total_;
@@ -94,8 +83,8 @@ bool RotatingFileHandler::add(std::string_view a, std::string_view b) noexcept {
     }
     const std::size_t before = buffer_.size();
     try {
-        buffer_.append(a);
-        buffer_.append(b);
+        buffer_.append(bytes);
+        if (newline) buffer_.push_back('\n');
     } catch (...) {
         buffer_.resize(before);  // shrinking does not allocate
         ++dropped_lines_;
@@ -106,6 +95,22 @@ bool RotatingFileHandler::add(std::string_view a, std::string_view b) noexcept {
     if (buffer_.size() >= opt_.buffer_bytes && !write_failing_) write_buffer();
     return true;
 }
+
+void RotatingFileHandler::emit(const LogRecordView& record) noexcept { write_line(record.json); }
+
+void RotatingFileHandler::write_line(std::string_view line) noexcept {
+    rotate_before(line.size() + 1);
+    add(line, true);
+}
+
+void RotatingFileHandler::prepare_write(std::uint64_t n) noexcept { rotate_before(n); }
+
+bool RotatingFileHandler::append(std::string_view bytes) noexcept { return add(bytes, false); }
+
+void RotatingFileHandler::rotate_if_not_empty() noexcept {
+    if (size_ > 0 && std::chrono::steady_clock::now() >= retry_after_) rotate();
+}
+
 
 bool RotatingFileHandler::write_buffer() noexcept {
     if (buffer_.empty()) return true;

@@ -83,8 +83,10 @@ private:
     void rotate() noexcept;
     bool write_buffer() noexcept;
     void report(std::string message) noexcept;
-    /// Buffers `a` then `b` (all or nothing), counting a drop if it cannot.
-    bool add(std::string_view a, std::string_view b) noexcept;
+    /// The size check of the rotation algorithm for `n` more bytes.
+    void rotate_before(std::uint64_t n) noexcept;
+    /// Buffers `bytes` (and a newline) all or nothing, counting a drop if it cannot.
+    bool add(std::string_view bytes, bool newline) noexcept;
 
     Options opt_;
     FileSystem& fs_;
