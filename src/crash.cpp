@@ -44,7 +44,8 @@ namespace {
 // ---- settings ---------------------------------------------------------------
 
 /// What the handlers need, copied from the Config at install. Published
-/// through g_settings; never freed (a handler may still read an older one).
+/// through g_settings; never freed (a handler may still read an older one):
+/// replaced ones stay reachable through g_retired_settings.
 struct CrashSettings {
     std::string service, environment, version, host;
     Context default_context;
@@ -53,8 +54,18 @@ struct CrashSettings {
     std::int64_t drain_timeout_ns = 0;
     unsigned watchdog_s = 10;
     Backend* backend = nullptr;
+    CrashSettings* retired_next = nullptr;  // g_retired_settings list
 };
 std::atomic<CrashSettings*> g_settings{nullptr};
+CrashSettings* g_retired_settings = nullptr;  // lifecycle lock
+
+/// Publishes `next` (may be null) and keeps the one it replaces. Lifecycle lock held.
+void publish_settings(CrashSettings* next) noexcept {
+    if (CrashSettings* old = g_settings.exchange(next, std::memory_order_acq_rel)) {
+        old->retired_next = g_retired_settings;
+        g_retired_settings = old;
+    }
+}
 
 CrashSettings* make_settings(const Config& config, const EntryIdentity& identity, Backend* backend) {
     auto* s = new CrashSettings;
@@ -516,7 +527,7 @@ void release_alt_signal_stack() noexcept {
 Expected<void> install_crash_handler(const Config& config, const EntryIdentity& identity, Backend* backend) {
     if (g_crash_scratch.base == nullptr && !g_crash_scratch.map())
         return Error{ErrorCode::io_error, std::string("crash handler: cannot map its scratch memory: ") + std::strerror(errno)};
-    g_settings.store(make_settings(config, identity, backend), std::memory_order_release);
+    publish_settings(make_settings(config, identity, backend));
     ensure_alt_signal_stack();
     const std::size_t count = std::size(kHandledSignals) - (config.crash_on_termination_signals ? 0 : kTerminationSignalCount);
     for (std::size_t i = 0; i < count; ++i) {
@@ -555,7 +566,7 @@ void uninstall_crash_handler() noexcept {
         if (std::get_terminate() == on_terminate) std::set_terminate(g_previous_terminate);
         g_terminate_installed = false;
     }
-    g_settings.store(nullptr, std::memory_order_release);  // the old settings are leaked on purpose
+    publish_settings(nullptr);
 }
 
 Expected<void> write_dump_now(const std::string& path, const Config& config, const EntryIdentity& identity,

@@ -707,7 +707,8 @@ std::string dump_flags_text(std::uint32_t flags) {
         {kDumpBackendNotStopped, "backend not stopped (records may also be in the log)"},
         {kDumpOnBackendThread, "on the backend thread"},
         {kDumpNoBackend, "no backend"},
-        {kDumpTruncated, "truncated (a write failed)"},
+        {kDumpTruncated, "truncated (a ring held bytes that were not a record)"},
+        {kDumpTerminate, "std::terminate"},
     };
     std::string out;
     for (const auto& [bit, name] : kNames) {
