@@ -148,6 +148,25 @@ std::vector<agora_test::Entry> parse_lines(const std::vector<std::string>& lines
     return out;
 }
 
+/// The child's log file and its decoded dump, parsed and classified;
+/// `errors` collects every line that is not a valid entry of either kind.
+struct SplitLines {
+    std::vector<agora_test::Entry> dumped;  // every decoded line, in order
+    std::vector<RecordLine> file_records, dump_records;
+    std::vector<agora_test::Entry> file_own, dump_own;
+    std::vector<std::string> errors;
+};
+
+SplitLines split_lines(const std::string& log_file, const std::vector<std::string>& decoded_lines) {
+    SplitLines out;
+    const agora_test::Entries file = agora_test::read_entries(log_file);
+    out.errors.insert(out.errors.end(), file.errors.begin(), file.errors.end());
+    out.dumped = parse_lines(decoded_lines, out.errors);
+    classify(file.entries, out.file_records, out.file_own, out.errors);
+    classify(out.dumped, out.dump_records, out.dump_own, out.errors);
+    return out;
+}
+
 std::string serialize(const rapidjson::Value& v) {
     rapidjson::StringBuffer buffer;
     rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
@@ -261,14 +280,8 @@ void check_crash(const Crash& c) {
         BOOST_TEST((info.crash->flags & d::kDumpBackendTimedOut) != 0u, "flags " << info.crash->flags);
 
     // Every line is a schema-valid entry: the decoded ones end with the note.
-    std::vector<std::string> errors;
-    const agora_test::Entries file = agora_test::read_entries(dir.file("child.log"));
-    errors.insert(errors.end(), file.errors.begin(), file.errors.end());
-    const std::vector<agora_test::Entry> dumped = parse_lines(decoded.lines, errors);
-    std::vector<RecordLine> file_records, dump_records;
-    std::vector<agora_test::Entry> file_own, dump_own;
-    classify(file.entries, file_records, file_own, errors);
-    classify(dumped, dump_records, dump_own, errors);
+    const SplitLines split = split_lines(dir.file("child.log"), decoded.lines);
+    const auto& [dumped, file_records, dump_records, file_own, dump_own, errors] = split;
     BOOST_TEST(errors.empty(), agora_test::join_errors(errors));
 
     BOOST_REQUIRE(!dumped.empty());
@@ -383,14 +396,8 @@ BOOST_AUTO_TEST_CASE(dump_now_copies_queued_records_without_consuming_them) {
     BOOST_TEST((info.crash->flags & (d::kDumpTruncated | d::kDumpBackendNotStopped | d::kDumpNoBackend)) == 0u,
                "flags " << info.crash->flags);
 
-    std::vector<std::string> errors;
-    const agora_test::Entries file = agora_test::read_entries(dir.file("child.log"));
-    errors.insert(errors.end(), file.errors.begin(), file.errors.end());
-    const std::vector<agora_test::Entry> dumped = parse_lines(decoded.lines, errors);
-    std::vector<RecordLine> file_records, dump_records;
-    std::vector<agora_test::Entry> file_own, dump_own;
-    classify(file.entries, file_records, file_own, errors);
-    classify(dumped, dump_records, dump_own, errors);
+    const SplitLines split = split_lines(dir.file("child.log"), decoded.lines);
+    const auto& [dumped, file_records, dump_records, file_own, dump_own, errors] = split;
     BOOST_TEST(errors.empty(), agora_test::join_errors(errors));
     BOOST_TEST(dump_own.empty(), "an on-demand dump has no note");
     BOOST_TEST(info.crash->records == dump_records.size());
