@@ -67,20 +67,20 @@ void publish_settings(CrashSettings* next) noexcept {
     }
 }
 
-CrashSettings* make_settings(const Config& config, const EntryIdentity& identity, Backend* backend) {
-    auto* s = new CrashSettings;
-    s->service = identity.service;
-    s->environment = identity.environment;
-    s->version = identity.version;
-    s->host = identity.host;
-    s->default_context = config.default_context;
-    s->max_message_length = static_cast<std::uint32_t>(config.max_message_length);
-    s->prefix = !config.crash_dump_prefix.empty() ? config.crash_dump_prefix
-                : !config.file_path.empty()      ? config.file_path
-                                                 : std::string("agora-log");
-    s->drain_timeout_ns = std::chrono::nanoseconds(config.crash_drain_timeout).count();
-    s->watchdog_s = static_cast<unsigned>(config.crash_watchdog.count());
-    s->backend = backend;
+CrashSettings make_settings(const Config& config, const EntryIdentity& identity, Backend* backend) {
+    CrashSettings s;
+    s.service = identity.service;
+    s.environment = identity.environment;
+    s.version = identity.version;
+    s.host = identity.host;
+    s.default_context = config.default_context;
+    s.max_message_length = static_cast<std::uint32_t>(config.max_message_length);
+    s.prefix = !config.crash_dump_prefix.empty() ? config.crash_dump_prefix
+               : !config.file_path.empty()      ? config.file_path
+                                                : std::string("agora-log");
+    s.drain_timeout_ns = std::chrono::nanoseconds(config.crash_drain_timeout).count();
+    s.watchdog_s = static_cast<unsigned>(config.crash_watchdog.count());
+    s.backend = backend;
     return s;
 }
 
@@ -527,7 +527,7 @@ void release_alt_signal_stack() noexcept {
 Expected<void> install_crash_handler(const Config& config, const EntryIdentity& identity, Backend* backend) {
     if (g_crash_scratch.base == nullptr && !g_crash_scratch.map())
         return Error{ErrorCode::io_error, std::string("crash handler: cannot map its scratch memory: ") + std::strerror(errno)};
-    publish_settings(make_settings(config, identity, backend));
+    publish_settings(new CrashSettings(make_settings(config, identity, backend)));
     ensure_alt_signal_stack();
     const std::size_t count = std::size(kHandledSignals) - (config.crash_on_termination_signals ? 0 : kTerminationSignalCount);
     for (std::size_t i = 0; i < count; ++i) {
@@ -581,12 +581,7 @@ Expected<void> write_dump_now(const std::string& path, const Config& config, con
         ::unlink(path.c_str());
         return Error{ErrorCode::io_error, std::string("dump_now(): no memory for the dump: ") + std::strerror(err)};
     }
-    const CrashSettings settings = [&] {
-        CrashSettings* made = make_settings(config, identity, backend);
-        CrashSettings copy = *made;
-        delete made;
-        return copy;
-    }();
+    const CrashSettings settings = make_settings(config, identity, backend);
     DumpResult result;
     bool paused = false;
     if (Backend::on_a_backend_thread()) result.flags |= kDumpOnBackendThread;
