@@ -1,6 +1,6 @@
 #pragma once
 // The binary file format of crash dumps, dump_now() files and binary log files
-// (Config::file_format = binary). Written by src/ (crash_dump.cpp,
+// (Config::file_format = binary). Written by src/ (crash.cpp,
 // binary_sink.cpp), read by src/decoder.cpp, which agora-log-decode (tools/)
 // links. This is the only definition of the layout; docs/binary-format.md
 // explains it and the rules for changing it.
@@ -184,9 +184,8 @@ inline std::uint32_t entry_checksum(EntryType type, const void* payload, std::ui
     return c.value();
 }
 
-/// Sizes of the fixed-size payloads (and fixed prefixes) above.
-inline constexpr std::size_t kClockPayloadSize = 24;
+/// Size of a thread entry's payload (the other entries are read field by
+/// field with a bounds-checked reader).
 inline constexpr std::size_t kThreadPayloadSize = 32;
-inline constexpr std::size_t kCrashPayloadSize = 24;
 
 }  // namespace agora::log::detail
