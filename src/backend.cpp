@@ -39,7 +39,12 @@ Backend::Backend(const Config& config, EntryIdentity identity, std::vector<std::
         static_cast<double>(config.backend_ordering_grace.count()) * 1000.0 / clock_.ns_per_tick());
 }
 
-Backend::~Backend() { stop(); }
+Backend::~Backend() {
+    stop();
+    if (!dump_reading())
+        for (SpscRing* ring : rings_to_free_) SpscRing::destroy(ring);
+    // else: a dump still reads them; they stay allocated (the process is dumping).
+}
 
 void Backend::start() {
     stop_requested_.store(false);
@@ -71,8 +76,12 @@ Backend::PauseResult Backend::pause_for(std::chrono::nanoseconds timeout) noexce
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (pause_state_.load(std::memory_order_acquire) != kPaused) {
         if (finished_.load(std::memory_order_acquire) || std::chrono::steady_clock::now() > deadline) {
-            resume();
-            return PauseResult::failed;
+            // Withdraw the request, unless the backend took it meanwhile (then
+            // it is parked and waits for our resume()).
+            int requested = kPauseRequested;
+            if (pause_state_.compare_exchange_strong(requested, kRunning, std::memory_order_acq_rel))
+                return PauseResult::failed;
+            return PauseResult::paused;
         }
         std::this_thread::yield();
     }
@@ -80,8 +89,12 @@ Backend::PauseResult Backend::pause_for(std::chrono::nanoseconds timeout) noexce
 }
 
 void Backend::park_if_paused() noexcept {
-    if (pause_state_.load(std::memory_order_acquire) != kPauseRequested) return;
-    pause_state_.store(kPaused, std::memory_order_release);
+    // A CAS, not a store: a pause_for() that timed out may have withdrawn the
+    // request since we looked, and parking then would never end.
+    int requested = kPauseRequested;
+    if (pause_state_.load(std::memory_order_relaxed) != kPauseRequested ||
+        !pause_state_.compare_exchange_strong(requested, kPaused, std::memory_order_acq_rel))
+        return;
     while (pause_state_.load(std::memory_order_acquire) == kPaused) {
         // Paused between records with the handlers flushed: a crash may have
         // the rings at once (a paused backend is also how tests hold it).
@@ -103,8 +116,10 @@ void Backend::stop_for_crash() noexcept {
         }
         request = crash_request_.load(std::memory_order_acquire);
     }
-    // What was taken from the rings reaches the file before the rings are dumped.
+    // What was taken from the rings reaches the file before the rings are
+    // dumped, and only then leaves the rings.
     flush_handlers();
+    release_all();
     crash_ack_.store(request, std::memory_order_release);
     for (;;) ::pause();  // the crashing thread ends the process
 }
@@ -165,11 +180,16 @@ void Backend::run() noexcept {
         adopt_new_queues();
         collect_retired();
         std::size_t n = drain(limit);
-        free_retired();
         report_drops();
         if (n > 0 || !requests.empty()) flush_handlers();
+        release_all();  // also what peek() skipped as padding
+        free_retired();
         for (auto& req : requests) req->done.set_value();
         reclaim_exited();
+        if (!rings_to_free_.empty() && !dump_reading()) {
+            for (SpscRing* ring : rings_to_free_) SpscRing::destroy(ring);
+            rings_to_free_.clear();
+        }
 
         auto now = std::chrono::steady_clock::now();
         if (now - last_calibration > std::chrono::seconds(1)) {
@@ -183,13 +203,17 @@ void Backend::run() noexcept {
         }
     }
 
-    // Shutdown: everything that was committed is written.
+    // Shutdown: everything that was committed is written. A crash meanwhile
+    // (the crash handler stays installed until the backend has stopped) gets
+    // its answer as in the loop.
     adopt_new_queues();
     collect_retired();
-    drain(std::numeric_limits<std::uint64_t>::max());
-    free_retired();
+    drain(std::numeric_limits<std::uint64_t>::max());  // stops early on a crash halt
     report_drops();
     flush_handlers();
+    if (crash_request_.load(std::memory_order_acquire) != kCrashNone) stop_for_crash();
+    release_all();
+    free_retired();
     for (auto& h : handlers_) h->close();
     std::shared_ptr<FlushRequest> r;
     while (flush_requests_.try_dequeue(r)) r->done.set_value();
@@ -216,11 +240,31 @@ const std::byte* Backend::head(ThreadQueue& q) {
         // The producer committed its last record to this ring before publishing
         // next (release/acquire), so one more look sees all of them.
         if (const std::byte* p = q.ring->peek()) return p;
+        // The old ring's records leave the crash path with it: their lines
+        // go to the OS first.
+        flush_handlers();
         SpscRing* old = q.ring;
         q.ring = next;
         q.live_ring.store(next, std::memory_order_release);  // before the free: dumps never see a freed ring
-        SpscRing::destroy(old);
+        free_ring(old);
     }
+}
+
+void Backend::free_ring(SpscRing* ring) noexcept {
+    if (!dump_reading()) {
+        SpscRing::destroy(ring);
+        return;
+    }
+    try {
+        rings_to_free_.push_back(ring);
+    } catch (...) {
+        // No memory to remember it: leaked, which is safe.
+    }
+}
+
+void Backend::release_all() noexcept {
+    for (ThreadQueue* q : queues_) q->ring->release();
+    records_since_release_ = 0;
 }
 
 std::size_t Backend::drain(std::uint64_t limit) {
@@ -252,6 +296,16 @@ std::size_t Backend::drain(std::uint64_t limit) {
         do {
             process(*best, rec);
             ++n;
+            // Consumed bytes are released only after a flush. Flushing every
+            // kRecordsPerRelease records bounds what a crash on this thread
+            // finds both in the log and in the dump (a handler may write
+            // before the flush); a quarter of the ring bounds what the
+            // producer waits for.
+            if (++records_since_release_ >= kRecordsPerRelease ||
+                best->ring->held_bytes() > best->ring->capacity() / 4) {
+                flush_handlers();
+                release_all();
+            }
             rec = head(*best);
         } while (rec != nullptr && read_header(rec).timestamp <= bound);
     }
@@ -291,7 +345,7 @@ void Backend::process(ThreadQueue& q, const std::byte* record) {
             dispatch(view);
         }
     }
-    q.ring->pop(h.size);
+    q.ring->consume(h.size);
 }
 
 void Backend::dispatch(const LogRecordView& view) noexcept {
@@ -367,7 +421,7 @@ void Backend::collect_retired() {
 
 void Backend::free_retired() {
     auto& pending = Registry::instance().pending_retired;
-    if (pending.empty()) return;
+    if (pending.empty() || dump_reading()) return;  // a dump may read them: next time
     auto passed = [](const PendingRetirement::Mark& m) {
         // The backend reads rings in chain order: a mark's ring still ahead
         // of the one being read is not passed; one no longer in the chain is.
@@ -397,7 +451,7 @@ void Backend::reclaim_exited() {
             // Fully drained: every retirement mark in it is passed.
             for (auto& pending : Registry::instance().pending_retired)
                 std::erase_if(pending.marks, [q](const PendingRetirement::Mark& m) { return m.queue == q; });
-            recycle_thread_queue(q);
+            free_ring(recycle_thread_queue(q));
             queues_[i] = queues_.back();
             queues_.pop_back();
         } else {

@@ -70,6 +70,9 @@ public:
     /// everything committed before stopping) or kCrashHalt (it stopped early).
     /// acquire: once it says stopped, its last ring reads happened before.
     int crash_stopped() const noexcept { return crash_ack_.load(std::memory_order_acquire); }
+    /// True once run() has returned or is about to (shutdown() drained and
+    /// closed the handlers): it reads no rings any more.
+    bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
     static constexpr int kCrashNone = 0, kCrashDrain = 1, kCrashHalt = 2;
 
     /// In a forked child: forget the thread that does not exist there.
@@ -90,6 +93,16 @@ private:
     void process(ThreadQueue& q, const std::byte* record);
     void dispatch(const LogRecordView& view) noexcept;
     void flush_handlers() noexcept;
+    /// Gives every ring's consumed bytes back to its producer. Only after
+    /// flush_handlers(): until then a crash dump must still find the records
+    /// whose lines are not yet in the OS's hands (spsc_ring.hpp).
+    void release_all() noexcept;
+    static constexpr std::uint32_t kRecordsPerRelease = 1024;
+    std::uint32_t records_since_release_ = 0;
+    /// Frees `ring` (unlinked from the crash path), or keeps it in
+    /// rings_to_free_ while a dump may be reading it.
+    void free_ring(SpscRing* ring) noexcept;
+    std::vector<SpscRing*> rings_to_free_;
     void report_drops();
     void reclaim_exited();
     /// Takes retired context snapshots and marks, per queue, how far the

@@ -123,10 +123,14 @@ bool first_time(std::uint64_t* bits, std::uint32_t id) noexcept {
     return true;
 }
 
-/// The same for a snapshot address (open addressing; a full set reads as new).
+/// The same for a snapshot address (open addressing). After kMaxProbes
+/// occupied slots it reads as new: the snapshot is written again (harmless: a
+/// later snapshot entry with the same address replaces the earlier one), and
+/// a nearly full set costs no more than kMaxProbes per record.
 bool first_time(std::uint64_t* slots, std::uint64_t address) noexcept {
+    constexpr std::size_t kMaxProbes = 64;
     std::size_t i = static_cast<std::size_t>((address >> 4) * 0x9e3779b97f4a7c15ull) & (DumpScratch::kSnapshotSlots - 1);
-    for (std::size_t probes = 0; probes < DumpScratch::kSnapshotSlots; ++probes, i = (i + 1) & (DumpScratch::kSnapshotSlots - 1)) {
+    for (std::size_t probes = 0; probes < kMaxProbes; ++probes, i = (i + 1) & (DumpScratch::kSnapshotSlots - 1)) {
         if (slots[i] == address) return false;
         if (slots[i] == 0) {
             slots[i] = address;
@@ -197,6 +201,13 @@ struct Text {
     std::string_view view() const noexcept { return {buf, n}; }
 };
 
+/// Text for the first crashing thread (only it writes them): kept off the
+/// signal stack, which may be an application's small one.
+struct CrashTexts {
+    Text note, name, line;
+};
+CrashTexts g_crash_texts;
+
 std::uint64_t os_thread_id() noexcept { return static_cast<std::uint64_t>(::syscall(SYS_gettid)); }
 
 std::int64_t clock_ns(clockid_t id) noexcept {
@@ -234,9 +245,14 @@ struct DumpResult {
     std::uint32_t flags = 0;
 };
 
-/// One ring's unconsumed records [read index, write index), each after the
-/// metadata it needs. The producer only writes past the write index read
-/// here, and nobody consumes while a dump runs, so the bytes are stable.
+/// One ring's records not yet released by the backend [read index, write
+/// index), each after the metadata it needs. The producer writes only past
+/// the write index read here. Normally the backend is stopped or paused, so
+/// the bytes are stable; if it is not (kDumpBackendNotStopped), it may
+/// release records meanwhile and their producer may overwrite them. Hence a
+/// record's context addresses are used only once the read index, loaded
+/// after the record's header and slots, shows it still unreleased: its
+/// snapshots are then alive, and DumpReadGuard keeps them so.
 void dump_ring(FdSink& out, const DumpScratch& scratch, const ThreadQueue& q, const SpscRing& ring,
                DumpResult& result) noexcept {
     Registry& reg = Registry::instance();
@@ -256,26 +272,35 @@ void dump_ring(FdSink& out, const DumpScratch& scratch, const ThreadQueue& q, co
             result.flags |= kDumpTruncated;  // not a record: the rest of this ring cannot be framed
             return;
         }
+        const std::uint64_t start = i;
         i += size;
         if (marker[1] == kPaddingSiteId) continue;
         RecordHeader h;
         std::memcpy(&h, p, sizeof h);
+        std::uint64_t addresses[2] = {0, 0};  // bound, scoped (the order of their slots)
+        std::size_t slots_end = sizeof h;
+        for (int k = 0; k < 2; ++k) {
+            if (!(h.logger_id & (k == 0 ? kBoundContextFlag : kScopedContextFlag))) continue;
+            if (slots_end + 8 > size) {
+                result.flags |= kDumpTruncated;
+                return;
+            }
+            std::memcpy(&addresses[k], p + slots_end, 8);
+            slots_end += 8;
+        }
+        // acquire: the loads above happen before the read index is read.
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (ring.read_index() > start) return;  // released meanwhile: this and the rest are the backend's
         if (first_time(scratch.sites(), h.site_id))
             if (const CallSite* site = reg.sites.get(h.site_id)) write_site(out, *site);
         const std::uint32_t logger_id = h.logger_id & kLoggerIdMask;
         if (first_time(scratch.loggers(), logger_id))
             if (LoggerState* const* logger = reg.loggers.get(logger_id)) write_logger(out, logger_id, (*logger)->name);
-        // Context snapshots stay alive until the backend has read past every
+        // Context snapshots stay alive until the backend has released every
         // record that refers to them, so the addresses here are valid.
-        const std::byte* slot = p + sizeof h;
-        for (std::uint32_t flag : {kBoundContextFlag, kScopedContextFlag}) {
-            if (!(h.logger_id & flag)) continue;
-            std::uint64_t address = 0;
-            std::memcpy(&address, slot, 8);
-            slot += 8;
+        for (std::uint64_t address : addresses)
             if (address != 0 && first_time(scratch.snapshots(), address))
                 write_snapshot(out, reinterpret_cast<const ContextSnapshot*>(address));
-        }
         write_record(out, p, size);
         ++result.records;
     }
@@ -294,9 +319,12 @@ void write_dump(DumpScratch& scratch, const CrashSettings& s, FileKind kind, int
     write_identity(out, IdentityFields{s.service, s.environment, s.version, s.host, s.max_message_length,
                                        &s.default_context});
     scratch.clear_sets();
-    for (ThreadQueue* q = reg.all_queues.load(std::memory_order_acquire); q != nullptr; q = q->next_all)
-        for (SpscRing* ring = q->live_ring.load(std::memory_order_acquire); ring != nullptr; ring = ring->next())
-            dump_ring(out, scratch, *q, *ring, result);
+    {
+        const DumpReadGuard reading;  // before the first live_ring load
+        for (ThreadQueue* q = reg.all_queues.load(std::memory_order_acquire); q != nullptr; q = q->next_all)
+            for (SpscRing* ring = q->live_ring.load(std::memory_order_acquire); ring != nullptr; ring = ring->next())
+                dump_ring(out, scratch, *q, *ring, result);
+    }
     if (!note.empty())
         write_internal(out, unix_ns, Level::critical, __LINE__, __FILE__, "agora::log::detail::write_dump", note);
     write_crash(out, signal, os_thread_id(), result.flags, result.records);
@@ -311,6 +339,7 @@ std::uint32_t stop_backend(Backend* backend, std::int64_t drain_timeout_ns) noex
         const std::int64_t deadline = clock_ns(CLOCK_MONOTONIC) + timeout_ns;
         for (;;) {
             if (int stopped = backend->crash_stopped(); stopped != Backend::kCrashNone) return stopped;
+            if (backend->finished()) return Backend::kCrashDrain;  // shut down meanwhile: wrote everything it took
             if (clock_ns(CLOCK_MONOTONIC) >= deadline) return Backend::kCrashNone;
             timespec ts{0, 100'000};
             nanosleep(&ts, nullptr);
@@ -332,7 +361,8 @@ void crash_dump(int signal, std::string_view note, std::uint32_t extra_flags) no
     DumpResult result;
     result.flags = extra_flags | stop_backend(s->backend, s->drain_timeout_ns);
     const std::int64_t now = clock_ns(CLOCK_REALTIME);
-    Text name;
+    Text& name = g_crash_texts.name;
+    name.n = 0;
     dump_name(name, s->prefix, now);
     int fd = ::open(name.buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (fd < 0) {
@@ -340,7 +370,8 @@ void crash_dump(int signal, std::string_view note, std::uint32_t extra_flags) no
         dump_name(name, "/tmp/agora-log", now);
         fd = ::open(name.buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     }
-    Text line;
+    Text& line = g_crash_texts.line;
+    line.n = 0;
     if (fd < 0) {
         line << "agora-log: cannot create a crash dump (" << s->prefix << " and /tmp): errno ";
         line.number(static_cast<std::uint64_t>(errno)) << "\n";
@@ -397,7 +428,12 @@ void arm_watchdog() noexcept {
     sigemptyset(&set);
     sigaddset(&set, SIGALRM);
     pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
-    alarm(s != nullptr ? s->watchdog_s : 10);
+    // The watchdog counts from the end of the backend handshake: the drain
+    // timeout and the halt's 1 s are added, so a long drain is not cut short.
+    unsigned seconds = 10;
+    if (s != nullptr)
+        seconds = s->watchdog_s + static_cast<unsigned>((s->drain_timeout_ns + 999'999'999) / 1'000'000'000) + 1;
+    alarm(seconds);
 }
 
 const char* signal_name(int sig) noexcept {
@@ -419,13 +455,19 @@ SavedAction* saved_for(int sig) noexcept {
     return nullptr;
 }
 
+/// True while on_fatal_signal runs the handler found at install: if that
+/// handler leads back here (an application handler that chains to the
+/// handler it replaced, which was ours), we must not call it again.
+std::atomic<bool> g_chaining{false};
+
 void on_fatal_signal(int sig, siginfo_t* info, void* ucontext) {
     const int saved_errno = errno;
     const Entry entry = enter_crash();
     if (entry == Entry::other_thread) wait_for_the_end();
     if (entry == Entry::first) {
         arm_watchdog();
-        Text note;
+        Text& note = g_crash_texts.note;
+        note.n = 0;
         note << "Fatal signal " << signal_name(sig) << " (";
         note.number(static_cast<std::uint64_t>(sig)) << ")";
         if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL) {
@@ -437,12 +479,14 @@ void on_fatal_signal(int sig, siginfo_t* info, void* ucontext) {
         crash_dump(sig, note.view(), 0);
     }
     // The handler that was there before ours, then the default action.
-    if (SavedAction* saved = saved_for(sig); saved != nullptr && saved->installed) {
+    // sa_handler and sa_sigaction share storage: SIG_DFL and SIG_IGN are
+    // checked whatever SA_SIGINFO says.
+    SavedAction* saved = saved_for(sig);
+    if (saved != nullptr && saved->installed && !g_chaining.exchange(true, std::memory_order_acq_rel)) {
         const struct sigaction& prev = saved->previous;
-        if (prev.sa_flags & SA_SIGINFO) {
-            if (prev.sa_sigaction != nullptr) prev.sa_sigaction(sig, info, ucontext);
-        } else if (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN) {
-            prev.sa_handler(sig);
+        if (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN && prev.sa_handler != nullptr) {
+            if (prev.sa_flags & SA_SIGINFO) prev.sa_sigaction(sig, info, ucontext);
+            else prev.sa_handler(sig);
         }
     }
     struct sigaction dfl{};
@@ -461,7 +505,8 @@ void on_terminate() noexcept {
     if (entry == Entry::first) {
         arm_watchdog();
         // Not a signal handler: describing the exception may allocate.
-        Text note;
+        Text& note = g_crash_texts.note;
+        note.n = 0;
         note << "std::terminate";
         try {
             if (std::exception_ptr ep = std::current_exception()) {
@@ -532,6 +577,11 @@ Expected<void> install_crash_handler(const Config& config, const EntryIdentity& 
     const std::size_t count = std::size(kHandledSignals) - (config.crash_on_termination_signals ? 0 : kTerminationSignalCount);
     for (std::size_t i = 0; i < count; ++i) {
         if (g_saved[i].installed) continue;
+        // A signal the process ignores (nohup, a background job's SIGINT) stays ignored.
+        struct sigaction current{};
+        if (sigaction(kHandledSignals[i], nullptr, &current) == 0 && !(current.sa_flags & SA_SIGINFO) &&
+            current.sa_handler == SIG_IGN)
+            continue;
         struct sigaction action{};
         action.sa_sigaction = on_fatal_signal;
         action.sa_flags = SA_SIGINFO | SA_ONSTACK;

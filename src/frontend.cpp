@@ -118,11 +118,11 @@ ThreadQueue* acquire_thread_queue() noexcept {
 
 }  // namespace
 
-void recycle_thread_queue(ThreadQueue* q) noexcept {
+SpscRing* recycle_thread_queue(ThreadQueue* q) noexcept {
     Registry& reg = Registry::instance();
-    // The crash path stops seeing the rings before they are freed.
+    // The crash path stops seeing the ring before it is freed.
     q->live_ring.store(nullptr, std::memory_order_release);
-    SpscRing::destroy(q->ring);
+    SpscRing* ring = q->ring;
     q->ring = nullptr;
     q->producer_done.store(false, std::memory_order_relaxed);
     q->dropped.store(0, std::memory_order_relaxed);
@@ -133,6 +133,7 @@ void recycle_thread_queue(ThreadQueue* q) noexcept {
     } catch (...) {
         // No memory for the free list: the queue stays on all_queues, unused.
     }
+    return ring;
 }
 
 ThreadContext* create_thread_context() noexcept {

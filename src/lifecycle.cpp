@@ -225,8 +225,10 @@ void shutdown() noexcept {
         set_running(false);
     } catch (...) {
     }
-    detail::uninstall_crash_handler();
+    // The handler stays for the final drain (a crash then still gets its
+    // dump) and goes before the backend it points to.
     l.backend->stop();
+    detail::uninstall_crash_handler();
     delete l.backend;
     l.backend = nullptr;
     l.extra_handlers.clear();

@@ -98,7 +98,7 @@ private:
 
 /// A calling thread's registration with the backend. Created by the thread's
 /// first record. Once the thread has exited and its rings are drained, the
-/// backend frees the rings and parks the queue on Registry::free_queues for
+/// backend frees the rings (see Registry::dump_readers) and parks the queue on Registry::free_queues for
 /// the next new thread: queues are never freed, so the crash path can walk
 /// Registry::all_queues at any moment.
 struct ThreadQueue {
@@ -189,12 +189,45 @@ struct Registry {
     /// Records lost outside any queue (no memory for a thread's ring).
     std::atomic<std::uint64_t> lost_records{0};
 
+    /// Dumps walking the rings now (DumpReadGuard). A dump may run while the
+    /// backend still reads (dump_now() when the backend did not pause, a
+    /// crash with a stuck backend), so the backend frees a ring only after
+    /// unlinking it, and a context snapshot only after releasing the ring
+    /// bytes of every record that refers to it, and then only if
+    /// dump_reading() is false; otherwise it tries again later. Each side
+    /// puts a seq_cst fence between its store (the unlink or release; the
+    /// count) and its load (the count; live_ring or the read index), so at
+    /// least one of them sees the other: the backend waits, or the dump
+    /// does not reach what is freed.
+    std::atomic<std::uint32_t> dump_readers{0};
+
     static Registry& instance() noexcept;
 };
 
-/// Backend: frees a drained queue's rings and parks the queue on
-/// Registry::free_queues (queues are never freed; see ThreadQueue).
-void recycle_thread_queue(ThreadQueue* q) noexcept;
+/// Counts a dump in Registry::dump_readers for its lifetime. Async-signal-safe.
+class DumpReadGuard {
+public:
+    DumpReadGuard() noexcept {
+        Registry::instance().dump_readers.fetch_add(1, std::memory_order_seq_cst);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
+    ~DumpReadGuard() { Registry::instance().dump_readers.fetch_sub(1, std::memory_order_release); }
+    DumpReadGuard(const DumpReadGuard&) = delete;
+    DumpReadGuard& operator=(const DumpReadGuard&) = delete;
+};
+
+/// Backend, after unlinking a ring or releasing ring bytes: true while a dump
+/// may still read what was unlinked or released (see Registry::dump_readers).
+inline bool dump_reading() noexcept {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    return Registry::instance().dump_readers.load(std::memory_order_relaxed) != 0;
+}
+
+/// Backend: unlinks a drained queue's ring from the crash path (live_ring),
+/// parks the queue on Registry::free_queues (queues are never freed; see
+/// ThreadQueue) and returns the ring, which the caller frees once no dump
+/// reads it.
+SpscRing* recycle_thread_queue(ThreadQueue* q) noexcept;
 
 /// Rounds up to a power of two, at least `min`.
 std::size_t ring_capacity_for(std::size_t bytes, std::size_t min = 4096) noexcept;

@@ -2,7 +2,20 @@
 // call sites (plain, a bound context with named placeholders, a scoped
 // context, both), then dies as asked, or writes an on-demand dump.
 //
-//   crash_child <segv|abort|throw|stack|dump_now> <alive|held> <N> <directory>
+//   crash_child <mode> <alive|held> <N> <directory>
+//
+// Modes: segv (a null write), abort, throw (uncaught), stack (overflow),
+// fpe (integer division by zero), ill (an illegal instruction), bus (a
+// store to a mapping past the end of its file), term (SIGTERM with
+// termination signals configured), ignored_term (the same, but SIGTERM was
+// ignored before initialize(): the process lives on and shuts down),
+// handler_segv (a handler on the backend thread faults at record N*7/10,
+// once all N are logged),
+// threads (four threads log the records after the first four, i % 4 == t,
+// into 4 KiB rings that have to grow, then the main thread faults),
+// dump_now (dump_now() while the backend is held or running), dump_now_stuck
+// (dump_now() while a handler keeps the backend busy at record N*7/10, so it
+// cannot be paused).
 //
 // Files in <directory>: child.log (the log file), dump.crash-<pid>-<time>.bin
 // (crash dumps), now.bin (dump_now), segv-marker (appended to by the SIGSEGV
@@ -20,21 +33,28 @@
 #include <agora/log.hpp>
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace {
 
 namespace alog = agora::log;
 
 int g_marker_fd = -1;
+const alog::Logger* g_log = nullptr;    // crash.child
+const alog::Logger* g_bound = nullptr;  // crash.child with a bound context
 
 void previous_segv_handler(int) {
     // Async-signal-safe: one write(2), then back to the handler that chained here.
@@ -61,9 +81,84 @@ __attribute__((noinline, no_sanitize("null"))) void write_through_null() {
     *target = 1;
 }
 
+/// A divisor the compiler cannot see (UBSan would report the division first).
+__attribute__((noinline, no_sanitize_undefined)) int divide_by_zero() {
+    volatile int zero = 0;
+    volatile int one = 1;
+    return one / zero;
+}
+
+/// SIGBUS: a store to a shared mapping of an empty file.
+void store_past_end_of_file(const std::string& dir) {
+    const int fd = ::open((dir + "/bus-file").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    void* p = fd < 0 ? MAP_FAILED : ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        std::perror("crash_child: bus mapping");
+        std::_Exit(3);
+    }
+    *static_cast<volatile char*>(p) = 1;
+}
+
+/// Record i of n from one of the four call sites (i % 4).
+void log_record(int i, int n) {
+    switch (i % 4) {
+        case 0: g_log->info("record {} of {}", i, n); break;
+        case 1: g_bound->info("record {index} of {total}", i, n); break;
+        case 2: {
+            alog::ScopedContext scope(alog::Context{{"request_id", "req-42"}, {"ratio", 0.25}});
+            g_log->warning("record {} of {}", i, n);
+            break;
+        }
+        default: {
+            alog::ScopedContext scope(alog::Context{{"request_id", "req-43"}});
+            g_bound->error("record {} of {}", i, n);
+            break;
+        }
+    }
+}
+
+/// A handler the backend runs after the log file's: at the record whose
+/// message is `trigger`, it keeps the backend busy until the main thread
+/// lets it go (open()), then faults (handler_segv) or returns (dump_now_stuck).
+class TriggerHandler : public alog::Handler {
+public:
+    TriggerHandler(std::string trigger, bool fault) : trigger_(std::move(trigger)), fault_(fault) {}
+    void emit(const alog::LogRecordView& record) noexcept override {
+        if (record.message != trigger_) return;
+        entered_.store(true, std::memory_order_release);
+        while (!open_.load(std::memory_order_acquire)) ::sched_yield();
+        if (fault_) write_through_null();
+    }
+    void flush() noexcept override {}
+    void close() noexcept override {}
+
+    bool entered() const noexcept { return entered_.load(std::memory_order_acquire); }
+    void open() noexcept { open_.store(true, std::memory_order_release); }
+
+private:
+    std::string trigger_;
+    bool fault_;
+    std::atomic<bool> entered_{false};
+    std::atomic<bool> open_{false};
+};
+
 int usage() {
-    std::fprintf(stderr, "usage: crash_child <segv|abort|throw|stack|dump_now> <alive|held> <N> <directory>\n");
+    std::fprintf(stderr, "usage: crash_child <mode> <alive|held> <N> <directory> (modes: see crash_child.cpp)\n");
     return 2;
+}
+
+/// dump_now() into now.bin, then into existing.bin (which it must refuse);
+/// the results on stdout.
+void dump_twice(const std::string& dir) {
+    const auto made = alog::dump_now(dir + "/now.bin");
+    std::printf("dump_now: %s\n", made ? "ok" : made.error().message.c_str());
+    const auto again = alog::dump_now(dir + "/existing.bin");
+    if (again) std::printf("dump_now existing: ok\n");
+    else
+        std::printf("dump_now existing: %s %s\n",
+                    again.error().code == alog::ErrorCode::io_error ? "io_error" : "other_error",
+                    again.error().message.c_str());
+    std::fflush(stdout);
 }
 
 }  // namespace
@@ -79,6 +174,11 @@ int main(int argc, char** argv) {
     // Dying processes leave no core files behind in the test's environment.
     rlimit no_core{0, 0};
     ::setrlimit(RLIMIT_CORE, &no_core);
+
+    // A plain process's actions for the other faults (a sanitizer runtime
+    // installs its own, which would report instead of dying by the signal).
+    for (int sig : {SIGBUS, SIGFPE, SIGILL}) ::signal(sig, SIG_DFL);
+    if (mode == "ignored_term") ::signal(SIGTERM, SIG_IGN);
 
     g_marker_fd = ::open((dir + "/segv-marker").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     struct sigaction previous{};
@@ -98,39 +198,51 @@ int main(int argc, char** argv) {
     config.file_path = dir + "/child.log";
     config.crash_dump_prefix = dir + "/dump";
     config.default_context = {{"region", "emea"}, {"shard", 7}};
-    if (auto started = alog::initialize(config); !started) {
+    config.crash_on_termination_signals = mode == "term" || mode == "ignored_term";
+    if (mode == "threads") config.queue_capacity_bytes = 4096;
+    std::shared_ptr<TriggerHandler> trigger;
+    if (mode == "handler_segv" || mode == "dump_now_stuck")
+        trigger = std::make_shared<TriggerHandler>("record " + std::to_string(n * 7 / 10) + " of " + std::to_string(n),
+                                                   mode == "handler_segv");
+    std::vector<std::shared_ptr<alog::Handler>> extra;
+    if (trigger) extra.push_back(trigger);
+    if (auto started = alog::initialize(config, extra); !started) {
         std::fprintf(stderr, "crash_child: initialize: %s\n", started.error().message.c_str());
         return 3;
     }
 
     const alog::Logger log = alog::get_logger("crash.child");
     const alog::Logger bound = log.with_context({{"desk", "fx"}, {"attempt", 3}, {"urgent", true}});
+    g_log = &log;
+    g_bound = &bound;
+    auto hold = [] {
+        alog::flush();
+        if (!alog::detail::hold_backend_for_tests()) {
+            std::fprintf(stderr, "crash_child: no backend to hold\n");
+            std::_Exit(3);
+        }
+    };
     const int half = n / 2;
+    if (mode == "threads") {
+        // One record of every call site in the log file first (the test
+        // compares dumped records with them); held: nothing more is written.
+        for (int i = 0; i < 4; ++i) log_record(i, n);
+        alog::flush();
+        if (backend == "held") hold();
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t)
+            threads.emplace_back([t, n] {
+                for (int i = 4 + t; i < n; i += 4) log_record(i, n);
+            });
+        for (auto& thread : threads) thread.join();
+        write_through_null();
+    }
     for (int i = 0; i < n; ++i) {
         // One record of every call site is in the log file before anything
         // can end up in a dump: the test compares dumped records with them.
         if (i == 4) alog::flush();
-        if (i == half && backend == "held") {
-            alog::flush();
-            if (!alog::detail::hold_backend_for_tests()) {
-                std::fprintf(stderr, "crash_child: no backend to hold\n");
-                return 3;
-            }
-        }
-        switch (i % 4) {
-            case 0: log.info("record {} of {}", i, n); break;
-            case 1: bound.info("record {index} of {total}", i, n); break;
-            case 2: {
-                alog::ScopedContext scope(alog::Context{{"request_id", "req-42"}, {"ratio", 0.25}});
-                log.warning("record {} of {}", i, n);
-                break;
-            }
-            default: {
-                alog::ScopedContext scope(alog::Context{{"request_id", "req-43"}});
-                bound.error("record {} of {}", i, n);
-                break;
-            }
-        }
+        if (i == half && backend == "held") hold();
+        log_record(i, n);
     }
 
     if (mode == "segv") {
@@ -141,17 +253,26 @@ int main(int argc, char** argv) {
         throw std::runtime_error("crash_child gives up");
     } else if (mode == "stack") {
         (void)recurse(0);
-    } else if (mode == "dump_now") {
-        const auto made = alog::dump_now(dir + "/now.bin");
-        std::printf("dump_now: %s\n", made ? "ok" : made.error().message.c_str());
-        const auto again = alog::dump_now(dir + "/existing.bin");
-        if (again) std::printf("dump_now existing: ok\n");
-        else
-            std::printf("dump_now existing: %s %s\n",
-                        again.error().code == alog::ErrorCode::io_error ? "io_error" : "other_error",
-                        again.error().message.c_str());
-        std::fflush(stdout);
+    } else if (mode == "fpe") {
+        std::printf("%d\n", divide_by_zero());
+    } else if (mode == "ill") {
+        __builtin_trap();
+    } else if (mode == "bus") {
+        store_past_end_of_file(dir);
+    } else if (mode == "term" || mode == "ignored_term") {
+        ::raise(SIGTERM);
+        if (mode == "term") std::_Exit(4);
+        alog::shutdown();  // ignored: the records all reach the log
+        return 0;
+    } else if (mode == "handler_segv") {
+        trigger->open();  // every record is in a ring: the backend may fault now
+        alog::flush();    // it faults before it answers
+    } else if (mode == "dump_now" || mode == "dump_now_stuck") {
+        if (trigger)
+            while (!trigger->entered()) ::sched_yield();  // the backend is inside the handler now
+        dump_twice(dir);
         if (backend == "held") alog::detail::release_backend_for_tests();
+        if (trigger) trigger->open();
         alog::shutdown();
         return 0;
     } else {

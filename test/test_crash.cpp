@@ -1,7 +1,9 @@
 // Crash dumps end to end: crash_child (its path in AGORA_CRASH_CHILD, set by
 // test/meson.build) logs N records and dies by a null write, abort(), an
-// uncaught exception or a stack overflow, with the backend running or held
-// (detail::hold_backend_for_tests()); or it writes an on-demand dump. The
+// uncaught exception, a stack overflow, SIGFPE, SIGILL, SIGBUS or SIGTERM,
+// with the backend running or held (detail::hold_backend_for_tests()), from
+// one thread or four, or by a fault on the backend thread; or it writes an
+// on-demand dump. The
 // log file and the decoded dump together must hold every record exactly
 // once, in order, each dumped one rendered as the live backend renders its
 // call site; the SIGSEGV handler the child installed first must still run.
@@ -224,12 +226,75 @@ std::string first_difference(const std::vector<int>& got, const std::vector<int>
 }
 
 struct Crash {
-    std::string mode;     // segv, abort, throw or stack
+    std::string mode;     // a crash_child mode that dies (see crash_child.cpp)
     std::string backend;  // alive or held
 };
 std::ostream& operator<<(std::ostream& os, const Crash& c) { return os << c.mode << '/' << c.backend; }
 
-bool faults(const std::string& mode) { return mode == "segv" || mode == "stack"; }
+int expected_signal(const std::string& mode) {
+    if (mode == "segv" || mode == "stack" || mode == "handler_segv" || mode == "threads") return SIGSEGV;
+    if (mode == "fpe") return SIGFPE;
+    if (mode == "ill") return SIGILL;
+    if (mode == "bus") return SIGBUS;
+    if (mode == "term") return SIGTERM;
+    return SIGABRT;  // abort, throw
+}
+
+/// The crash handler's note for `c`, as a pattern ("on thread <tid>" included).
+std::string expected_note(const Crash& c, const std::string& thread) {
+    const std::string on_thread = " on thread " + thread;
+    const std::string some_address = " at address 0x[0-9a-f]+";
+    if (c.mode == "segv" || c.mode == "handler_segv" || c.mode == "threads")
+        return R"(Fatal signal SIGSEGV \(11\) at address 0x0)" + on_thread;
+    if (c.mode == "stack") return R"(Fatal signal SIGSEGV \(11\) at address 0x[0-9a-f]*[1-9a-f][0-9a-f]*)" + on_thread;
+    if (c.mode == "fpe") return R"(Fatal signal SIGFPE \(8\))" + some_address + on_thread;
+    if (c.mode == "ill") return R"(Fatal signal SIGILL \(4\))" + some_address + on_thread;
+    if (c.mode == "bus") return R"(Fatal signal SIGBUS \(7\))" + some_address + on_thread;
+    if (c.mode == "term") return R"(Fatal signal SIGTERM \(15\))" + on_thread;
+    if (c.mode == "abort") return R"(Fatal signal SIGABRT \(6\))" + on_thread;
+    return R"(std::terminate: uncaught exception std::runtime_error: crash_child gives up)" + on_thread;
+}
+
+/// handler_segv: the record at which the handler on the backend thread faults.
+constexpr int kTrigger = kRecords * 7 / 10;
+
+/// Checks the indices of the log file and the dump. Normally: the log file,
+/// then the dump, are 0..N-1, each once, in order. threads: each index once,
+/// and in order within each thread (i % 4). handler_segv: nothing is lost,
+/// but the records the backend took since its last flush may be in both:
+/// the log file is 0..a, the dump b..N-1, with b <= the trigger and b <= a + 1.
+void check_indices(const Crash& c, const std::vector<int>& in_file, const std::vector<int>& in_dump) {
+    std::vector<int> all = in_file;
+    all.insert(all.end(), in_dump.begin(), in_dump.end());
+    if (c.mode == "threads") {
+        std::vector<int> sorted = all;
+        std::sort(sorted.begin(), sorted.end());
+        BOOST_TEST((sorted == range(0, kRecords)), "log file + dump, sorted: " << first_difference(sorted, range(0, kRecords)));
+        std::vector<std::string> disorder;
+        int last[4] = {-1, -1, -1, -1};
+        for (int i : all) {
+            if (i < last[i % 4]) disorder.push_back(std::to_string(i) + " after " + std::to_string(last[i % 4]));
+            last[i % 4] = i;
+        }
+        BOOST_TEST(disorder.empty(), "out of order within a thread: " << agora_test::join_errors(disorder));
+        if (c.backend == "held") BOOST_TEST((in_file == range(0, 4)), "log file: " << first_difference(in_file, range(0, 4)));
+        return;
+    }
+    if (c.mode == "handler_segv") {
+        BOOST_REQUIRE(!in_file.empty());
+        BOOST_REQUIRE(!in_dump.empty());
+        BOOST_TEST((in_file == range(0, in_file.back() + 1)), "log file: " << first_difference(in_file, range(0, in_file.back() + 1)));
+        BOOST_TEST((in_dump == range(in_dump.front(), kRecords)), "dump: " << first_difference(in_dump, range(in_dump.front(), kRecords)));
+        BOOST_TEST(in_dump.front() <= kTrigger);
+        BOOST_TEST(in_dump.front() <= in_file.back() + 1, "records " << in_file.back() + 1 << ".." << in_dump.front() - 1 << " are lost");
+        return;
+    }
+    BOOST_TEST((all == range(0, kRecords)), "log file + dump: " << first_difference(all, range(0, kRecords)));
+    if (c.backend == "held") {
+        BOOST_TEST((in_file == range(0, kHalf)), "log file: " << first_difference(in_file, range(0, kHalf)));
+        BOOST_TEST((in_dump == range(kHalf, kRecords)), "dump: " << first_difference(in_dump, range(kHalf, kRecords)));
+    }
+}
 
 /// One crash of crash_child, checked from every side (see the file comment).
 void check_crash(const Crash& c) {
@@ -238,18 +303,18 @@ void check_crash(const Crash& c) {
     const ChildResult child = run_child(c.mode, c.backend, kRecords, dir.path());
     BOOST_REQUIRE_MESSAGE(child.spawn_error == 0, "posix_spawn: " << std::strerror(child.spawn_error));
     const std::string err = agora_test::read_file(dir.file("err"));
-    const int expected_signal = faults(c.mode) ? SIGSEGV : SIGABRT;
-    BOOST_REQUIRE_MESSAGE(WIFSIGNALED(child.status) && WTERMSIG(child.status) == expected_signal,
-                          "child " << describe_status(child.status) << ", expected signal " << expected_signal
+    const int signal = expected_signal(c.mode);
+    BOOST_REQUIRE_MESSAGE(WIFSIGNALED(child.status) && WTERMSIG(child.status) == signal,
+                          "child " << describe_status(child.status) << ", expected signal " << signal
                                    << "; stderr:\n" << err);
 
     // Sanitizer builds: the crash path itself raised no report.
     BOOST_TEST(err.find("runtime error") == std::string::npos, err);
     BOOST_TEST(err.find("Sanitizer") == std::string::npos, err);
 
-    // The handler found at install ran for a fault, and only then.
+    // The handler found at install ran for a SIGSEGV, and only then.
     const std::string marker = agora_test::read_file(dir.file("segv-marker"));
-    BOOST_TEST(marker == (faults(c.mode) ? "previous SIGSEGV handler ran\n" : ""));
+    BOOST_TEST(marker == (signal == SIGSEGV ? "previous SIGSEGV handler ran\n" : ""));
 
     // Exactly one dump, named <prefix>.crash-<pid>-<UTC time>.bin.
     const std::string pid = std::to_string(child.pid);
@@ -269,15 +334,20 @@ void check_crash(const Crash& c) {
     BOOST_TEST(info.pid == static_cast<std::uint32_t>(child.pid));
     BOOST_TEST(info.service == "crash-child");
     BOOST_REQUIRE(info.crash.has_value());
-    BOOST_TEST(info.crash->signal == expected_signal);
-    BOOST_TEST(info.crash->thread == static_cast<std::uint64_t>(child.pid));  // the main thread crashed
-    BOOST_TEST(((info.crash->flags & d::kDumpTerminate) != 0) == (c.mode == "throw"), "flags " << info.crash->flags);
-    BOOST_TEST((info.crash->flags & (d::kDumpTruncated | d::kDumpBackendNotStopped | d::kDumpNoBackend)) == 0u,
-               "flags " << info.crash->flags);
-    const std::string flags_text = d::dump_flags_text(info.crash->flags);
+    const std::uint32_t flags = info.crash->flags;
+    BOOST_TEST(info.crash->signal == signal);
+    const bool on_backend = c.mode == "handler_segv";
+    if (on_backend)  // the backend thread crashed: not the main thread
+        BOOST_TEST(info.crash->thread != static_cast<std::uint64_t>(child.pid));
+    else
+        BOOST_TEST(info.crash->thread == static_cast<std::uint64_t>(child.pid));
+    BOOST_TEST(((flags & d::kDumpTerminate) != 0) == (c.mode == "throw"), "flags " << flags);
+    BOOST_TEST(((flags & d::kDumpOnBackendThread) != 0) == on_backend, "flags " << flags);
+    BOOST_TEST((flags & (d::kDumpTruncated | d::kDumpBackendNotStopped | d::kDumpNoBackend)) == 0u, "flags " << flags);
+    const std::string flags_text = d::dump_flags_text(flags);
     BOOST_TEST(flags_text.find("unknown") == std::string::npos, flags_text);
     if (c.backend == "held")  // a held backend cannot drain; it stops when told to
-        BOOST_TEST((info.crash->flags & d::kDumpBackendTimedOut) != 0u, "flags " << info.crash->flags);
+        BOOST_TEST((flags & d::kDumpBackendTimedOut) != 0u, "flags " << flags);
 
     // Every line is a schema-valid entry: the decoded ones end with the note.
     const SplitLines split = split_lines(dir.file("child.log"), decoded.lines);
@@ -289,16 +359,8 @@ void check_crash(const Crash& c) {
     BOOST_TEST(note.level == "CRITICAL");
     BOOST_TEST(note.logger_name == kOwnLogger);
     BOOST_TEST(note.service == "crash-child");
-    const std::string on_thread = " on thread " + pid;
-    if (c.mode == "segv")
-        BOOST_TEST(note.message == "Fatal signal SIGSEGV (11) at address 0x0" + on_thread);
-    else if (c.mode == "stack")
-        BOOST_TEST(std::regex_match(note.message, std::regex("Fatal signal SIGSEGV \\(11\\) at address 0x[0-9a-f]*[1-9a-f][0-9a-f]*" + on_thread)),
-                   note.message);
-    else if (c.mode == "abort")
-        BOOST_TEST(note.message == "Fatal signal SIGABRT (6)" + on_thread);
-    else
-        BOOST_TEST(note.message == "std::terminate: uncaught exception std::runtime_error: crash_child gives up" + on_thread);
+    const std::string pattern = expected_note(c, std::to_string(info.crash->thread));
+    BOOST_TEST(std::regex_match(note.message, std::regex(pattern)), note.message << "\n  expected: " << pattern);
     BOOST_TEST(dump_own.size() == 1u, "the note is the dump's only entry of the logger's own");
     BOOST_TEST(info.crash->records == dump_records.size());
 
@@ -307,20 +369,11 @@ void check_crash(const Crash& c) {
                              " records not yet in the log saved to " + dump_path + "; decode with agora-log-decode\n";
     BOOST_TEST(err.find(said) != std::string::npos, "stderr:\n" << err << "expected:\n" << said);
 
-    // Log file, then dump: records 0..N-1, each once, in order.
-    std::vector<int> all = indices(file_records);
-    const std::vector<int> from_dump = indices(dump_records);
-    all.insert(all.end(), from_dump.begin(), from_dump.end());
-    const std::vector<int> want = range(0, kRecords);
-    BOOST_TEST((all == want), "log file + dump: " << first_difference(all, want));
+    check_indices(c, indices(file_records), indices(dump_records));
     for (const auto& r : file_records) BOOST_TEST(r.total == kRecords);
     for (const auto& r : dump_records) BOOST_TEST(r.total == kRecords);
-    if (c.backend == "held") {
-        BOOST_TEST((indices(file_records) == range(0, kHalf)), "log file: " << first_difference(indices(file_records), range(0, kHalf)));
-        BOOST_TEST((from_dump == range(kHalf, kRecords)), "dump: " << first_difference(from_dump, range(kHalf, kRecords)));
-    }
     BOOST_TEST_MESSAGE(c << ": " << file_records.size() << " records in the log file, " << dump_records.size()
-                         << " in the dump, flags " << d::dump_flags_text(info.crash->flags));
+                         << " in the dump, flags " << d::dump_flags_text(flags));
 
     // A dumped record is what the live backend wrote for its call site.
     std::map<std::int64_t, std::string> live_by_line;
@@ -340,6 +393,79 @@ void check_crash(const Crash& c) {
     }
 }
 
+/// The stdout lines of a dump_now child; checks that the first dump_now()
+/// wrote now.bin and the second refused existing.bin, leaving it as it was.
+void check_dump_now_calls(const agora_test::TempDir& dir, const std::string& out, const std::string& sentinel) {
+    std::vector<std::string> said;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);) said.push_back(line);
+    BOOST_REQUIRE_EQUAL(said.size(), 2u);
+    BOOST_TEST(said[0] == "dump_now: ok");
+    const std::string existing = dir.file("existing.bin");
+    BOOST_TEST(said[1].rfind("dump_now existing: io_error ", 0) == 0u, said[1]);
+    BOOST_TEST(said[1].find(existing) != std::string::npos, said[1]);
+    BOOST_TEST((agora_test::read_file(existing) == sentinel), "existing.bin was replaced");
+    BOOST_TEST(files_matching(dir.path(), std::regex(R"(dump\.crash-.*)")).empty());
+    BOOST_TEST(agora_test::read_file(dir.file("segv-marker")).empty());
+}
+
+/// Runs crash_child in a dump_now mode (it exits 0), checks its calls and
+/// returns now.bin decoded with the log file's and the dump's records.
+struct DumpNowRun {
+    Decoded decoded;
+    SplitLines split;
+};
+DumpNowRun run_dump_now(const std::string& mode, const std::string& backend, const agora_test::TempDir& dir) {
+    const std::string sentinel = "not a dump: dump_now must leave this file alone\n";
+    {
+        std::ofstream out(dir.file("existing.bin"), std::ios::binary);
+        out << sentinel;
+    }
+    const ChildResult child = run_child(mode, backend, kRecords, dir.path());
+    BOOST_REQUIRE_MESSAGE(child.spawn_error == 0, "posix_spawn: " << std::strerror(child.spawn_error));
+    const std::string out = agora_test::read_file(dir.file("out"));
+    const std::string err = agora_test::read_file(dir.file("err"));
+    BOOST_REQUIRE_MESSAGE(WIFEXITED(child.status) && WEXITSTATUS(child.status) == 0,
+                          "child " << describe_status(child.status) << "; stdout:\n" << out << "stderr:\n" << err);
+    BOOST_TEST(err.empty(), err);
+    check_dump_now_calls(dir, out, sentinel);
+
+    DumpNowRun run;
+    run.decoded = decode(dir.file("now.bin"));
+    BOOST_TEST(!run.decoded.damaged, "dump is damaged:" << problems_text(run.decoded));
+    BOOST_REQUIRE_EQUAL(run.decoded.inputs.size(), 1u);
+    const InputInfo& info = run.decoded.inputs[0];
+    BOOST_TEST((info.kind == d::FileKind::on_demand_dump));
+    BOOST_TEST(info.pid == static_cast<std::uint32_t>(child.pid));
+    BOOST_REQUIRE(info.crash.has_value());
+    BOOST_TEST(info.crash->signal == 0);
+    run.split = split_lines(dir.file("child.log"), run.decoded.lines);
+    BOOST_TEST(run.split.errors.empty(), agora_test::join_errors(run.split.errors));
+    BOOST_TEST(run.split.dump_own.empty(), "an on-demand dump has no note");
+    BOOST_TEST(info.crash->records == run.split.dump_records.size());
+    // dump_now() consumes nothing: the log file, written afterwards, holds
+    // every record once.
+    const std::vector<int> in_file = indices(run.split.file_records);
+    BOOST_TEST((in_file == range(0, kRecords)), "log file: " << first_difference(in_file, range(0, kRecords)));
+    return run;
+}
+
+/// Each dumped record renders as the live backend wrote the same record.
+void check_dumped_as_live(const SplitLines& split) {
+    std::map<int, std::string> live_by_index;
+    for (const auto& r : split.file_records) live_by_index.emplace(r.index, r.entry.raw);
+    for (const auto& r : split.dump_records) {
+        const auto live = live_by_index.find(r.index);
+        if (live == live_by_index.end()) continue;  // reported by the order check
+        const std::string got = without_timestamp(r.entry.raw);
+        const std::string expected = without_timestamp(live->second);
+        if (got != expected) {
+            BOOST_TEST(got == expected, "record " << r.index << ":\n  dumped: " << got << "\n  live:   " << expected);
+            break;
+        }
+    }
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(crash)
@@ -352,76 +478,71 @@ BOOST_AUTO_TEST_CASE(uncaught_exception_backend_alive) { check_crash({"throw", "
 BOOST_AUTO_TEST_CASE(uncaught_exception_backend_held) { check_crash({"throw", "held"}); }
 BOOST_AUTO_TEST_CASE(stack_overflow_backend_alive) { check_crash({"stack", "alive"}); }
 BOOST_AUTO_TEST_CASE(stack_overflow_backend_held) { check_crash({"stack", "held"}); }
+BOOST_AUTO_TEST_CASE(sigfpe) { check_crash({"fpe", "alive"}); }
+BOOST_AUTO_TEST_CASE(sigill) { check_crash({"ill", "alive"}); }
+BOOST_AUTO_TEST_CASE(sigbus) { check_crash({"bus", "alive"}); }
+BOOST_AUTO_TEST_CASE(sigterm_when_configured) { check_crash({"term", "alive"}); }
+BOOST_AUTO_TEST_CASE(crash_on_the_backend_thread_loses_nothing) { check_crash({"handler_segv", "alive"}); }
+BOOST_AUTO_TEST_CASE(four_threads_with_growing_rings_backend_alive) { check_crash({"threads", "alive"}); }
+BOOST_AUTO_TEST_CASE(four_threads_with_growing_rings_backend_held) { check_crash({"threads", "held"}); }
+
+// A SIGTERM the process ignored before initialize() stays ignored, even with
+// termination signals configured: no dump, and the process goes on.
+BOOST_AUTO_TEST_CASE(an_ignored_sigterm_stays_ignored) {
+    BOOST_REQUIRE_MESSAGE(!child_path().empty(), "AGORA_CRASH_CHILD is not set (test/meson.build sets it)");
+    agora_test::TempDir dir;
+    const ChildResult child = run_child("ignored_term", "alive", kRecords, dir.path());
+    BOOST_REQUIRE_MESSAGE(child.spawn_error == 0, "posix_spawn: " << std::strerror(child.spawn_error));
+    const std::string err = agora_test::read_file(dir.file("err"));
+    BOOST_REQUIRE_MESSAGE(WIFEXITED(child.status) && WEXITSTATUS(child.status) == 0,
+                          "child " << describe_status(child.status) << "; stderr:\n" << err);
+    BOOST_TEST(files_matching(dir.path(), std::regex(R"(dump\.crash-.*)")).empty());
+    const SplitLines split = split_lines(dir.file("child.log"), {});
+    BOOST_TEST(split.errors.empty(), agora_test::join_errors(split.errors));
+    BOOST_TEST((indices(split.file_records) == range(0, kRecords)));
+}
 
 BOOST_AUTO_TEST_CASE(dump_now_copies_queued_records_without_consuming_them) {
     BOOST_REQUIRE_MESSAGE(!child_path().empty(), "AGORA_CRASH_CHILD is not set (test/meson.build sets it)");
     agora_test::TempDir dir;
-    const std::string existing = dir.file("existing.bin");
-    const std::string sentinel = "not a dump: dump_now must leave this file alone\n";
-    {
-        std::ofstream out(existing, std::ios::binary);
-        out << sentinel;
-    }
-    const ChildResult child = run_child("dump_now", "held", kRecords, dir.path());
-    BOOST_REQUIRE_MESSAGE(child.spawn_error == 0, "posix_spawn: " << std::strerror(child.spawn_error));
-    const std::string out = agora_test::read_file(dir.file("out"));
-    const std::string err = agora_test::read_file(dir.file("err"));
-    BOOST_REQUIRE_MESSAGE(WIFEXITED(child.status) && WEXITSTATUS(child.status) == 0,
-                          "child " << describe_status(child.status) << "; stdout:\n" << out << "stderr:\n" << err);
-    BOOST_TEST(err.empty(), err);
-
-    // The first call wrote now.bin; the second refused the existing file.
-    const std::vector<std::string> said = [&] {
-        std::vector<std::string> l;
-        std::istringstream in(out);
-        for (std::string line; std::getline(in, line);) l.push_back(line);
-        return l;
-    }();
-    BOOST_REQUIRE_EQUAL(said.size(), 2u);
-    BOOST_TEST(said[0] == "dump_now: ok");
-    BOOST_TEST(said[1].rfind("dump_now existing: io_error ", 0) == 0u, said[1]);
-    BOOST_TEST(said[1].find(existing) != std::string::npos, said[1]);
-    BOOST_TEST((agora_test::read_file(existing) == sentinel), "existing.bin was replaced");
-    BOOST_TEST(files_matching(dir.path(), std::regex(R"(dump\.crash-.*)")).empty());
-    BOOST_TEST(agora_test::read_file(dir.file("segv-marker")).empty());
-
-    const Decoded decoded = decode(dir.file("now.bin"));
-    BOOST_TEST(!decoded.damaged, "dump is damaged:" << problems_text(decoded));
-    BOOST_REQUIRE_EQUAL(decoded.inputs.size(), 1u);
-    const InputInfo& info = decoded.inputs[0];
-    BOOST_TEST((info.kind == d::FileKind::on_demand_dump));
-    BOOST_TEST(info.pid == static_cast<std::uint32_t>(child.pid));
-    BOOST_REQUIRE(info.crash.has_value());
-    BOOST_TEST(info.crash->signal == 0);
-    BOOST_TEST((info.crash->flags & (d::kDumpTruncated | d::kDumpBackendNotStopped | d::kDumpNoBackend)) == 0u,
-               "flags " << info.crash->flags);
-
-    const SplitLines split = split_lines(dir.file("child.log"), decoded.lines);
-    const auto& [dumped, file_records, dump_records, file_own, dump_own, errors] = split;
-    BOOST_TEST(errors.empty(), agora_test::join_errors(errors));
-    BOOST_TEST(dump_own.empty(), "an on-demand dump has no note");
-    BOOST_TEST(info.crash->records == dump_records.size());
-
-    // The dump holds what was queued behind the held backend; the log file,
-    // written after the release, holds everything once.
-    const std::vector<int> in_dump = indices(dump_records);
+    const DumpNowRun run = run_dump_now("dump_now", "held", dir);
+    const std::uint32_t flags = run.decoded.inputs.at(0).crash->flags;
+    BOOST_TEST((flags & (d::kDumpTruncated | d::kDumpBackendNotStopped | d::kDumpNoBackend)) == 0u, "flags " << flags);
+    // The dump holds what was queued behind the held backend.
+    const std::vector<int> in_dump = indices(run.split.dump_records);
     BOOST_TEST((in_dump == range(kHalf, kRecords)), "dump: " << first_difference(in_dump, range(kHalf, kRecords)));
-    const std::vector<int> in_file = indices(file_records);
-    BOOST_TEST((in_file == range(0, kRecords)), "log file: " << first_difference(in_file, range(0, kRecords)));
+    check_dumped_as_live(run.split);
+}
 
-    // Each dumped record renders as the live backend wrote the same record.
-    std::map<int, std::string> live_by_index;
-    for (const auto& r : file_records) live_by_index.emplace(r.index, r.entry.raw);
-    for (const auto& r : dump_records) {
-        const auto live = live_by_index.find(r.index);
-        if (live == live_by_index.end()) continue;  // reported by the order check above
-        const std::string got = without_timestamp(r.entry.raw);
-        const std::string expected = without_timestamp(live->second);
-        if (got != expected) {
-            BOOST_TEST(got == expected, "record " << r.index << ":\n  dumped: " << got << "\n  live:   " << expected);
-            break;
-        }
-    }
+// With the backend running, dump_now() pauses it between two records.
+BOOST_AUTO_TEST_CASE(dump_now_pauses_a_running_backend) {
+    BOOST_REQUIRE_MESSAGE(!child_path().empty(), "AGORA_CRASH_CHILD is not set (test/meson.build sets it)");
+    agora_test::TempDir dir;
+    const DumpNowRun run = run_dump_now("dump_now", "alive", dir);
+    const std::uint32_t flags = run.decoded.inputs.at(0).crash->flags;
+    BOOST_TEST((flags & (d::kDumpTruncated | d::kDumpBackendNotStopped | d::kDumpNoBackend)) == 0u, "flags " << flags);
+    // Whatever it holds is a run of consecutive records up to the last.
+    const std::vector<int> in_dump = indices(run.split.dump_records);
+    if (!in_dump.empty())
+        BOOST_TEST((in_dump == range(in_dump.front(), kRecords)), "dump: " << first_difference(in_dump, range(in_dump.front(), kRecords)));
+    check_dumped_as_live(run.split);
+}
+
+// A backend busy inside a handler cannot be paused: dump_now() gives up
+// waiting after a second, copies the rings while it runs, and says so.
+BOOST_AUTO_TEST_CASE(dump_now_with_a_busy_backend_says_it_did_not_stop) {
+    BOOST_REQUIRE_MESSAGE(!child_path().empty(), "AGORA_CRASH_CHILD is not set (test/meson.build sets it)");
+    agora_test::TempDir dir;
+    const DumpNowRun run = run_dump_now("dump_now_stuck", "alive", dir);
+    const std::uint32_t flags = run.decoded.inputs.at(0).crash->flags;
+    BOOST_TEST((flags & d::kDumpBackendNotStopped) != 0u, "flags " << flags);
+    BOOST_TEST((flags & (d::kDumpTruncated | d::kDumpNoBackend)) == 0u, "flags " << flags);
+    // Everything from the record the backend is busy with (at the latest) to the last.
+    const std::vector<int> in_dump = indices(run.split.dump_records);
+    BOOST_REQUIRE(!in_dump.empty());
+    BOOST_TEST(in_dump.front() <= kTrigger);
+    BOOST_TEST((in_dump == range(in_dump.front(), kRecords)), "dump: " << first_difference(in_dump, range(in_dump.front(), kRecords)));
+    check_dumped_as_live(run.split);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

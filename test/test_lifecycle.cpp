@@ -7,6 +7,9 @@
 #define BOOST_TEST_MODULE lifecycle
 #include "common.hpp"
 
+#include "backend.hpp"
+#include "binary_sink.hpp"
+
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -287,4 +290,37 @@ BOOST_AUTO_TEST_CASE(shutdown_from_a_handler_does_not_deadlock) {
     log.info("restarted");
     agora::log::shutdown();
     BOOST_TEST(agora_test::read_entries(config.file_path).entries.size() == 3u);
+}
+
+// pause_for() that gives up must never leave the backend parked: a backend
+// that takes the request just as it is withdrawn would wait for a resume()
+// nobody sends, and flush() below would never return (the test then times
+// out). Many tries with timeouts of 0 to 300 ns, around the backend's
+// reaction time, make the two meet (the load-then-store park this replaced
+// hung here within a few hundred thousand tries).
+BOOST_AUTO_TEST_CASE(pause_for_that_gives_up_never_leaves_the_backend_parked) {
+    using agora::log::detail::Backend;
+    agora::log::Config config;
+    config.console_enabled = false;
+    config.file_enabled = false;
+    config.backend_idle_sleep = std::chrono::microseconds(0);  // the backend loops as fast as it can
+    Backend backend(config, agora::log::detail::EntryIdentity{"svc", "test", "1", "host"}, {});
+    backend.start();
+    constexpr int kTries = 600000;
+    int paused = 0, failed = 0, other = 0;
+    for (int i = 0; i < kTries; ++i) {
+        switch (backend.pause_for(std::chrono::nanoseconds(i % 300))) {
+            case Backend::PauseResult::paused:
+                ++paused;
+                backend.resume();
+                break;
+            case Backend::PauseResult::failed: ++failed; break;
+            default: ++other; break;
+        }
+    }
+    backend.flush();  // hangs if a withdrawn request left the backend parked
+    backend.stop();
+    BOOST_TEST(paused + failed == kTries);
+    BOOST_TEST(other == 0);
+    BOOST_TEST_MESSAGE("paused " << paused << ", gave up " << failed);
 }

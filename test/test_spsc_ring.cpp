@@ -85,6 +85,37 @@ BOOST_AUTO_TEST_CASE(full_ring_refuses_and_frees_after_pop) {
     BOOST_TEST(ring->peek() == nullptr);
 }
 
+// The backend releases records only once their lines are written (a crash
+// dump reads from the read index): consumed bytes stay the consumer's.
+BOOST_AUTO_TEST_CASE(consumed_bytes_stay_reserved_until_release) {
+    auto ring = make_ring(4096);
+    const std::size_t size = 64;
+    std::uint32_t written = 0;
+    while (put(*ring, size, written)) ++written;
+    BOOST_REQUIRE(written == 4096u / size);
+    for (std::uint32_t i = 0; i < 3; ++i) {
+        const std::byte* p = ring->peek();
+        BOOST_REQUIRE(p != nullptr);
+        RecordHeader h;
+        std::memcpy(&h, p, sizeof h);
+        BOOST_TEST(h.timestamp == i);  // consume() moves to the next record
+        ring->consume(h.size);
+    }
+    BOOST_TEST(ring->held_bytes() == 3 * size);
+    BOOST_TEST(ring->read_index() == 0u);
+    BOOST_TEST(ring->unread_bytes() == 4096u);
+    BOOST_TEST(ring->try_reserve(size) == nullptr);  // still full for the producer
+    ring->release();
+    BOOST_TEST(ring->held_bytes() == 0u);
+    BOOST_TEST(ring->read_index() == 3 * size);
+    BOOST_TEST(ring->unread_bytes() == 4096u - 3 * size);
+    for (std::uint32_t i = 0; i < 3; ++i) BOOST_TEST(put(*ring, size, written + i));
+    BOOST_TEST(ring->try_reserve(size) == nullptr);
+    for (std::uint32_t i = 3; i < written + 3; ++i) BOOST_TEST(take(*ring, size, i) == "");
+    BOOST_TEST(ring->peek() == nullptr);
+    BOOST_TEST(ring->unread_bytes() == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(whole_capacity_record) {
     auto ring = make_ring(4096);
     BOOST_TEST(put(*ring, 4096, 7));
@@ -115,6 +146,7 @@ BOOST_AUTO_TEST_CASE(padding_for_every_tail_size) {
             if (tail + big <= 4096) failures.push_back(where + "refused although padding and record fit");
             // Only the padding is in the ring: the consumer skips it, which makes room.
             if (ring->peek() != nullptr) failures.push_back(where + "peek() found a record in the padding");
+            ring->release();
             ok = put(*ring, big, 1000);
             if (!ok) {
                 failures.push_back(where + "no room in an empty ring");
@@ -141,7 +173,10 @@ BOOST_AUTO_TEST_CASE(record_over_half_the_ring_fits_in_an_empty_ring) {
     while (!ok && attempts < 3) {
         ok = put(*ring, 3128, 2);
         ++attempts;
-        if (!ok) BOOST_TEST(ring->peek() == nullptr);  // consumes the padding, finds no record
+        if (!ok) {
+            BOOST_TEST(ring->peek() == nullptr);  // consumes the padding, finds no record
+            ring->release();
+        }
     }
     BOOST_TEST_REQUIRE(ok);
     BOOST_TEST(take(*ring, 3128, 2) == "");
@@ -214,7 +249,10 @@ BOOST_AUTO_TEST_CASE(million_variable_size_records_between_two_threads) {
         std::mt19937_64 rng(kSeed);
         for (std::uint32_t i = 0; i < kRecords; ++i) {
             auto [size, tag] = next_record(rng);
-            while (ring->peek() == nullptr) std::this_thread::yield();
+            while (ring->peek() == nullptr) {
+                ring->release();  // padding peek() skipped is the producer's again
+                std::this_thread::yield();
+            }
             std::string e = take(*ring, size, tag);
             if (!e.empty() && mismatches.size() < 10) mismatches.push_back("record " + std::to_string(i) + ": " + e);
             ++consumed;
@@ -233,7 +271,8 @@ BOOST_AUTO_TEST_CASE(million_variable_size_records_between_two_threads) {
 
 // docs/crash-recovery.md promises this header layout to tools that search a
 // core file for rings: magic, capacity and mask, then the write index and the
-// read index on their own cache lines, then the storage.
+// read index (and the consumer's consumed index) on their own cache lines,
+// then the storage.
 BOOST_AUTO_TEST_CASE(ring_header_is_findable_at_documented_offsets) {
     auto ring = make_ring(8192);
     for (int i = 0; i < 2; ++i) {
@@ -245,6 +284,9 @@ BOOST_AUTO_TEST_CASE(ring_header_is_findable_at_documented_offsets) {
     }
     BOOST_REQUIRE(ring->peek() != nullptr);
     ring->pop(64);
+    const std::byte* second = ring->peek();
+    BOOST_REQUIRE(second != nullptr);
+    ring->consume(64);  // consumed, not released
     auto field = [&](std::size_t offset) {
         std::uint64_t v;
         std::memcpy(&v, reinterpret_cast<const std::byte*>(ring.get()) + offset, 8);
@@ -256,7 +298,8 @@ BOOST_AUTO_TEST_CASE(ring_header_is_findable_at_documented_offsets) {
     BOOST_TEST(field(8) == 8192u);
     BOOST_TEST(field(16) == 8191u);
     BOOST_TEST(field(64) == 128u);  // write index
-    BOOST_TEST(field(128) == 64u);  // read index
+    BOOST_TEST(field(128) == 64u);  // read index: released
+    BOOST_TEST(field(144) == 128u);  // consumed index
     BOOST_TEST(ring->data() == reinterpret_cast<const std::byte*>(ring.get()) + 256);
     BOOST_TEST(SpscRing::kStorageOffset == 256u);
 }

@@ -92,8 +92,9 @@ struct Config {
     /// How long a live backend may take to write what is queued before the
     /// rest is dumped. YAML: crash.drain_timeout_ms. 0 to 60000.
     std::chrono::milliseconds crash_drain_timeout{200};
-    /// The process is killed (default action of the signal, via SIGALRM's)
-    /// if the handler has not finished after this long. YAML: crash.watchdog_s. 1 to 3600.
+    /// The process is killed (SIGALRM's default action) if the handler has
+    /// not finished this long after the drain (crash_drain_timeout, and 1 s
+    /// for a stuck backend to stop). YAML: crash.watchdog_s. 1 to 3600.
     std::chrono::seconds crash_watchdog{10};
     /// Dump file names start with this; empty = file_path. YAML: crash.dump_prefix.
     std::string crash_dump_prefix;

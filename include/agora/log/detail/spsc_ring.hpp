@@ -3,19 +3,28 @@
 // thread writes to on the hot path.
 //
 // Indices
-//   write_index_ and read_index_ are monotonically increasing byte counts
+//   write_index_, consumed_index_ and read_index_ are monotonically increasing byte counts
 //   (never wrapped); the byte offset in storage_ is `index & mask_`.
 //   Invariant: read_index_ <= write_index_ <= read_index_ + capacity_.
-//   Empty: read_index_ == write_index_.   Full: write_index_ - read_index_ == capacity_.
+//   Empty (for the consumer): consumed_index_ == write_index_.
+//   Full (for the producer): write_index_ - read_index_ == capacity_.
 //
 // Who writes what
 //   producer cache line: write_index_ (published with release after the bytes
 //     are written), cached_read_index_ (producer-private copy, refreshed only
 //     when the cached free space is not enough), next_ (a larger ring the
 //     producer moved to; set once, after the last commit to this ring).
-//   consumer cache line: read_index_ (published with release after the bytes
-//     are consumed, so the producer may overwrite them), cached_write_index_
+//   consumer cache line: consumed_index_ (consumer-private: how far the
+//     consumer has read; peek() and consume() move it), read_index_ (published
+//     by release(), with release order, once the consumer no longer needs the
+//     bytes before it: the producer may then overwrite them), cached_write_index_
 //     (consumer-private copy).
+//   Invariant: read_index_ <= consumed_index_ <= write_index_.
+//
+// Why two consumer indices: the backend releases a record's bytes only after
+// the line it rendered from it has been handed to the OS, so until then the
+// record is still in the ring, and a crash dump (which reads from read_index_)
+// holds every record that is not yet in the log file.
 //
 // Records never wrap: if a record does not fit between the write position and
 // the end of storage_, the producer writes and publishes a padding header
@@ -98,11 +107,12 @@ public:
 
     // ---- consumer side ----------------------------------------------------
 
-    /// The next committed record, or nullptr if the ring is empty. Padding is
-    /// skipped. The pointer stays valid until pop(). Consumer thread only.
+    /// The next committed record after consumed_index_, or nullptr if there is
+    /// none. Padding is skipped (consumed). The pointer stays valid until
+    /// release(). Consumer thread only.
     const std::byte* peek() noexcept {
         for (;;) {
-            std::uint64_t r = read_index_.load(std::memory_order_relaxed);
+            const std::uint64_t r = consumed_index_;
             if (r == cached_write_index_) {
                 cached_write_index_ = write_index_.load(std::memory_order_acquire);
                 if (r == cached_write_index_) return nullptr;
@@ -112,24 +122,39 @@ public:
             std::uint32_t marker[2];
             std::memcpy(marker, p, sizeof marker);
             if (marker[1] == kPaddingSiteId) {
-                read_index_.store(r + marker[0], std::memory_order_release);
+                consumed_index_ = r + marker[0];
                 continue;
             }
             return p;
         }
     }
 
-    /// Releases the record returned by peek() (`size` = its header's size).
-    void pop(std::size_t size) noexcept {
-        // release: our reads of the record happen before the producer reuses the bytes.
-        read_index_.store(read_index_.load(std::memory_order_relaxed) + size,
-                          std::memory_order_release);
+    /// Moves past the record returned by peek() (`size` = its header's size).
+    /// Its bytes stay reserved until release(). Consumer thread only.
+    void consume(std::size_t size) noexcept { consumed_index_ += size; }
+
+    /// Gives everything consumed so far back to the producer. Consumer thread
+    /// only; stores only when there is something new (the producer reads the
+    /// line this index is on).
+    void release() noexcept {
+        // release: our reads of the records happen before the producer reuses the bytes.
+        if (read_index_.load(std::memory_order_relaxed) != consumed_index_)
+            read_index_.store(consumed_index_, std::memory_order_release);
     }
+
+    /// consume() and release() at once (tests and benchmarks).
+    void pop(std::size_t size) noexcept {
+        consume(size);
+        release();
+    }
+
+    /// Bytes consumed and not yet released. Consumer thread only.
+    std::uint64_t held_bytes() const noexcept { return consumed_index_ - read_index_.load(std::memory_order_relaxed); }
 
     /// The ring the producer moved to, or nullptr. acquire pairs with set_next().
     SpscRing* next() const noexcept { return next_.load(std::memory_order_acquire); }
 
-    /// Bytes committed and not yet consumed (any thread; a snapshot).
+    /// Bytes committed and not yet released (any thread; a snapshot).
     std::uint64_t unread_bytes() const noexcept {
         return write_index_.load(std::memory_order_acquire) - read_index_.load(std::memory_order_acquire);
     }
@@ -138,6 +163,7 @@ public:
     void discard_all() noexcept {
         std::uint64_t w = write_index_.load(std::memory_order_acquire);
         cached_write_index_ = w;
+        consumed_index_ = w;
         read_index_.store(w, std::memory_order_release);
     }
 
@@ -181,6 +207,7 @@ private:
     // Consumer cache line.
     alignas(kCacheLine) std::atomic<std::uint64_t> read_index_{0};
     std::uint64_t cached_write_index_ = 0;
+    std::uint64_t consumed_index_ = 0;
 
 public:
     static constexpr std::size_t kStorageOffset = 4 * kCacheLine;
