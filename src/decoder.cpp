@@ -266,6 +266,8 @@ public:
         : in_(in), info_(info), items_(items), info_index_(info_index), data_(in.bytes.data()), size_(in.bytes.size()) {}
 
     void run();
+    /// Where run() is (for a problem when it throws).
+    std::size_t position() const noexcept { return pos_; }
 
 private:
     void problem(std::uint64_t offset, std::string_view what, std::uint64_t skipped = 0) {
@@ -287,6 +289,7 @@ private:
     std::size_t info_index_;
     const std::byte* data_;
     std::size_t size_;
+    std::size_t pos_ = 0;
 };
 
 bool Parser::header_checks_out(std::size_t pos, EntryHeader& h) const noexcept {
@@ -363,7 +366,8 @@ bool Parser::read_file_header() {
 
 void Parser::run() {
     if (!read_file_header()) return;
-    std::size_t pos = info_.header.header_size;
+    std::size_t& pos = pos_;
+    pos = info_.header.header_size;
     while (pos < size_) {
         if (size_ - pos < sizeof(EntryHeader)) {
             problem(pos, fmt::format("truncated entry header ({} bytes)", size_ - pos), size_ - pos);
@@ -627,19 +631,43 @@ Decoder::Decoder(DecodeOptions options) : options_(options) {}
 Decoder::~Decoder() = default;
 
 void Decoder::add(std::string_view name, std::span<const std::byte> bytes) {
-    auto in = std::make_unique<Input>();
-    in->bytes.assign(bytes.begin(), bytes.end());
     infos_.emplace_back();
-    infos_.back().name = std::string(name);
-    // Room for the records of a typical input without regrowing (a record
-    // entry is 56 bytes or more for most call sites).
-    items_.reserve(items_.size() + bytes.size() / 64);
-    Parser(*in, infos_.back(), items_, infos_.size() - 1).run();
-    inputs_.push_back(std::move(in));
+    InputInfo& info = infos_.back();
+    std::size_t reached = 0;
+    try {
+        info.name = std::string(name);
+        // Stored before it is parsed: items point into it, and those made
+        // before an exception (std::bad_alloc) must stay valid.
+        inputs_.push_back(std::make_unique<Input>());
+        Input& in = *inputs_.back();
+        in.bytes.assign(bytes.begin(), bytes.end());
+        // Room for this input's records (a record entry is 56 bytes or more
+        // for most call sites), grown geometrically: an exact reserve per
+        // input would copy the items of all earlier inputs every time.
+        const std::size_t wanted = items_.size() + bytes.size() / 64;
+        if (wanted > items_.capacity()) items_.reserve(std::max(wanted, 2 * items_.capacity()));
+        Parser parser(in, info, items_, infos_.size() - 1);
+        try {
+            parser.run();
+        } catch (...) {
+            reached = parser.position();
+            throw;
+        }
+    } catch (...) {
+        info.out_of_memory = true;
+        try {
+            info.problems.push_back(
+                fmt::format("{}: offset {}: out of memory; the rest of this input is not decoded", info.name, reached));
+        } catch (...) {
+            // Out of memory for the note too: the caller still gets the exception.
+        }
+        throw;
+    }
 }
 
 bool Decoder::damaged() const noexcept {
-    return std::any_of(infos_.begin(), infos_.end(), [](const InputInfo& i) { return !i.problems.empty(); });
+    return std::any_of(infos_.begin(), infos_.end(),
+                       [](const InputInfo& i) { return !i.problems.empty() || i.out_of_memory; });
 }
 
 void Decoder::render(const std::function<void(std::string_view)>& line) {

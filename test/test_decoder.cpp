@@ -19,19 +19,32 @@
 #include <new>
 
 // The largest single allocation since the last reset: a length field must
-// never size one (the 4 GB case below).
+// never size one (the 4 GB case below). Also the bytes allocated in all, and
+// an injected failure: with g_fail_from = k, the k-th allocation from then
+// on and every later one fail (as when memory runs out), until reset to 0.
 namespace {
 std::atomic<std::size_t> g_largest_allocation{0};
+std::atomic<std::uint64_t> g_allocated_bytes{0};
+std::atomic<std::uint64_t> g_allocations{0};
+std::atomic<std::uint64_t> g_fail_from{0};  // 0: no failures
 void note_allocation(std::size_t n) noexcept {
     std::size_t seen = g_largest_allocation.load(std::memory_order_relaxed);
     while (n > seen && !g_largest_allocation.compare_exchange_weak(seen, n, std::memory_order_relaxed)) {
     }
+    g_allocated_bytes.fetch_add(n, std::memory_order_relaxed);
+}
+/// True if this allocation is to fail (see g_fail_from).
+bool injected_failure() noexcept {
+    const std::uint64_t count = g_allocations.fetch_add(1, std::memory_order_relaxed) + 1;
+    const std::uint64_t from = g_fail_from.load(std::memory_order_relaxed);
+    return from != 0 && count >= from;
 }
 }  // namespace
 
 // Out of line: GCC inlines a replaced operator new/delete pair as
 // malloc/free and then warns that they do not match.
 [[gnu::noinline]] void* operator new(std::size_t n) {
+    if (injected_failure()) throw std::bad_alloc();
     note_allocation(n);
     if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
     throw std::bad_alloc();
@@ -44,6 +57,7 @@ void note_allocation(std::size_t n) noexcept {
 // The nothrow forms too: the library allocates with them, and with only the
 // others replaced a sanitizer sees its own operator new paired with free().
 [[gnu::noinline]] void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    if (injected_failure()) return nullptr;
     note_allocation(n);
     return std::malloc(n == 0 ? 1 : n);
 }
@@ -132,6 +146,29 @@ std::string backend_json(EntryRenderer& renderer, const std::string& record, con
     agora::log::LogRecordView view{};
     renderer.render_record(h, args, record.size() - sizeof h - context_bytes, site, logger, unix_ns, view, context, 1.0);
     return std::string(view.json);
+}
+
+/// Arms the injected allocation failure (g_fail_from) for one scope: the
+/// `nth` allocation from here on and all after it fail.
+struct FailAllocations {
+    explicit FailAllocations(std::uint64_t nth) { g_fail_from.store(g_allocations.load() + nth); }
+    ~FailAllocations() { g_fail_from.store(0); }
+    FailAllocations(const FailAllocations&) = delete;
+    FailAllocations& operator=(const FailAllocations&) = delete;
+};
+
+/// Allocations `f` makes.
+template <class F>
+std::uint64_t allocations_of(F&& f) {
+    const std::uint64_t before = g_allocations.load();
+    f();
+    return g_allocations.load() - before;
+}
+
+/// The dump ends as a writer ends it: with its crash entry.
+std::string finished(InputBuilder b, std::uint64_t records = 0) {
+    d::write_crash(b.sink, 11, 101, d::kDumpBackendDrained, records);
+    return b.data();
 }
 
 std::vector<std::string> kExpectedOrder = {"Order 1 for acme", "Order 2 for acme", "Order 3 for acme"};
@@ -408,6 +445,71 @@ BOOST_AUTO_TEST_CASE(huge_field_width_is_refused) {
     BOOST_TEST(g_largest_allocation.load() < std::size_t{1} << 20);
     BOOST_TEST(messages(got) == std::vector<std::string>{"[   7]"}, boost::test_tools::per_element());
     BOOST_TEST(got.inputs.at(0).problems.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(out_of_memory_in_add_keeps_only_records_that_stay_valid) {
+    // A second input large enough that its copy is mapped memory (freed,
+    // it is unmapped), with a site and a logger defined between records so
+    // that add() also allocates after records were queued.
+    InputBuilder b = order_input();
+    for (int i = 1; i <= 1500; ++i) b.record(order_record(static_cast<std::uint64_t>(i), i));
+    b.logger(kLogger + 1, "late");
+    b.site(make_site(kSite + 1, Level::warning, "late {}", kIntString));
+    for (int i = 1501; i <= 3000; ++i) b.record(order_record(static_cast<std::uint64_t>(i), i));
+    const std::string big = finished(b, 3000);
+    const std::string small = finished(order_input(), 0);
+
+    std::uint64_t clean = 0;
+    {
+        Decoder decoder;
+        clean = allocations_of([&] { decoder.add("big", as_bytes(big)); });
+    }
+    BOOST_TEST_REQUIRE(clean > 0u);
+    std::uint64_t failed = 0;
+    for (std::uint64_t nth = 1; nth <= clean; ++nth) {
+        Decoder decoder;
+        decoder.add("small", as_bytes(small));
+        bool threw = false;
+        {
+            FailAllocations fail(nth);
+            try {
+                decoder.add("big", as_bytes(big));
+            } catch (const std::bad_alloc&) {
+                threw = true;
+            }
+        }
+        failed += threw ? 1 : 0;
+        // Whatever add() queued before it threw renders from live memory, in order.
+        std::vector<std::string> lines;
+        decoder.render([&lines](std::string_view line) { lines.emplace_back(line); });
+        bool in_order = true;
+        for (std::size_t i = 0; i < lines.size(); ++i)
+            in_order = in_order && message_of(lines[i]) == fmt::format("Order {} for acme", i + 1);
+        BOOST_TEST(in_order, "allocation " << nth << " failing: " << lines.size() << " lines");
+        BOOST_TEST(lines.size() <= 3000u);
+        BOOST_TEST(decoder.inputs().size() <= 2u);  // 1 if even its InputInfo could not be made
+        if (threw && decoder.inputs().size() == 2u) BOOST_TEST(decoder.damaged());
+    }
+    BOOST_TEST(failed == clean);
+}
+
+BOOST_AUTO_TEST_CASE(many_inputs_do_not_copy_the_records_queued_so_far_each_time) {
+    const std::string one = finished([] {
+        InputBuilder b = order_input();
+        for (int i = 1; i <= 3; ++i) b.record(order_record(static_cast<std::uint64_t>(i), i));
+        return b;
+    }(), 3);
+    constexpr int kInputs = 2000;
+    Decoder decoder;
+    const std::uint64_t before = g_allocated_bytes.load();
+    for (int i = 0; i < kInputs; ++i) decoder.add("input", as_bytes(one));
+    const std::uint64_t per_input = (g_allocated_bytes.load() - before) / kInputs;
+    // Each input costs its copy, its tables and its renderer (a few KB); an
+    // exact reserve per input made it the size of all queued records.
+    BOOST_TEST(per_input < 64u * 1024, per_input << " bytes allocated per input");
+    std::size_t lines = 0;
+    decoder.render([&lines](std::string_view) { ++lines; });
+    BOOST_TEST(lines == 3u * kInputs);
 }
 
 // ---- agora-log-decode -------------------------------------------------------
