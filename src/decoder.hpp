@@ -103,6 +103,9 @@ private:
     std::vector<InputInfo> infos_;
     std::vector<std::unique_ptr<Input>> inputs_;
     std::vector<Item> items_;
+    /// Bytes of message bounds the records still to be parsed may ask for
+    /// (grows with each input; see decoder.cpp).
+    std::uint64_t format_budget_;
 };
 
 #ifdef AGORA_FUZZING

@@ -16,6 +16,7 @@
 
 #include <cxxabi.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <typeinfo>
@@ -133,7 +134,9 @@ bool append_exception_json(std::string& out, const std::byte* blob, std::size_t 
         levels[i].type = r.string();
         levels[i].message = r.string();
     }
-    const auto frames = r.get<std::uint32_t>();
+    // A writer records at most kMaxFrames; more is damage (a decoded file):
+    // show no more, so a trace stays bounded whatever the count says.
+    const auto frames = std::min<std::uint32_t>(r.get<std::uint32_t>(), ExceptionArg::kMaxFrames);
     if (!r.ok || depth == 0 || static_cast<std::size_t>(r.end - r.p) / 8 < frames) return false;
 
     out.append("\"exception\":{\"type\":");

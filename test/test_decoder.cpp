@@ -123,6 +123,15 @@ std::string message_of(const std::string& line) {
     return doc["message"].GetString();
 }
 
+/// `s` as it reads back from an entry (invalid UTF-8 shows as U+FFFD).
+std::string as_rendered(std::string_view s) {
+    std::string json;
+    d::append_json_string(json, s);
+    rapidjson::Document doc;
+    doc.Parse(json.c_str());
+    return doc.GetString();
+}
+
 std::vector<std::string> messages(const Decoded& d) {
     std::vector<std::string> out;
     for (const auto& l : d.lines) out.push_back(message_of(l));
@@ -163,6 +172,18 @@ std::uint64_t allocations_of(F&& f) {
     const std::uint64_t before = g_allocations.load();
     f();
     return g_allocations.load() - before;
+}
+
+std::string u32_bytes(std::uint32_t v) { return std::string(reinterpret_cast<const char*>(&v), 4); }
+std::string u64_bytes(std::uint64_t v) { return std::string(reinterpret_cast<const char*>(&v), 8); }
+std::string str_bytes(std::string_view s) { return u32_bytes(static_cast<std::uint32_t>(s.size())) + std::string(s); }
+
+/// An exception argument (record.hpp): blob length, depth 1, type, what(), frames.
+std::string exception_arg(std::uint32_t frame_count, const std::vector<std::uint64_t>& frames) {
+    std::string blob(1, '\1');
+    blob += str_bytes("St13runtime_error") + str_bytes("boom") + u32_bytes(frame_count);
+    for (std::uint64_t a : frames) blob += u64_bytes(a);
+    return u32_bytes(static_cast<std::uint32_t>(blob.size())) + blob;
 }
 
 /// The dump ends as a writer ends it: with its crash entry.
@@ -443,7 +464,11 @@ BOOST_AUTO_TEST_CASE(huge_field_width_is_refused) {
     g_largest_allocation.store(0);
     const Decoded got = decode({b.data()});
     BOOST_TEST(g_largest_allocation.load() < std::size_t{1} << 20);
-    BOOST_TEST(messages(got) == std::vector<std::string>{"[   7]"}, boost::test_tools::per_element());
+    // The refused records show their template and why, at their place.
+    BOOST_TEST(messages(got) == (std::vector<std::string>{
+                                    "[   7]", "[{:{}}] [agora-log: not formatted: a field wider than 4096 characters]",
+                                    "[{:99999999}] {} [agora-log: not formatted: a field wider than 4096 characters]"}),
+               boost::test_tools::per_element());
     BOOST_TEST(got.inputs.at(0).problems.size() == 2u);
 }
 
@@ -510,6 +535,295 @@ BOOST_AUTO_TEST_CASE(many_inputs_do_not_copy_the_records_queued_so_far_each_time
     std::size_t lines = 0;
     decoder.render([&lines](std::string_view) { ++lines; });
     BOOST_TEST(lines == 3u * kInputs);
+}
+
+namespace {
+/// One site with `format` and `types`, one record with `args` (raw bytes),
+/// then an order record that must still decode; returns the decoded input
+/// and the largest allocation decoding it took.
+struct OneSite {
+    Decoded got;
+    std::size_t largest_allocation = 0;
+};
+OneSite decode_one_site(std::string_view format, const TypeCode* types, const std::string& args,
+                        std::uint32_t max_message_length = 10000) {
+    InputBuilder b(d::FileKind::crash_dump, "decode-test", max_message_length);
+    b.logger(kLogger, "orders").site(order_site()).thread(101);
+    b.site(make_site(20, Level::info, format, types));
+    b.record(RecordBuilder(20, kTsc0 + 1, kLogger).raw(args.data(), args.size()).bytes());
+    b.record(order_record(2, 1));
+    const std::string input = finished(b, 2);
+    g_largest_allocation.store(0);
+    OneSite out;
+    out.got = decode({input});
+    out.largest_allocation = g_largest_allocation.load();
+    return out;
+}
+
+constexpr TypeCode kOneInt[] = {TypeCode::i32, TypeCode::end};
+constexpr TypeCode kTwoInts[] = {TypeCode::i32, TypeCode::i32, TypeCode::end};
+constexpr TypeCode kFourInts[] = {TypeCode::i32, TypeCode::i32, TypeCode::i32, TypeCode::i32, TypeCode::end};
+constexpr TypeCode kOneString[] = {TypeCode::string, TypeCode::end};
+constexpr TypeCode kOneDouble[] = {TypeCode::f64, TypeCode::end};
+constexpr TypeCode kDoubleInt[] = {TypeCode::f64, TypeCode::i32, TypeCode::end};
+constexpr TypeCode kOneException[] = {TypeCode::exception, TypeCode::end};
+constexpr TypeCode kOneContext[] = {TypeCode::context, TypeCode::end};
+
+std::string int_args(std::initializer_list<std::int32_t> values) {
+    std::string out;
+    for (std::int32_t v : values) out.append(reinterpret_cast<const char*>(&v), 4);
+    return out;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(widths_hidden_behind_fills_fmt_accepts_are_refused) {
+    // fmt 9.1 takes any code point but '{' as fill, '}' included, and reads a
+    // spec to the end of the template: each spelling asks for a field of
+    // 300 million characters (four bytes each with a four-byte fill).
+    struct Case {
+        std::string format;
+        const TypeCode* types;
+        std::string args;
+    };
+    const std::vector<Case> cases = {
+        {"{:}<300000000}", kOneInt, int_args({7})},
+        {"{:\xF0}AB<300000000}", kOneInt, int_args({7})},          // a lead byte frames 4 bytes: "\xF0}AB"
+        {"{:\xE2\x82\xAC^300000000}", kOneInt, int_args({7})},      // a real multi-byte fill
+        {"{:}<{}}", kTwoInts, int_args({7, 300000000})},            // the width is argument 1
+        {"{0:}<{1}}", kTwoInts, int_args({7, 300000000})},
+        {"{:}<{}}{:{}}", kFourInts, int_args({7, 300000000, 7, 5})},  // automatic indices run on inside the spec
+        {"{:.{}}", kDoubleInt, std::string(u64_bytes(0x3ff8000000000000ull)) + int_args({300000000})},
+        {"{:.300000000}", kOneDouble, u64_bytes(0x3ff8000000000000ull)},
+    };
+    for (const Case& c : cases) {
+        BOOST_TEST_CONTEXT("template " << c.format) {
+            const OneSite r = decode_one_site(c.format, c.types, c.args);
+            BOOST_TEST(r.largest_allocation < std::size_t{1} << 20);
+            BOOST_TEST(messages(r.got) ==
+                           (std::vector<std::string>{
+                               as_rendered(c.format + " [agora-log: not formatted: a field wider than 4096 characters]"),
+                               "Order 1 for acme"}),
+                       boost::test_tools::per_element());
+            BOOST_TEST(r.got.inputs.at(0).problems.size() == 1u, all_problems(r.got));
+            BOOST_TEST(all_problems(r.got).find("record not formatted: ") != std::string::npos, all_problems(r.got));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(fields_a_writer_never_writes_are_not_confused_with_fmt_syntax) {
+    // What fmt formats, the scan must frame the same way: these all render.
+    struct Case {
+        std::string format;
+        const TypeCode* types;
+        std::string args;
+        std::string expected;
+    };
+    const std::vector<Case> cases = {
+        {"[{:*^7}]", kOneInt, int_args({42}), "[**42***]"},
+        {"[{:\xE2\x82\xAC>4}]", kOneInt, int_args({1}), "[\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC" "1]"},
+        {"[{:}>3}] {{}}", kOneInt, int_args({5}), "[}}5] {}"},
+        {"[{:{}}] [{:>{}}]", kFourInts, int_args({7, 4, 8, 3}), "[   7] [  8]"},
+        {"[{1:{0}}]", kTwoInts, int_args({3, 9}), "[  9]"},
+        {"{:+#010x}", kOneInt, int_args({255}), "+0x00000ff"},
+        // fmt refuses a precision for an int: damaged, as the live backend shows it.
+        {"{:.2f}|{:8.3e}", kDoubleInt, std::string(u64_bytes(0x3ff8000000000000ull)) + int_args({0}),
+         "1.50|{:.2f}|{:8.3e} [agora-log: format error: precision not allowed for this argument type]"},
+    };
+    for (const Case& c : cases) {
+        BOOST_TEST_CONTEXT("template " << c.format) {
+            const OneSite r = decode_one_site(c.format, c.types, c.args);
+            BOOST_TEST_REQUIRE(r.got.lines.size() == 2u);
+            BOOST_TEST(message_of(r.got.lines[0]) == c.expected);
+            BOOST_TEST(r.got.damaged == (c.expected.find("format error") != std::string::npos), all_problems(r.got));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(templates_fmt_rejects_are_not_formatted) {
+    for (const std::string format : {"{", "}", "{0}{}", "{}{0}", "{:{name}}", "{:\x7b<5}", "{:.}", "{:Q}",
+                                     "{:99999999999}", "{0"}) {
+        BOOST_TEST_CONTEXT("template " << format) {
+            const OneSite r = decode_one_site(format, kTwoInts, int_args({1, 2}));
+            BOOST_TEST(messages(r.got) ==
+                           (std::vector<std::string>{
+                               format + " [agora-log: not formatted: the template is not valid fmt syntax]",
+                               "Order 1 for acme"}),
+                       boost::test_tools::per_element());
+            BOOST_TEST(all_problems(r.got).find("its call site's template is not valid fmt syntax") != std::string::npos,
+                       all_problems(r.got));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_message_many_times_its_record_is_not_built) {
+    // Thousands of fields showing one 10 KB string: 50 MB before the cut.
+    std::string repeated;
+    for (int i = 0; i < 5000; ++i) repeated += "{0}";
+    const std::string text(10000, 'x');
+    const OneSite strings = decode_one_site(repeated, kOneString, str_bytes(text));
+    BOOST_TEST(strings.largest_allocation < std::size_t{1} << 20);
+    BOOST_TEST_REQUIRE(strings.got.lines.size() == 2u);
+    BOOST_TEST(message_of(strings.got.lines[0]).ends_with(" [agora-log: not formatted: the message would be too large]"));
+    BOOST_TEST(message_of(strings.got.lines[1]) == "Order 1 for acme");
+    BOOST_TEST(all_problems(strings.got).find("record not formatted: formatting it could take 50070256 bytes, above the 1688576 allowed") != std::string::npos,
+               all_problems(strings.got));
+
+    // Thousands of fields 4096 wide: 8 MB of padding.
+    std::string wide;
+    for (int i = 0; i < 2000; ++i) wide += "{0:4096}";
+    const OneSite padded = decode_one_site(wide, kOneInt, int_args({1}));
+    BOOST_TEST(padded.largest_allocation < std::size_t{1} << 20);
+    BOOST_TEST_REQUIRE(padded.got.lines.size() == 2u);
+    BOOST_TEST(message_of(padded.got.lines[0]).ends_with(" [agora-log: not formatted: the message would be too large]"));
+    BOOST_TEST(padded.got.damaged);
+
+    // A real message: each field once, strings as long as the writer cuts them.
+    const std::string longest(10004, 'y');
+    const OneSite fine = decode_one_site("{0} and {0}", kOneString, str_bytes(longest));
+    BOOST_TEST(all_problems(fine.got) == "");
+    BOOST_TEST_REQUIRE(fine.got.lines.size() == 2u);
+    BOOST_TEST(message_of(fine.got.lines[0]) == std::string(10000, 'y') + "...[truncated]");
+}
+
+BOOST_AUTO_TEST_CASE(string_argument_longer_than_the_writer_writes_is_damage) {
+    // The writer cuts strings to max_message_length + 4 (or 10004 before
+    // initialize() set the limit); this one is longer.
+    const OneSite r = decode_one_site("{}", kOneString, str_bytes(std::string(20000, 'z')), 100);
+    BOOST_TEST_REQUIRE(r.got.lines.size() == 2u);
+    BOOST_TEST(message_of(r.got.lines[0]) == "{} [agora-log: not formatted: a string argument longer than the writer writes]");
+    BOOST_TEST(all_problems(r.got).find("string argument 0 is 20000 bytes; the writer cuts strings to 10004") !=
+                   std::string::npos,
+               all_problems(r.got));
+    // 10004 bytes is what a writer with the default limit writes: no problem.
+    const OneSite ok = decode_one_site("{}", kOneString, str_bytes(std::string(10004, 'z')), 100);
+    BOOST_TEST(all_problems(ok.got) == "");
+    BOOST_TEST(message_of(ok.got.lines.at(0)) == std::string(100, 'z') + "...[truncated]");
+}
+
+BOOST_AUTO_TEST_CASE(formatting_budget_bounds_the_work_of_a_whole_input) {
+    // Each record may make fmt write 1.5 MB (1500 fields of a double, 1 KB
+    // of bound each) though it writes 4.5 KB: past the budget (1 GiB plus
+    // 256 bytes per input byte) the rest are not formatted.
+    std::string format;
+    for (int i = 0; i < 1500; ++i) format += "{0}";
+    InputBuilder b;
+    b.logger(kLogger, "orders").site(make_site(21, Level::info, format, kOneDouble)).thread(101);
+    constexpr int kRecords = 1000;
+    for (int i = 0; i < kRecords; ++i) b.record(RecordBuilder(21, kTsc0 + static_cast<std::uint64_t>(i), kLogger).arg(1.5).bytes());
+    const Decoded got = decode({finished(b, kRecords)});
+    BOOST_TEST_REQUIRE(got.lines.size() == static_cast<std::size_t>(kRecords));
+    std::size_t formatted = 0;
+    while (formatted < got.lines.size() && message_of(got.lines[formatted]).starts_with("1.51.51.5")) ++formatted;
+    BOOST_TEST(formatted > 100u);
+    BOOST_TEST(formatted < static_cast<std::size_t>(kRecords));
+    bool rest_refused = true;
+    for (std::size_t i = formatted; i < got.lines.size(); ++i)
+        rest_refused = rest_refused &&
+                       message_of(got.lines[i]).ends_with("[agora-log: not formatted: the decoder's formatting budget is spent]");
+    BOOST_TEST(rest_refused);
+    const auto& problems = got.inputs.at(0).problems;
+    BOOST_TEST_REQUIRE(problems.size() == 2u, all_problems(got));
+    BOOST_TEST(problems[0].find("the decoder's formatting budget is spent") != std::string::npos);
+    BOOST_TEST(problems[1].find(fmt::format("{} more records were not formatted", kRecords - formatted - 1)) !=
+               std::string::npos, problems[1]);
+}
+
+BOOST_AUTO_TEST_CASE(stack_trace_is_bounded_by_frames_and_symbol_length) {
+    // 20000 frames of one 20000-character symbol: 400 MB of trace before.
+    InputBuilder b = order_input();
+    b.site(make_site(22, Level::error, "Failed", kOneException));
+    d::write_symbol(b.sink, 0x1234, std::string(20000, 's'));
+    const std::string args = exception_arg(20000, std::vector<std::uint64_t>(20000, 0x1234));
+    b.record(RecordBuilder(22, kTsc0 + 1, kLogger).raw(args.data(), args.size()).bytes());
+    g_largest_allocation.store(0);
+    const Decoded got = decode({finished(b, 1)});
+    BOOST_TEST(g_largest_allocation.load() < std::size_t{4} << 20);
+    BOOST_TEST_REQUIRE(got.lines.size() == 1u);
+    const std::string frame = std::string(10000, 's') + "...[truncated]";
+    BOOST_TEST(got.lines[0].find("#0 " + frame + "\\n#1 ") != std::string::npos);
+    BOOST_TEST(got.lines[0].find("\\n#63 " + frame + "\"") != std::string::npos);
+    BOOST_TEST(got.lines[0].find("#64 ") == std::string::npos);
+    BOOST_TEST(all_problems(got).find("exception argument has 1 levels and 20000 stack frames; a writer records at most "
+                                      "8 and 64: rendered with the first 64 frames") != std::string::npos,
+               all_problems(got));
+}
+
+BOOST_AUTO_TEST_CASE(count_fields_of_all_ones_are_damage_not_allocations) {
+    constexpr std::uint32_t kAllOnes = 0xFFFFFFFFu;
+    struct Case {
+        std::string name;
+        std::string problem;  // the problem it reports
+        std::function<void(InputBuilder&)> add;  // what goes between the order site and the order record
+    };
+    const std::vector<Case> cases = {
+        {"site type-code count", "site entry is malformed",
+         [](InputBuilder& b) {
+             d::write_entry(b.sink, d::EntryType::site, [](auto& out) {
+                 d::put_value(out, std::uint32_t{30});
+                 d::put_value(out, std::uint8_t{1});
+                 d::put_value(out, std::uint32_t{1});
+                 d::put_str(out, "{}");
+                 d::put_str(out, "f.cpp");
+                 d::put_str(out, "f()");
+                 d::put_value(out, kAllOnes);
+                 d::put_value(out, std::uint8_t{7});
+             });
+         }},
+        {"site placeholder-name count", "site entry is malformed",
+         [](InputBuilder& b) {
+             d::write_entry(b.sink, d::EntryType::site, [](auto& out) {
+                 d::put_value(out, std::uint32_t{30});
+                 d::put_value(out, std::uint8_t{1});
+                 d::put_value(out, std::uint32_t{1});
+                 d::put_str(out, "{id}");
+                 d::put_str(out, "f.cpp");
+                 d::put_str(out, "f()");
+                 d::put_value(out, std::uint32_t{1});
+                 d::put_value(out, std::uint8_t{7});
+                 d::put_value(out, kAllOnes);
+                 d::put_str(out, "id");
+             });
+         }},
+        {"snapshot context count", "snapshot entry is malformed",
+         [](InputBuilder& b) {
+             d::write_entry(b.sink, d::EntryType::snapshot, [](auto& out) {
+                 d::put_value(out, std::uint64_t{0x5000});
+                 d::put_value(out, std::uint64_t{1});
+                 d::put_value(out, kAllOnes);
+                 d::put_str(out, "key");
+                 d::put_value(out, std::uint8_t{1});
+                 d::put_value(out, std::int64_t{1});
+             });
+         }},
+        {"record context count", "context argument is damaged after 1 of its 4294967295 fields; rendered with those 1",
+         [](InputBuilder& b) {
+             b.site(make_site(31, Level::info, "with context", kOneContext));
+             const std::string blob = u32_bytes(kAllOnes) + str_bytes("key") + '\1' + u64_bytes(5);
+             const std::string args = u32_bytes(static_cast<std::uint32_t>(blob.size())) + blob;
+             b.record(RecordBuilder(31, kTsc0 + 1, kLogger).raw(args.data(), args.size()).bytes());
+         }},
+        {"exception frame count", "exception argument is damaged; rendered without it",
+         [](InputBuilder& b) {
+             b.site(make_site(32, Level::error, "Failed", kOneException));
+             const std::string args = exception_arg(kAllOnes, {0x1234, 0x5678});
+             b.record(RecordBuilder(32, kTsc0 + 1, kLogger).raw(args.data(), args.size()).bytes());
+         }},
+    };
+    for (const Case& c : cases) {
+        BOOST_TEST_CONTEXT(c.name) {
+            InputBuilder b = order_input();
+            c.add(b);
+            b.record(order_record(5, 1));
+            const std::string input = finished(b, 1);
+            g_largest_allocation.store(0);
+            const Decoded got = decode({input});
+            BOOST_TEST(g_largest_allocation.load() < input.size() * 4 + 65536);
+            BOOST_TEST(got.inputs.at(0).problems.size() == 1u, all_problems(got));
+            BOOST_TEST(all_problems(got).find(c.problem) != std::string::npos, all_problems(got));
+            BOOST_TEST_REQUIRE(!got.lines.empty());
+            BOOST_TEST(message_of(got.lines.back()) == "Order 1 for acme");
+        }
+    }
 }
 
 // ---- agora-log-decode -------------------------------------------------------
