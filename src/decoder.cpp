@@ -48,12 +48,21 @@ std::uint64_t message_bound_cap(std::size_t max_message_length) noexcept {
 /// message of many MB could keep the decoder busy for hours.
 constexpr std::uint64_t kFormatBudgetBase = std::uint64_t{1} << 30;
 constexpr std::uint64_t kFormatBudgetPerInputByte = 256;
+/// Bytes that resynchronisation may checksum in candidate entries that do not
+/// check out, per input: a base and so much per input byte. Each candidate
+/// costs its claimed size; a file of headers claiming the rest of the file
+/// would otherwise cost the square of its size.
+constexpr std::uint64_t kResyncBudgetBase = std::uint64_t{16} << 20;
+constexpr std::uint64_t kResyncBudgetPerInputByte = 4;
+
 bool checksum_matches(const EntryHeader& h, const std::byte* payload) noexcept {
 #ifdef AGORA_FUZZING
     if (g_fuzz_ignore_checksums) return true;
 #endif
     return entry_checksum(h.type, payload, h.size) == h.checksum;
 }
+
+bool known_entry_type(EntryType t) noexcept { return t >= EntryType::identity && t <= EntryType::crash; }
 
 bool valid_level(std::uint8_t v) noexcept {
     switch (static_cast<Level>(v)) {
@@ -562,7 +571,8 @@ public:
     Parser(Decoder::Input& in, InputInfo& info, std::vector<Decoder::Item>& items, std::size_t info_index,
            std::uint64_t& format_budget)
         : in_(in), info_(info), items_(items), info_index_(info_index), data_(in.bytes.data()), size_(in.bytes.size()),
-          format_budget_(format_budget) {}
+          format_budget_(format_budget),
+          resync_budget_(add_sat(kResyncBudgetBase, mul_sat(kResyncBudgetPerInputByte, in.bytes.size()))) {}
 
     void run();
     /// Where run() is (for a problem when it throws).
@@ -573,8 +583,9 @@ private:
         if (skipped != 0) info_.problems.push_back(fmt::format("{}: offset {}: {}; skipped {} bytes", info_.name, offset, what, skipped));
         else info_.problems.push_back(fmt::format("{}: offset {}: {}", info_.name, offset, what));
     }
-    bool header_checks_out(std::size_t pos, EntryHeader& h) const noexcept;
-    std::size_t resync(std::size_t from) const noexcept;
+    bool plausible_header(std::size_t pos, EntryHeader& h) const noexcept;
+    bool payload_checks_out(const EntryHeader& h, std::size_t pos) noexcept;
+    std::size_t resync(std::size_t from) noexcept;
     bool read_file_header();
     void entry(const EntryHeader& h, std::size_t pos);
     void identity(BlobReader r, std::size_t pos, std::uint32_t size);
@@ -596,16 +607,33 @@ private:
     std::uint64_t& format_budget_;       // the Decoder's, shared by its inputs
     bool budget_reported_ = false;       // one problem for the first record refused for it,
     std::uint64_t budget_refusals_ = 0;  // one for the count of the others
+    const std::uint64_t resync_budget_;
+    std::uint64_t resync_spent_ = 0;     // bytes checksummed in entries that did not check out
+    bool gave_up_ = false;
 };
 
-bool Parser::header_checks_out(std::size_t pos, EntryHeader& h) const noexcept {
+/// What can be checked without reading the payload: a resynchronisation
+/// candidate that fails here costs nothing. Unknown entry types (a newer
+/// writer's) are not candidates: after damage they are skipped with it.
+bool Parser::plausible_header(std::size_t pos, EntryHeader& h) const noexcept {
     if (size_ - pos < sizeof h) return false;
     std::memcpy(&h, data_ + pos, sizeof h);
-    return h.sync == kEntrySync && h.size <= kMaxEntrySize && h.size <= size_ - pos - sizeof h &&
-           checksum_matches(h, data_ + pos + sizeof h);
+    return h.sync == kEntrySync && known_entry_type(h.type) && h.reserved[0] == std::uint8_t{0} &&
+           h.reserved[1] == std::uint8_t{0} && h.reserved[2] == std::uint8_t{0} && h.size <= kMaxEntrySize &&
+           h.size <= size_ - pos - sizeof h;
 }
 
-std::size_t Parser::resync(std::size_t from) const noexcept {
+/// The checksum test, charging a failure to the resynchronisation budget
+/// (an entry that checks out is read once more, then consumed: linear).
+bool Parser::payload_checks_out(const EntryHeader& h, std::size_t pos) noexcept {
+    if (checksum_matches(h, data_ + pos + sizeof h)) return true;
+    resync_spent_ = add_sat(resync_spent_, h.size);
+    return false;
+}
+
+/// The next offset at or after `from` whose entry checks out; size_ if none.
+/// Sets gave_up_ and returns the offset it reached when the budget is spent.
+std::size_t Parser::resync(std::size_t from) noexcept {
     constexpr auto kFirst = static_cast<unsigned char>(kEntrySync & 0xff);
     std::size_t pos = from;
     while (size_ - pos >= sizeof(EntryHeader)) {
@@ -613,7 +641,13 @@ std::size_t Parser::resync(std::size_t from) const noexcept {
         if (hit == nullptr) break;
         pos = static_cast<std::size_t>(static_cast<const std::byte*>(hit) - data_);
         EntryHeader h;
-        if (header_checks_out(pos, h)) return pos;
+        if (plausible_header(pos, h)) {
+            if (resync_spent_ > resync_budget_) {
+                gave_up_ = true;
+                return pos;
+            }
+            if (payload_checks_out(h, pos)) return pos;
+        }
         ++pos;
     }
     return size_;
@@ -689,7 +723,7 @@ void Parser::run() {
         } else if (h.size > size_ - pos - sizeof h) {
             what = fmt::format("entry of {} bytes runs past the end of the input ({} bytes left; truncated?)", h.size,
                                size_ - pos - sizeof h);
-        } else if (!checksum_matches(h, data_ + pos + sizeof h)) {
+        } else if (!payload_checks_out(h, pos)) {
             what = fmt::format("checksum mismatch in an entry of type {} and {} bytes", static_cast<unsigned>(h.type),
                                h.size);
         }
@@ -697,6 +731,13 @@ void Parser::run() {
             const std::size_t next = resync(pos + 1);
             problem(pos, what, next - pos);
             pos = next;
+            if (gave_up_) {
+                problem(pos, fmt::format("gave up resynchronising: candidate entries that did not check out cost "
+                                         "{} bytes of checksums, more than the {} allowed for this input; the last "
+                                         "{} bytes are not decoded",
+                                         resync_spent_, resync_budget_, size_ - pos));
+                pos = size_;
+            }
             continue;
         }
         ++info_.entries;

@@ -380,6 +380,65 @@ BOOST_AUTO_TEST_CASE(four_gigabyte_length_field_allocates_nothing_and_resyncs) {
     }
 }
 
+namespace {
+/// An order record, then a run of `count` entry headers that each claim the
+/// rest of the input as payload (checksum 0: none checks out), then an order
+/// record and the crash entry. `patch` may change each bogus header.
+std::string headers_claiming_the_rest(int count, const std::function<void(d::EntryHeader&)>& patch = {}) {
+    InputBuilder b = order_input();
+    b.record(order_record(10, 1));
+    const std::size_t run = b.offset();
+    InputBuilder tail_builder = order_input();
+    const std::size_t tail_start = tail_builder.offset();
+    tail_builder.record(order_record(20, 2));
+    d::write_crash(tail_builder.sink, 11, 101, d::kDumpBackendDrained, 2);
+    const std::string tail = tail_builder.data().substr(tail_start);
+    const std::size_t total = run + 16 * static_cast<std::size_t>(count) + tail.size();
+    std::string data = b.data();
+    for (int i = 0; i < count; ++i) {
+        d::EntryHeader h{};
+        h.sync = d::kEntrySync;
+        h.type = d::EntryType::record;
+        h.size = static_cast<std::uint32_t>(total - data.size() - sizeof h);
+        h.checksum = 0;
+        if (patch) patch(h);
+        data.append(reinterpret_cast<const char*>(&h), sizeof h);
+    }
+    return data + tail;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(resync_gives_up_when_candidates_cost_too_much_checksumming) {
+    // 8192 headers, each claiming the rest: checksumming every candidate
+    // would read about 550 MB (quadratic in the input size).
+    const std::string data = headers_claiming_the_rest(8192);
+    const Decoded got = decode({data});
+    BOOST_TEST_REQUIRE(!got.lines.empty());
+    BOOST_TEST(message_of(got.lines[0]) == "Order 1 for acme");
+    BOOST_TEST(got.damaged);
+    const auto& problems = got.inputs.at(0).problems;
+    BOOST_TEST_REQUIRE(problems.size() >= 2u, all_problems(got));
+    BOOST_TEST(problems[0].find("checksum mismatch in an entry of type 8") != std::string::npos, all_problems(got));
+    BOOST_TEST(problems[1].find("gave up resynchronising: candidate entries that did not check out cost") !=
+                   std::string::npos,
+               all_problems(got));
+}
+
+BOOST_AUTO_TEST_CASE(resync_rejects_implausible_headers_without_checksumming_them) {
+    // The same run with what no writer writes (a reserved byte set, an
+    // unknown type): rejected from the header alone, so the budget is not
+    // spent and the record after them is found.
+    for (const auto& patch : std::vector<std::function<void(d::EntryHeader&)>>{
+             [](d::EntryHeader& h) { h.reserved[1] = 1; },
+             [](d::EntryHeader& h) { h.type = static_cast<d::EntryType>(77); }}) {
+        const Decoded got = decode({headers_claiming_the_rest(8192, patch)});
+        BOOST_TEST(messages(got) == (std::vector<std::string>{"Order 1 for acme", "Order 2 for acme"}),
+                   boost::test_tools::per_element());
+        BOOST_TEST(got.inputs.at(0).problems.size() == 1u, all_problems(got));
+        BOOST_TEST(all_problems(got).find("checksum mismatch") != std::string::npos, all_problems(got));
+    }
+}
+
 BOOST_AUTO_TEST_CASE(unknown_entry_type_is_skipped_with_one_note) {
     InputBuilder b = order_input();
     b.record(order_record(10, 1));
