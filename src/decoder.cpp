@@ -752,6 +752,15 @@ void Parser::finish() {
     if (budget_refusals_ != 0)
         problem(size_, fmt::format("{} more records were not formatted: the decoder's formatting budget was spent",
                                    budget_refusals_));
+    if (!in_.has_identity)
+        problem(info_.header.header_size,
+                "no identity entry (every writer starts with one): service, environment, version, host, "
+                "max_message_length and the default context are unknown; records render with defaults");
+    // The crash entry is a dump's last: without it the dump was cut short.
+    const bool dump = info_.kind == FileKind::crash_dump || info_.kind == FileKind::on_demand_dump;
+    if (dump && !info_.crash)
+        problem(size_, "dump ends before its crash entry (the writer's last): it was cut short, and records it "
+                       "had not written yet are lost");
 }
 
 void Parser::entry(const EntryHeader& h, std::size_t pos) {

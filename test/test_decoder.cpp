@@ -201,6 +201,7 @@ std::string three_records(std::vector<std::size_t>* offsets = nullptr) {
         if (offsets) offsets->push_back(b.offset());
         b.record(order_record(static_cast<std::uint64_t>(10 * i), i));
     }
+    d::write_crash(b.sink, 11, 101, d::kDumpBackendDrained, 3);
     return b.data();
 }
 
@@ -303,7 +304,7 @@ BOOST_AUTO_TEST_CASE(exception_frames_come_from_symbol_entries_only) {
     b.site(site);
     d::write_symbol(b.sink, 0x1234, "app::fail() at /src/app/fail.cpp:12");
     b.record(RecordBuilder(9, kTsc0 + 1, kLogger).raw(args.data(), args.size()).bytes());
-    const Decoded got = decode({b.data()});
+    const Decoded got = decode({finished(b, 1)});
     BOOST_TEST(all_problems(got) == "");
     BOOST_TEST_REQUIRE(got.lines.size() == 1u);
     BOOST_TEST(got.lines[0].find(R"("exception":{"type":"std::runtime_error","message":"boom","stacktrace":)"
@@ -348,8 +349,10 @@ BOOST_AUTO_TEST_CASE(truncated_mid_record_keeps_what_came_before) {
     BOOST_TEST(got.damaged);
     BOOST_TEST(all_problems(got) ==
                fmt::format("input0: offset {}: entry of {} bytes runs past the end of the input (10 bytes left; "
-                           "truncated?); skipped 26 bytes\n",
-                           offsets[2], full.size() - offsets[2] - 16));
+                           "truncated?); skipped 26 bytes\n"
+                           "input0: offset {}: dump ends before its crash entry (the writer's last): it was cut short, "
+                           "and records it had not written yet are lost\n",
+                           offsets[2], order_record(30, 3).size(), cut.size()));
 }
 
 BOOST_AUTO_TEST_CASE(flipped_bytes_cost_only_their_record) {
@@ -447,11 +450,50 @@ BOOST_AUTO_TEST_CASE(unknown_entry_type_is_skipped_with_one_note) {
     for (int i = 0; i < 2; ++i)
         d::write_entry(b.sink, unknown, [](auto& out) { d::put_str(out, "from a newer writer"); });
     b.record(order_record(20, 2)).record(order_record(30, 3));
-    const Decoded got = decode({b.data()});
+    const Decoded got = decode({finished(b, 3)});
     BOOST_TEST(messages(got) == kExpectedOrder, boost::test_tools::per_element());
     BOOST_TEST(!got.damaged);
     BOOST_TEST_REQUIRE(got.inputs.at(0).notes.size() == 1u);
     BOOST_TEST(got.inputs.at(0).notes[0].starts_with(fmt::format("input0: offset {}: entry type 200 is unknown", at)));
+}
+
+BOOST_AUTO_TEST_CASE(dump_without_its_crash_entry_was_cut_short) {
+    for (const auto kind : {d::FileKind::crash_dump, d::FileKind::on_demand_dump, d::FileKind::binary_log}) {
+        BOOST_TEST_CONTEXT("kind " << d::kind_name(kind)) {
+            InputBuilder b = order_input(kind);
+            b.record(order_record(10, 1));
+            const Decoded got = decode({b.data()});
+            BOOST_TEST(messages(got) == std::vector<std::string>{"Order 1 for acme"}, boost::test_tools::per_element());
+            if (kind == d::FileKind::binary_log) {
+                // A log file has no crash entry: it ends wherever the process stopped.
+                BOOST_TEST(!got.damaged, all_problems(got));
+            } else {
+                BOOST_TEST(all_problems(got) ==
+                           fmt::format("input0: offset {}: dump ends before its crash entry (the writer's last): it "
+                                       "was cut short, and records it had not written yet are lost\n",
+                                       b.data().size()));
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(file_without_identity_entry_is_a_problem) {
+    // The builder's header, then everything but the identity entry.
+    InputBuilder b(d::FileKind::binary_log);
+    std::string data = b.data().substr(0, sizeof(d::FileHeader));
+    StringSink rest;
+    d::write_logger(rest, kLogger, "orders");
+    d::write_site(rest, order_site());
+    const std::string rec = order_record(10, 1);
+    d::write_record(rest, reinterpret_cast<const std::byte*>(rec.data()), static_cast<std::uint32_t>(rec.size()));
+    data += rest.data;
+    const Decoded got = decode({data});
+    BOOST_TEST_REQUIRE(got.lines.size() == 1u);
+    BOOST_TEST(message_of(got.lines[0]) == "Order 1 for acme");
+    BOOST_TEST(got.lines[0].find("\"service\":\"\"") != std::string::npos, got.lines[0]);
+    BOOST_TEST(all_problems(got) == "input0: offset 64: no identity entry (every writer starts with one): service, "
+                                    "environment, version, host, max_message_length and the default context are "
+                                    "unknown; records render with defaults\n");
 }
 
 BOOST_AUTO_TEST_CASE(empty_file_is_a_problem) {
@@ -487,7 +529,7 @@ BOOST_AUTO_TEST_CASE(records_of_unknown_sites_loggers_and_snapshots) {
     const std::size_t unknown_snapshot = b.offset();
     b.record(RecordBuilder(kSite, kTsc0 + 3, kLogger).bound(0xdead0).arg(3).arg(std::string_view("acme")).bytes());
     b.record(RecordBuilder(0, kTsc0 + 4, 0).bytes());  // ring padding: tolerated silently
-    const Decoded got = decode({b.data()});
+    const Decoded got = decode({finished(b, 1)});
     BOOST_TEST(messages(got) == std::vector<std::string>{"Order 3 for acme"}, boost::test_tools::per_element());
     BOOST_TEST(all_problems(got) ==
                fmt::format("input0: offset {}: record refers to unknown call site 99; skipped 48 bytes\n"
@@ -503,7 +545,7 @@ BOOST_AUTO_TEST_CASE(record_not_matching_its_site_renders_as_damaged) {
     std::memcpy(bad.data() + sizeof(RecordHeader) + 4, &huge, 4);
     const std::size_t at = b.offset();
     b.record(bad).record(order_record(20, 2));
-    const Decoded got = decode({b.data()});
+    const Decoded got = decode({finished(b, 2)});
     BOOST_TEST_REQUIRE(got.lines.size() == 2u);
     BOOST_TEST(message_of(got.lines[0]) == "Order {} for {} [agora-log: record arguments are damaged]");
     BOOST_TEST(message_of(got.lines[1]) == "Order 2 for acme");
@@ -521,7 +563,7 @@ BOOST_AUTO_TEST_CASE(huge_field_width_is_refused) {
     b.record(RecordBuilder(11, kTsc0 + 2, kLogger).arg(7).arg(2'000'000'000).bytes());
     b.record(RecordBuilder(12, kTsc0 + 3, kLogger).arg(7).arg(1).bytes());
     g_largest_allocation.store(0);
-    const Decoded got = decode({b.data()});
+    const Decoded got = decode({finished(b, 3)});
     BOOST_TEST(g_largest_allocation.load() < std::size_t{1} << 20);
     // The refused records show their template and why, at their place.
     BOOST_TEST(messages(got) == (std::vector<std::string>{
