@@ -9,6 +9,7 @@
 #include "common.hpp"
 
 #include "binary_input.hpp"
+#include "decode_cli.hpp"
 #include "decoder.hpp"
 #include "render.hpp"
 
@@ -934,6 +935,7 @@ namespace {
 struct Run {
     int status = -1;
     std::string out, err;
+    std::uint64_t allocations = 0;  // run_in_process: decode_cli's
 };
 
 /// Runs agora-log-decode with `args`; stdin from `stdin_path` (or /dev/null).
@@ -1044,4 +1046,152 @@ BOOST_AUTO_TEST_CASE(cli_usage_errors_exit_2_and_help_exits_0) {
     BOOST_TEST(help.status == 0);
     BOOST_TEST(help.out.starts_with("Usage: agora-log-decode"));
     BOOST_TEST(help.out.find("Example:") != std::string::npos);
+}
+
+namespace {
+/// Runs the command line in this process (decode_cli), its output and
+/// standard error in `dir`, for cases that need this test's operator new:
+/// with fail_nth > 0, its fail_nth-th allocation and all after it fail.
+Run run_in_process(const agora_test::TempDir& dir, std::vector<std::string> args, std::uint64_t fail_nth = 0) {
+    std::vector<char*> argv{const_cast<char*>("agora-log-decode")};
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const std::string out_path = dir.file("in-process.out"), err_path = dir.file("in-process.err");
+    std::FILE* out = std::fopen(out_path.c_str(), "wb");
+    std::FILE* err = std::fopen(err_path.c_str(), "wb");
+    Run r;
+    if (out != nullptr && err != nullptr) {
+        std::optional<FailAllocations> fail;
+        if (fail_nth != 0) fail.emplace(fail_nth);
+        try {
+            r.allocations = allocations_of([&] {
+                r.status = agora::log::detail::decode_cli(static_cast<int>(argv.size() - 1), argv.data(), stdin, out, err);
+            });
+        } catch (...) {
+            r.status = -2;  // escaped decode_cli: what ended the process before
+        }
+    }
+    if (out != nullptr) std::fclose(out);
+    if (err != nullptr) std::fclose(err);
+    r.out = agora_test::read_file(out_path);
+    r.err = agora_test::read_file(err_path);
+    return r;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(cli_out_of_memory_anywhere_exits_1_and_says_so) {
+    agora_test::TempDir dir;
+    // Two inputs out of timestamp order (the sort allocates), one with an
+    // exception argument (its trace allocates while rendering).
+    InputBuilder b = order_input();
+    b.site(make_site(22, Level::error, "Failed", kOneException));
+    d::write_symbol(b.sink, 0x1234, "app::fail()");
+    const std::string args = exception_arg(2, {0x1234, 0x5678});
+    b.record(order_record(30, 3)).record(RecordBuilder(22, kTsc0 + 40'000, kLogger).raw(args.data(), args.size()).bytes());
+    const std::string first = write_input(dir, "oom-first.bin", finished(b, 2));
+    const std::string second = write_input(dir, "oom-second.bin", three_records());
+    for (const std::vector<std::string>& cli : {std::vector<std::string>{first, second},
+                                                std::vector<std::string>{"--info", first, second},
+                                                std::vector<std::string>{"--format", "text", first, second}}) {
+        BOOST_TEST_CONTEXT("arguments " << cli.size() << " starting with " << cli[0]) {
+            const Run clean = run_in_process(dir, cli);
+            const std::uint64_t clean_allocations = clean.allocations;
+            BOOST_TEST_REQUIRE(clean.status == 0, clean.err);
+            BOOST_TEST_REQUIRE(clean_allocations > 10u);
+            std::uint64_t bad_status = 0, unexplained = 0;
+            for (std::uint64_t nth = 1; nth <= clean_allocations; ++nth) {
+                const Run r = run_in_process(dir, cli, nth);
+                if (r.status != 1) ++bad_status;
+                if (r.err.find("out of memory") == std::string::npos) ++unexplained;
+                if (r.status != 1 || r.err.find("out of memory") == std::string::npos)
+                    BOOST_TEST_MESSAGE("allocation " << nth << " failing: status " << r.status << ", " << r.err);
+            }
+            BOOST_TEST(bad_status == 0u);
+            BOOST_TEST(unexplained == 0u);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(cli_info_reports_what_a_decode_reports) {
+    agora_test::TempDir dir;
+    const std::string clean = write_input(dir, "info-clean.bin", three_records());
+    Run r = run_cli(dir, {"--info", clean});
+    BOOST_TEST(r.status == 0, r.err);
+    std::string anchor;
+    d::append_timestamp(anchor, kUnix0);
+    const std::string expected = clean + "\n"
+        "  kind:           crash dump\n"
+        "  service:        decode-test\n"
+        "  environment:    staging\n"
+        "  version:        1.2.3\n"
+        "  host:           test-host\n"
+        "  pid:            4242\n"
+        "  format version: 1\n"
+        "  clock anchor:   tsc " + std::to_string(kTsc0) + ", 1 ns/tick, " + anchor + "\n"
+        "  threads:        1\n"
+        "  records:        3\n"
+        "  crash:          SIGSEGV (11) on thread 101, 3 records dumped\n"
+        "  dump flags:     backend drained\n"
+        "  problems:       none\n";
+    BOOST_TEST(r.out == expected);
+
+    // A record that does not match its site shows only when rendered:
+    // --info renders too, so it says so and exits 1 like a decode.
+    InputBuilder b = order_input();
+    std::string bad = order_record(10, 1);
+    const std::uint32_t huge = 1000;
+    std::memcpy(bad.data() + sizeof(RecordHeader) + 4, &huge, 4);
+    const std::size_t at = b.offset();
+    b.record(bad);
+    const std::string damaged = write_input(dir, "info-damaged.bin", finished(b, 1));
+    r = run_cli(dir, {"--info", damaged});
+    BOOST_TEST(r.status == 1);
+    const std::string problem = fmt::format("{}: offset {}: record does not match its call site", damaged, at);
+    BOOST_TEST(r.out.find("  problem: " + problem) != std::string::npos, r.out);
+    BOOST_TEST(r.out.find("problems:       none") == std::string::npos, r.out);
+    BOOST_TEST(r.err.find("agora-log-decode: " + problem) != std::string::npos, r.err);
+}
+
+BOOST_AUTO_TEST_CASE(cli_output_that_cannot_be_opened_fails_before_reading_inputs) {
+    agora_test::TempDir dir;
+    const std::string output = dir.file("no-such-dir/out.log");
+    const Run r = run_cli(dir, {"--output", output, dir.file("missing-input.bin")});
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.err == "agora-log-decode: cannot open output " + output + ": No such file or directory\n");
+    BOOST_TEST(r.out == "");
+
+    // An output that is also an input is read before it is emptied.
+    const std::string both = write_input(dir, "in-and-out.bin", three_records());
+    const std::string expected = joined_lines(decode({three_records()}));
+    const Run same = run_cli(dir, {"-o", both, both});
+    BOOST_TEST(same.status == 0, same.err);
+    BOOST_TEST(agora_test::read_file(both) == expected);
+}
+
+BOOST_AUTO_TEST_CASE(cli_several_files_sorted_and_with_no_sort) {
+    agora_test::TempDir dir;
+    InputBuilder a = order_input();
+    a.record(order_record(10, 1)).record(order_record(30, 3));
+    InputBuilder b = order_input();
+    b.record(order_record(20, 2)).record(order_record(40, 4));
+    const std::string first = write_input(dir, "several-a.bin", finished(a, 2));
+    const std::string second = write_input(dir, "several-b.bin", finished(b, 2));
+
+    const Run sorted = run_cli(dir, {first, second});
+    BOOST_TEST(sorted.status == 0, sorted.err);
+    BOOST_TEST(sorted.out == joined_lines(decode({finished(a, 2), finished(b, 2)})));
+    const Run unsorted = run_cli(dir, {"--no-sort", "--format=text", first, second});
+    BOOST_TEST(unsorted.status == 0, unsorted.err);
+    BOOST_TEST(unsorted.out == joined_lines(decode({finished(a, 2), finished(b, 2)}, DecodeOptions{false, true})));
+    std::vector<std::string> order;
+    for (std::size_t p = unsorted.out.find("Order "); p != std::string::npos; p = unsorted.out.find("Order ", p + 1))
+        order.push_back(unsorted.out.substr(p, 7));
+    BOOST_TEST(order == (std::vector<std::string>{"Order 1", "Order 3", "Order 2", "Order 4"}),
+               boost::test_tools::per_element());
+    // One damaged file among clean ones: all decodable records, exit 1.
+    const std::string cut = write_input(dir, "several-cut.bin", finished(b, 2).substr(0, 300));
+    const Run mixed = run_cli(dir, {first, cut});
+    BOOST_TEST(mixed.status == 1);
+    BOOST_TEST(mixed.err.find(cut + ": offset ") != std::string::npos, mixed.err);
+    BOOST_TEST(mixed.out.find("Order 3 for acme") != std::string::npos);
 }

@@ -5,7 +5,8 @@
 // than main() so that tests can run it in-process (decode_cli.hpp).
 //
 // Exit status: 0 all inputs decoded cleanly; 1 an input was damaged or could
-// not be read (everything decodable is still written); 2 usage error.
+// not be read, the output could not be opened or written, or memory ran out
+// (everything decodable is still written); 2 usage error.
 
 #include "decode_cli.hpp"
 
@@ -13,6 +14,10 @@
 #include "format.hpp"
 
 #include <fmt/format.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
@@ -38,14 +43,17 @@ Options:
   --format json|text  output format (default json)
   --output FILE       write the records to FILE instead of standard output
   --info              print what each input says about itself (kind, identity,
-                      pid, clock anchor, threads, records, crash) instead of records
+                      pid, clock anchor, threads, records, crash, problems)
+                      instead of records; its checks are a full decode's
   --sort              order records by timestamp across threads and files (default)
   --no-sort           keep the order of the files
   --help              print this help
 
-Problems with the inputs go to standard error.
-Exit status: 0 success, 1 an input was damaged or unreadable (whatever could be
-decoded is still written), 2 usage error.
+Problems with the inputs go to standard error: each names the input, the
+offset, what is wrong and what was skipped.
+Exit status: 0 success; 1 an input was damaged or unreadable (whatever could be
+decoded is still written), the --output file could not be opened (checked
+before any input is read) or written, or memory ran out; 2 usage error.
 
 Example:
   agora-log-decode --format text /var/log/app/agora-crash-4242.bin
@@ -118,7 +126,17 @@ void print_info(std::FILE* out, const InputInfo& info) {
 
 namespace agora::log::detail {
 
-int decode_cli(int argc, char** argv, std::FILE* in, std::FILE* stdout_file, std::FILE* err) {
+namespace {
+
+/// Closes an --output file on every way out of run().
+struct OutputFile {
+    std::FILE* file = nullptr;
+    ~OutputFile() {
+        if (file != nullptr) std::fclose(file);
+    }
+};
+
+int run(int argc, char** argv, std::FILE* in, std::FILE* stdout_file, std::FILE* err) {
     DecodeOptions options;
     bool info = false;
     std::string output;
@@ -164,16 +182,32 @@ int decode_cli(int argc, char** argv, std::FILE* in, std::FILE* stdout_file, std
     }
     if (files.empty()) return usage_error(err, "no input files");
 
+    // Opened before any input is read, so an output that cannot be written
+    // fails at once; emptied only after they are read, so an output that is
+    // also an input is read first.
+    OutputFile output_file;
+    std::FILE* out = stdout_file;
+    if (!output.empty()) {
+        const int fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+        if (fd >= 0) output_file.file = ::fdopen(fd, "wb");
+        if (output_file.file == nullptr) {
+            std::fprintf(err, "agora-log-decode: cannot open output %s: %s\n", output.c_str(), std::strerror(errno));
+            if (fd >= 0) ::close(fd);
+            return 1;
+        }
+        out = output_file.file;
+    }
+
     int status = 0;
     Decoder decoder(options);
     for (const auto& path : files) {
-        std::string bytes, error;
-        if (!read_all(in, path, bytes, error)) {
-            std::fprintf(err, "agora-log-decode: %s: %s\n", path.c_str(), error.c_str());
-            status = 1;
-            continue;
-        }
         try {
+            std::string bytes, error;
+            if (!read_all(in, path, bytes, error)) {
+                std::fprintf(err, "agora-log-decode: %s: %s\n", path.c_str(), error.c_str());
+                status = 1;
+                continue;
+            }
             decoder.add(path == "-" ? "<stdin>" : path,
                         {reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()});
         } catch (const std::bad_alloc&) {
@@ -182,24 +216,37 @@ int decode_cli(int argc, char** argv, std::FILE* in, std::FILE* stdout_file, std
         }
     }
 
-    std::FILE* out = stdout_file;
-    if (!output.empty()) {
-        out = std::fopen(output.c_str(), "wb");
-        if (out == nullptr) {
-            std::fprintf(err, "agora-log-decode: %s: %s\n", output.c_str(), std::strerror(errno));
-            return 1;
-        }
+    struct stat st {};
+    if (out != stdout_file && ::fstat(::fileno(out), &st) == 0 && S_ISREG(st.st_mode) && ::ftruncate(::fileno(out), 0) != 0) {
+        std::fprintf(err, "agora-log-decode: cannot empty output %s: %s\n", output.c_str(), std::strerror(errno));
+        return 1;
     }
-    if (info) {
-        for (const auto& i : decoder.inputs()) print_info(out, i);
-    } else {
-        decoder.render([out](std::string_view line) {
-            std::fwrite(line.data(), 1, line.size(), out);
-            std::fputc('\n', out);
-        });
+    std::uint64_t written = 0;
+    try {
+        if (info) {
+            // The render pass finds what only rendering shows (a record that
+            // does not match its call site): --info reports what a decode would.
+            decoder.render([](std::string_view) {});
+            for (const auto& i : decoder.inputs()) print_info(out, i);
+        } else {
+            decoder.render([out, &written](std::string_view line) {
+                std::fwrite(line.data(), 1, line.size(), out);
+                std::fputc('\n', out);
+                ++written;
+            });
+        }
+    } catch (const std::exception& e) {
+        // No allocation here: this is usually std::bad_alloc.
+        std::fprintf(err, "agora-log-decode: %s while rendering (%llu records were written)\n",
+                     dynamic_cast<const std::bad_alloc*>(&e) != nullptr ? "out of memory" : e.what(),
+                     static_cast<unsigned long long>(written));
+        status = 1;
     }
     const bool write_failed = std::fflush(out) != 0 || std::ferror(out) != 0;
-    if (out != stdout_file && std::fclose(out) != 0) status = 1;
+    if (out != stdout_file) {
+        output_file.file = nullptr;
+        if (std::fclose(out) != 0) status = 1;
+    }
     if (write_failed) {
         std::fprintf(err, "agora-log-decode: writing %s failed\n", output.empty() ? "standard output" : output.c_str());
         status = 1;
@@ -211,6 +258,18 @@ int decode_cli(int argc, char** argv, std::FILE* in, std::FILE* stdout_file, std
     }
     if (decoder.damaged()) status = 1;
     return status;
+}
+
+}  // namespace
+
+int decode_cli(int argc, char** argv, std::FILE* in, std::FILE* out, std::FILE* err) {
+    try {
+        return run(argc, argv, in, out, err);
+    } catch (const std::exception& e) {
+        std::fprintf(err, "agora-log-decode: %s\n",
+                     dynamic_cast<const std::bad_alloc*>(&e) != nullptr ? "out of memory" : e.what());
+        return 1;
+    }
 }
 
 }  // namespace agora::log::detail
