@@ -194,7 +194,9 @@ class TemplateScanner {
 public:
     TemplateScanner(std::string_view s, const TypeCode* types) : s_(s) {
         for (const TypeCode* t = types; *t != TypeCode::end; ++t) {
-            if (is_format_arg(*t)) arg_types_.push_back(*t);
+            // format_message refuses a record with more format arguments
+            // than RecordExtras holds: no use to track more.
+            if (is_format_arg(*t) && arg_types_.size() < RecordExtras::kMaxArgs) arg_types_.push_back(*t);
             if (*t == TypeCode::string || *t == TypeCode::context || *t == TypeCode::exception)
                 shape_.per_record = true;
         }
