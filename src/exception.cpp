@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <typeinfo>
 
 namespace agora::log::detail {
@@ -90,9 +91,10 @@ std::string demangle(std::string_view mangled) {
     if (mangled.empty()) return "unknown (not a std::exception)";
     std::string name(mangled);
     int status = 0;
-    char* out = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
-    if (status == 0 && out != nullptr) name = out;
-    std::free(out);
+    // Owned at once: the assignment below may throw (std::bad_alloc).
+    const std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status),
+                                                     std::free);
+    if (status == 0 && out != nullptr) name = out.get();
     // std::throw_with_nested(E) throws libstdc++'s _Nested_exception<E>: name E.
     constexpr std::string_view kNested = "std::_Nested_exception<";
     if (name.starts_with(kNested) && name.ends_with('>'))
