@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
                         .arg(static_cast<double>(i) * 0.5)
                         .bytes());
     }
+    d::write_crash(dump.sink, 11, 1, d::kDumpBackendDrained, n);  // a dump ends with it
     const std::string record = RecordBuilder(1, kTsc0, 1).arg(12345).arg(67890).arg(3.14159).bytes();
 
     // Live backend path.

@@ -3,6 +3,8 @@
 #include "blob_encoding.hpp"
 #include "render.hpp"
 
+#include <agora/log/detail/frontend.hpp>
+
 #include <agora/log/handlers/handler.hpp>
 
 #include <fmt/format.h>
@@ -29,6 +31,29 @@ constexpr std::string_view kInternalLoggerName = "agora.log";
 /// template and its dynamic widths come from the file, and fmt would
 /// allocate whatever they say.
 constexpr std::uint64_t kMaxFieldWidth = 4096;
+/// The longest string argument a writer encodes before initialize() set
+/// g_string_arg_limit (detail/frontend.hpp) from the config: its default.
+constexpr std::uint64_t kDefaultStringArgLimit = 10000 + 4;
+/// Bytes a record's message may take before it is cut to
+/// max_message_length: a bound above it is not formatted. Generous (a real
+/// message is at most its template plus each field once), because fmt
+/// builds the whole message first and only then is it cut.
+std::uint64_t message_bound_cap(std::size_t max_message_length) noexcept {
+    return std::min<std::uint64_t>(std::uint64_t{64} << 20, (std::uint64_t{1} << 20) + 64 * std::uint64_t{max_message_length});
+}
+/// The formatting all inputs of one Decoder may ask for, in bytes of message
+/// bounds: a base and so much per input byte. What a writer produces stays far
+/// below (a record's bound is its template twice plus a few hundred bytes per
+/// field); without it, records of a few dozen bytes each asking for a
+/// message of many MB could keep the decoder busy for hours.
+constexpr std::uint64_t kFormatBudgetBase = std::uint64_t{1} << 30;
+constexpr std::uint64_t kFormatBudgetPerInputByte = 256;
+/// Bytes that resynchronisation may checksum in candidate entries that do not
+/// check out, per input: a base and so much per input byte. Each candidate
+/// costs its claimed size; a file of headers claiming the rest of the file
+/// would otherwise cost the square of its size.
+constexpr std::uint64_t kResyncBudgetBase = std::uint64_t{16} << 20;
+constexpr std::uint64_t kResyncBudgetPerInputByte = 4;
 
 bool checksum_matches(const EntryHeader& h, const std::byte* payload) noexcept {
 #ifdef AGORA_FUZZING
@@ -36,6 +61,8 @@ bool checksum_matches(const EntryHeader& h, const std::byte* payload) noexcept {
 #endif
     return entry_checksum(h.type, payload, h.size) == h.checksum;
 }
+
+bool known_entry_type(EntryType t) noexcept { return t >= EntryType::identity && t <= EntryType::crash; }
 
 bool valid_level(std::uint8_t v) noexcept {
     switch (static_cast<Level>(v)) {
@@ -46,6 +73,15 @@ bool valid_level(std::uint8_t v) noexcept {
         case Level::critical: return true;
     }
     return false;
+}
+
+std::uint64_t add_sat(std::uint64_t a, std::uint64_t b) noexcept {
+    std::uint64_t r;
+    return __builtin_add_overflow(a, b, &r) ? std::numeric_limits<std::uint64_t>::max() : r;
+}
+std::uint64_t mul_sat(std::uint64_t a, std::uint64_t b) noexcept {
+    std::uint64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? std::numeric_limits<std::uint64_t>::max() : r;
 }
 
 /// Reads a context blob (record.hpp) into a Context; false if it is damaged.
@@ -67,97 +103,352 @@ bool read_context(BlobReader& r, Context& out) {
     return r.ok;
 }
 
-/// What the fmt template of a decoded call site asks for besides its text.
-struct SpecScan {
-    bool too_wide = false;                      // a static width or precision above kMaxFieldWidth
-    std::vector<std::uint32_t> dynamic_args;    // argument indexes of nested {} / {N} fields
+/// The fields of a context blob that read back before any damage (the
+/// renderer shows those and stops), and how many it claims.
+struct ContextBlobCheck {
+    std::uint32_t claimed = 0;
+    std::uint32_t intact = 0;
+    bool ok = false;
 };
-
-/// fmt numbers fields and nested fields in order of their opening brace
-/// (automatic indexing), or by the digits they carry.
-SpecScan scan_specs(std::string_view s) {
-    SpecScan scan;
-    std::uint32_t next_auto = 0;
-    auto index_of = [&next_auto](std::string_view id) -> std::uint32_t {
-        if (id.empty()) return next_auto++;
-        std::uint32_t n = 0;
-        for (char c : id) {
-            if (c < '0' || c > '9') return std::numeric_limits<std::uint32_t>::max();
-            n = std::min<std::uint32_t>(n * 10 + static_cast<std::uint32_t>(c - '0'), 1u << 20);
+ContextBlobCheck check_context_blob(const std::byte* p, std::size_t n) noexcept {
+    BlobReader r{p, p + n};
+    ContextBlobCheck c;
+    c.claimed = r.get<std::uint32_t>();
+    for (; c.intact < c.claimed && r.ok; ++c.intact) {
+        r.string();
+        switch (static_cast<ContextTag>(r.get<std::uint8_t>())) {
+            case ContextTag::string: r.string(); break;
+            case ContextTag::integer: r.get<std::int64_t>(); break;
+            case ContextTag::floating: r.get<double>(); break;
+            case ContextTag::boolean: r.get<std::uint8_t>(); break;
+            default: r.ok = false;
         }
-        return n;
-    };
-    std::size_t i = 0;
-    while (i < s.size()) {
-        if (s[i] != '{') { ++i; continue; }
-        if (i + 1 < s.size() && s[i + 1] == '{') { i += 2; continue; }
-        std::size_t j = i + 1;
-        while (j < s.size() && s[j] != ':' && s[j] != '}') ++j;
-        const std::string_view id = s.substr(i + 1, j - i - 1);
-        if (id.empty()) ++next_auto;
-        if (j < s.size() && s[j] == ':') {
-            std::uint64_t digits = 0;
-            for (++j; j < s.size() && s[j] != '}'; ++j) {
-                const char c = s[j];
-                if (c == '{') {
-                    std::size_t e = j + 1;
-                    while (e < s.size() && s[e] != '}') ++e;
-                    scan.dynamic_args.push_back(index_of(s.substr(j + 1, e - j - 1)));
-                    j = e;
-                    digits = 0;
-                    if (j >= s.size()) break;
-                    continue;
-                }
-                if (c >= '0' && c <= '9') {
-                    digits = std::min<std::uint64_t>(digits * 10 + static_cast<std::uint64_t>(c - '0'), 1u << 30);
-                    if (digits > kMaxFieldWidth) scan.too_wide = true;
-                } else {
-                    digits = 0;
-                }
-            }
-        }
-        i = j + 1;
+        if (!r.ok) break;
     }
-    return scan;
+    c.ok = r.ok;
+    return c;
 }
 
-/// The value of format argument `index` if it is an integer; nullopt if the
-/// arguments end first or it is another type (fmt then refuses it itself).
-std::optional<std::int64_t> integer_arg(const TypeCode* types, const std::byte* p, const std::byte* end,
-                                        std::uint32_t index) {
-    std::uint32_t arg = 0;
-    for (const TypeCode* t = types; *t != TypeCode::end; ++t) {
-        std::size_t n = fixed_size(*t);
-        if (n == 0) {
-            std::uint32_t len = 0;
-            if (end - p < 4) return std::nullopt;
-            std::memcpy(&len, p, 4);
-            n = std::size_t{4} + len;
+/// How a call site's template uses format argument i (TemplateShape::uses).
+struct ArgUse {
+    std::uint32_t refs = 0;          // fields showing it
+    std::uint32_t debug_refs = 0;    // ... with '?' (escaped: up to 6 bytes per byte)
+    std::uint64_t width_weight = 0;  // fields taking their width from it, times their fill's bytes
+    std::uint32_t precision_refs = 0;
+};
+
+/// What fmt can make of a call site's template at most, computed once per
+/// site so that a record costs a few additions (TemplateScanner).
+struct TemplateShape {
+    /// fmt 9.1's grammar accepts the template. If not, fmt throws part way,
+    /// after formatting the fields before the error: such a template is
+    /// not formatted at all (no writer produces one: templates are checked
+    /// against fmt at compile time).
+    bool parses = true;
+    bool too_wide = false;  // a static width or precision above kMaxFieldWidth
+    /// Upper bound of the message in bytes without what depends on the
+    /// record: the template twice (text, and the template again in a format
+    /// error note), 256 bytes of note, and per field the longest text of its
+    /// argument's type, its static precision and its static width times its
+    /// fill's bytes.
+    std::uint64_t static_bound = 0;
+    /// The record's bytes matter (string, context or exception arguments, or
+    /// widths and precisions taken from arguments): Parser::check_args.
+    bool per_record = false;
+    std::vector<ArgUse> uses;  // by format argument index
+};
+
+/// The longest text fmt 9.1 makes of one argument of type `t` without width
+/// or precision, whatever the presentation type and locale (digit grouping
+/// may put a separator after every digit). Strings: only the quotes of '?';
+/// their bytes count per record.
+std::uint64_t longest_text(TypeCode t) noexcept {
+    switch (t) {
+        case TypeCode::boolean: return 8;
+        case TypeCode::character: return 16;  // '?': quoted escape
+        case TypeCode::i8:
+        case TypeCode::u8:
+        case TypeCode::i16:
+        case TypeCode::u16:
+        case TypeCode::i32:
+        case TypeCode::u32:
+        case TypeCode::i64:
+        case TypeCode::u64: return 160;  // 64 binary digits, separators, "0b", sign
+        case TypeCode::f32:
+        case TypeCode::f64: return 1024;  // DBL_MAX in fixed notation (309 digits), separators, 6 decimals
+        case TypeCode::pointer: return 24;
+        case TypeCode::string: return 8;
+        default: return 0;
+    }
+}
+
+/// Walks a template exactly as fmt 9.1's parse_format_string and
+/// parse_format_specs (fmt/core.h) do at run time, for what decides the
+/// size of the output: which argument each field shows, its fill, width,
+/// precision and presentation type. Step for step, because a scanner that
+/// frames a field differently from fmt can be fooled: fmt takes any one code
+/// point but '{' as fill, '}' included ("{:}<2000000000}"), and reads the
+/// spec to the end of the template, not to the next '}'. Where fmt would
+/// throw, the scan stops and the template does not parse.
+class TemplateScanner {
+public:
+    TemplateScanner(std::string_view s, const TypeCode* types) : s_(s) {
+        for (const TypeCode* t = types; *t != TypeCode::end; ++t) {
+            // format_message refuses a record with more format arguments
+            // than RecordExtras holds: no use to track more.
+            if (is_format_arg(*t) && arg_types_.size() < RecordExtras::kMaxArgs) arg_types_.push_back(*t);
+            if (*t == TypeCode::string || *t == TypeCode::context || *t == TypeCode::exception)
+                shape_.per_record = true;
         }
-        if (static_cast<std::size_t>(end - p) < n) return std::nullopt;
-        if (is_format_arg(*t) && arg++ == index) {
-            switch (*t) {
-                case TypeCode::i8: return static_cast<std::int64_t>(static_cast<std::int8_t>(p[0]));
-                case TypeCode::u8: return static_cast<std::int64_t>(static_cast<std::uint8_t>(p[0]));
-                case TypeCode::i16: { std::int16_t v; std::memcpy(&v, p, 2); return v; }
-                case TypeCode::u16: { std::uint16_t v; std::memcpy(&v, p, 2); return v; }
-                case TypeCode::i32: { std::int32_t v; std::memcpy(&v, p, 4); return v; }
-                case TypeCode::u32: { std::uint32_t v; std::memcpy(&v, p, 4); return v; }
-                case TypeCode::i64: { std::int64_t v; std::memcpy(&v, p, 8); return v; }
-                case TypeCode::u64: {
-                    std::uint64_t v;
-                    std::memcpy(&v, p, 8);
-                    return v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
-                               ? std::numeric_limits<std::int64_t>::max()
-                               : static_cast<std::int64_t>(v);
-                }
-                default: return std::nullopt;
+        shape_.uses.resize(arg_types_.size());
+        shape_.static_bound = add_sat(mul_sat(2, s.size()), 256);
+    }
+
+    TemplateShape run() && {
+        while (ok_ && i_ < s_.size()) {
+            const char c = s_[i_];
+            if (c == '}') {
+                // fmt: "unmatched '}' in format string" unless doubled.
+                if (i_ + 1 < s_.size() && s_[i_ + 1] == '}') i_ += 2;
+                else fail();
+            } else if (c == '{') {
+                replacement_field();
+            } else {
+                ++i_;
             }
         }
-        if (*t > TypeCode::exception) return std::nullopt;  // unknown code: cannot be framed
-        p += n;
+        shape_.parses = ok_;
+        for (const ArgUse& u : shape_.uses)
+            if (u.width_weight != 0 || u.precision_refs != 0) shape_.per_record = true;
+        return std::move(shape_);
     }
-    return std::nullopt;
+
+private:
+    static constexpr std::uint32_t kNoArg = std::numeric_limits<std::uint32_t>::max();
+    struct Field {
+        std::uint32_t arg = kNoArg;
+        std::uint32_t width_arg = kNoArg, precision_arg = kNoArg;
+        std::uint64_t width = 0, precision = 0;
+        std::uint32_t fill_bytes = 1;
+        bool debug = false;
+    };
+
+    void fail() noexcept { ok_ = false; }
+    bool at_end() const noexcept { return i_ >= s_.size(); }
+    static bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+    static bool is_name_start(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+
+    // basic_format_parse_context::next_arg_id and check_arg_id: automatic
+    // and manual indexing do not mix.
+    std::uint32_t automatic_id() noexcept {
+        if (next_arg_id_ < 0) {
+            fail();
+            return kNoArg;
+        }
+        return static_cast<std::uint32_t>(next_arg_id_++);
+    }
+    std::uint32_t manual_id(std::uint32_t id) noexcept {
+        if (next_arg_id_ > 0) {
+            fail();
+            return kNoArg;
+        }
+        next_arg_id_ = -1;
+        return id;
+    }
+
+    // parse_nonnegative_int: s_[i_] is a digit. error_value if above INT_MAX.
+    std::int64_t nonnegative_int(std::int64_t error_value) noexcept {
+        const std::size_t start = i_;
+        unsigned value = 0, prev = 0;
+        do {
+            prev = value;
+            value = value * 10 + static_cast<unsigned>(s_[i_] - '0');
+            ++i_;
+        } while (i_ < s_.size() && is_digit(s_[i_]));
+        const std::size_t digits = i_ - start;
+        if (digits <= static_cast<std::size_t>(std::numeric_limits<int>::digits10)) return value;
+        const auto max = static_cast<unsigned long long>(std::numeric_limits<int>::max());
+        return digits == static_cast<std::size_t>(std::numeric_limits<int>::digits10) + 1 &&
+                       prev * 10ull + static_cast<unsigned>(s_[i_ - 1] - '0') <= max
+                   ? static_cast<std::int64_t>(value)
+                   : error_value;
+    }
+
+    // parse_arg_id and do_parse_arg_id; i_ < size. A name never resolves:
+    // the decoder's argument store has no named arguments.
+    std::uint32_t arg_id() noexcept {
+        const char c = s_[i_];
+        if (c == '}' || c == ':') return automatic_id();
+        if (is_digit(c)) {
+            std::int64_t index = 0;
+            if (c != '0') index = nonnegative_int(std::numeric_limits<int>::max());
+            else ++i_;
+            if (at_end() || (s_[i_] != '}' && s_[i_] != ':')) {
+                fail();
+                return kNoArg;
+            }
+            return manual_id(static_cast<std::uint32_t>(index));
+        }
+        fail();  // a name ("argument not found") or not an id ("invalid format string")
+        return kNoArg;
+    }
+
+    // parse_replacement_field; s_[i_] == '{'.
+    void replacement_field() {
+        ++i_;
+        if (at_end()) return fail();
+        if (s_[i_] == '}') {
+            Field f;
+            f.arg = automatic_id();
+            if (ok_) add(f);
+            ++i_;
+            return;
+        }
+        if (s_[i_] == '{') {  // "{{"
+            ++i_;
+            return;
+        }
+        Field f;
+        f.arg = arg_id();
+        if (!ok_) return;
+        const char c = at_end() ? '\0' : s_[i_];
+        if (c == ':') {
+            ++i_;
+            specs(f);
+            if (!ok_) return;
+            if (at_end() || s_[i_] != '}') return fail();
+        } else if (c != '}') {
+            return fail();
+        }
+        add(f);
+        ++i_;
+    }
+
+    // parse_format_specs; the spec may run to the end of the template.
+    void specs(Field& f) {
+        const std::size_t n = s_.size();
+        auto is_ascii_letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+        if (n - i_ > 1 && s_[i_ + 1] == '}' && is_ascii_letter(s_[i_]) && s_[i_] != 'L') {
+            presentation_type(f);
+            return;
+        }
+        if (at_end()) return;
+        align(f);
+        if (!ok_ || at_end()) return;
+        if (s_[i_] == '+' || s_[i_] == '-' || s_[i_] == ' ') ++i_;
+        if (at_end()) return;
+        if (s_[i_] == '#' && ++i_ == n) return;
+        if (s_[i_] == '0' && ++i_ == n) return;
+        // parse_width
+        if (is_digit(s_[i_])) {
+            const std::int64_t w = nonnegative_int(-1);
+            if (w < 0) return fail();  // "number is too big"
+            f.width = static_cast<std::uint64_t>(w);
+        } else if (s_[i_] == '{') {
+            ++i_;
+            if (!at_end()) f.width_arg = arg_id();
+            if (!ok_) return;
+            if (at_end() || s_[i_] != '}') return fail();
+            ++i_;
+        }
+        if (at_end()) return;
+        // parse_precision
+        if (s_[i_] == '.') {
+            ++i_;
+            const char c = at_end() ? '\0' : s_[i_];
+            if (is_digit(c)) {
+                const std::int64_t p = nonnegative_int(-1);
+                if (p < 0) return fail();
+                f.precision = static_cast<std::uint64_t>(p);
+            } else if (c == '{') {
+                ++i_;
+                if (!at_end()) f.precision_arg = arg_id();
+                if (!ok_) return;
+                if (at_end() || s_[i_++] != '}') return fail();
+            } else {
+                return fail();  // "missing precision specifier"
+            }
+            if (at_end()) return;
+        }
+        if (s_[i_] == 'L') ++i_;
+        if (!at_end() && s_[i_] != '}') presentation_type(f);
+    }
+
+    // parse_align: a fill is one code point, framed by its lead byte alone
+    // (code_point_length), then '<', '>' or '^'; '{' is the only fill refused.
+    void align(Field& f) noexcept {
+        static constexpr char kLength[] = "\1\1\1\1\1\1\1\1\1\1\1\1\1\1\1\1\0\0\0\0\0\0\0\0\2\2\2\2\3\3\4";
+        const int len = kLength[static_cast<unsigned char>(s_[i_]) >> 3];
+        std::size_t p = i_ + static_cast<std::size_t>(len + !len);
+        if (p >= s_.size()) p = i_;
+        for (;;) {
+            const char c = s_[p];
+            if (c == '<' || c == '>' || c == '^') {
+                if (p != i_) {
+                    if (s_[i_] == '{') return fail();  // "invalid fill character '{'"
+                    f.fill_bytes = static_cast<std::uint32_t>(p - i_);
+                    i_ = p + 1;
+                } else {
+                    ++i_;
+                }
+                return;
+            }
+            if (p == i_) return;
+            p = i_;
+        }
+    }
+
+    // parse_presentation_type: s_[i_] is the type; anything else is an error.
+    void presentation_type(Field& f) noexcept {
+        const char c = s_[i_++];
+        if (std::string_view("doxXbBaAeEfFgGcsp?").find(c) == std::string_view::npos) return fail();
+        f.debug = c == '?';
+    }
+
+    void add(const Field& f) {
+        if (f.width > kMaxFieldWidth || f.precision > kMaxFieldWidth) shape_.too_wide = true;
+        const TypeCode type = f.arg < arg_types_.size() ? arg_types_[f.arg] : TypeCode::end;
+        std::uint64_t bound = add_sat(longest_text(type), f.precision);
+        bound = add_sat(bound, mul_sat(f.width, f.fill_bytes));
+        shape_.static_bound = add_sat(shape_.static_bound, bound);
+        // An argument index past the arguments: fmt throws "argument not found" there.
+        if (f.arg < shape_.uses.size()) {
+            ArgUse& u = shape_.uses[f.arg];
+            ++(f.debug ? u.debug_refs : u.refs);
+        }
+        if (f.width_arg < shape_.uses.size()) shape_.uses[f.width_arg].width_weight += f.fill_bytes;
+        if (f.precision_arg < shape_.uses.size()) ++shape_.uses[f.precision_arg].precision_refs;
+    }
+
+    std::string_view s_;
+    std::size_t i_ = 0;
+    int next_arg_id_ = 0;  // fmt's: > 0 automatic indexing used, -1 manual
+    bool ok_ = true;
+    std::vector<TypeCode> arg_types_;
+    TemplateShape shape_;
+};
+
+/// The integer value of a format argument at `p` (its bytes are there), for
+/// a width or precision; nullopt for other types (fmt then throws "width is
+/// not integer").
+std::optional<std::int64_t> integer_value(TypeCode t, const std::byte* p) noexcept {
+    switch (t) {
+        case TypeCode::i8: return static_cast<std::int64_t>(static_cast<std::int8_t>(p[0]));
+        case TypeCode::u8: return static_cast<std::int64_t>(static_cast<std::uint8_t>(p[0]));
+        case TypeCode::i16: { std::int16_t v; std::memcpy(&v, p, 2); return v; }
+        case TypeCode::u16: { std::uint16_t v; std::memcpy(&v, p, 2); return v; }
+        case TypeCode::i32: { std::int32_t v; std::memcpy(&v, p, 4); return v; }
+        case TypeCode::u32: { std::uint32_t v; std::memcpy(&v, p, 4); return v; }
+        case TypeCode::i64: { std::int64_t v; std::memcpy(&v, p, 8); return v; }
+        case TypeCode::u64: {
+            std::uint64_t v;
+            std::memcpy(&v, p, 8);
+            return v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
+                       ? std::numeric_limits<std::int64_t>::max()
+                       : static_cast<std::int64_t>(v);
+        }
+        default: return std::nullopt;
+    }
 }
 
 struct Clock {
@@ -184,8 +475,24 @@ std::int64_t to_unix_ns(const Clock& c, std::uint64_t tsc) noexcept {
 struct DecodedSite {
     CallSite site{};
     std::vector<TypeCode> types;  // terminated by TypeCode::end
-    SpecScan specs;
+    TemplateShape shape;
 };
+
+/// Why a record that frames and matches its site is not formatted
+/// (Decoder::Item::refusal): it renders as its template with a note instead.
+enum class Refusal : std::uint8_t { none, bad_template, too_wide, too_large, long_string, budget };
+
+std::string_view refusal_note(Refusal r) noexcept {
+    switch (r) {
+        case Refusal::none: break;
+        case Refusal::bad_template: return " [agora-log: not formatted: the template is not valid fmt syntax]";
+        case Refusal::too_wide: return " [agora-log: not formatted: a field wider than 4096 characters]";
+        case Refusal::too_large: return " [agora-log: not formatted: the message would be too large]";
+        case Refusal::long_string: return " [agora-log: not formatted: a string argument longer than the writer writes]";
+        case Refusal::budget: return " [agora-log: not formatted: the decoder's formatting budget is spent]";
+    }
+    return {};
+}
 
 struct InternalEntry {
     Level level;
@@ -226,7 +533,7 @@ struct Decoder::Input {
     // The renderer caches merged contexts by snapshot id: ids assigned here
     // are unique within the input whatever the file says.
     std::uint64_t snapshot_ids = 0;
-    std::unordered_map<std::uint64_t, std::string> symbols;
+    std::unordered_map<std::uint64_t, std::string> symbols;  // each cut to max_message_length
     std::deque<InternalEntry> internals;
     std::vector<std::uint8_t> noted_types;  // unknown entry types already noted
     std::vector<std::uint8_t> noted_codes;  // unknown type codes already noted
@@ -255,6 +562,7 @@ struct Decoder::Item {
     std::uint32_t args_offset = 0;  // header and context addresses
     std::uint32_t logger_id = 0;    // the renderer's logger id, with the record's context flags
     bool reported = false;          // render() already added a problem for it
+    Refusal refusal = Refusal::none;  // the parser's problem says why
 };
 
 namespace {
@@ -262,24 +570,34 @@ namespace {
 /// Parses one input's entries into a Decoder's items. Short-lived: add() only.
 class Parser {
 public:
-    Parser(Decoder::Input& in, InputInfo& info, std::vector<Decoder::Item>& items, std::size_t info_index)
-        : in_(in), info_(info), items_(items), info_index_(info_index), data_(in.bytes.data()), size_(in.bytes.size()) {}
+    Parser(Decoder::Input& in, InputInfo& info, std::vector<Decoder::Item>& items, std::size_t info_index,
+           std::uint64_t& format_budget)
+        : in_(in), info_(info), items_(items), info_index_(info_index), data_(in.bytes.data()), size_(in.bytes.size()),
+          format_budget_(format_budget),
+          resync_budget_(add_sat(kResyncBudgetBase, mul_sat(kResyncBudgetPerInputByte, in.bytes.size()))) {}
 
     void run();
+    /// Where run() is (for a problem when it throws).
+    std::size_t position() const noexcept { return pos_; }
 
 private:
     void problem(std::uint64_t offset, std::string_view what, std::uint64_t skipped = 0) {
         if (skipped != 0) info_.problems.push_back(fmt::format("{}: offset {}: {}; skipped {} bytes", info_.name, offset, what, skipped));
         else info_.problems.push_back(fmt::format("{}: offset {}: {}", info_.name, offset, what));
     }
-    bool header_checks_out(std::size_t pos, EntryHeader& h) const noexcept;
-    std::size_t resync(std::size_t from) const noexcept;
+    bool plausible_header(std::size_t pos, EntryHeader& h) const noexcept;
+    bool payload_checks_out(const EntryHeader& h, std::size_t pos) noexcept;
+    std::size_t resync(std::size_t from) noexcept;
     bool read_file_header();
     void entry(const EntryHeader& h, std::size_t pos);
     void identity(BlobReader r, std::size_t pos, std::uint32_t size);
     void site(BlobReader r, std::size_t pos, std::uint32_t size);
     void record(const std::byte* p, std::size_t n, std::size_t pos, const std::int64_t* timed);
+    Refusal check_args(const DecodedSite& s, const std::byte* p, const std::byte* end, std::size_t pos,
+                       std::uint64_t& bound);
+    Refusal refuse(std::size_t pos, Refusal why, std::string_view what);
     void internal(BlobReader r, std::size_t pos, std::uint32_t size);
+    void finish();
 
     Decoder::Input& in_;
     InputInfo& info_;
@@ -287,16 +605,37 @@ private:
     std::size_t info_index_;
     const std::byte* data_;
     std::size_t size_;
+    std::size_t pos_ = 0;
+    std::uint64_t& format_budget_;       // the Decoder's, shared by its inputs
+    bool budget_reported_ = false;       // one problem for the first record refused for it,
+    std::uint64_t budget_refusals_ = 0;  // one for the count of the others
+    const std::uint64_t resync_budget_;
+    std::uint64_t resync_spent_ = 0;     // bytes checksummed in entries that did not check out
+    bool gave_up_ = false;
 };
 
-bool Parser::header_checks_out(std::size_t pos, EntryHeader& h) const noexcept {
+/// What can be checked without reading the payload: a resynchronisation
+/// candidate that fails here costs nothing. Unknown entry types (a newer
+/// writer's) are not candidates: after damage they are skipped with it.
+bool Parser::plausible_header(std::size_t pos, EntryHeader& h) const noexcept {
     if (size_ - pos < sizeof h) return false;
     std::memcpy(&h, data_ + pos, sizeof h);
-    return h.sync == kEntrySync && h.size <= kMaxEntrySize && h.size <= size_ - pos - sizeof h &&
-           checksum_matches(h, data_ + pos + sizeof h);
+    return h.sync == kEntrySync && known_entry_type(h.type) && h.reserved[0] == std::uint8_t{0} &&
+           h.reserved[1] == std::uint8_t{0} && h.reserved[2] == std::uint8_t{0} && h.size <= kMaxEntrySize &&
+           h.size <= size_ - pos - sizeof h;
 }
 
-std::size_t Parser::resync(std::size_t from) const noexcept {
+/// The checksum test, charging a failure to the resynchronisation budget
+/// (an entry that checks out is read once more, then consumed: linear).
+bool Parser::payload_checks_out(const EntryHeader& h, std::size_t pos) noexcept {
+    if (checksum_matches(h, data_ + pos + sizeof h)) return true;
+    resync_spent_ = add_sat(resync_spent_, h.size);
+    return false;
+}
+
+/// The next offset at or after `from` whose entry checks out; size_ if none.
+/// Sets gave_up_ and returns the offset it reached when the budget is spent.
+std::size_t Parser::resync(std::size_t from) noexcept {
     constexpr auto kFirst = static_cast<unsigned char>(kEntrySync & 0xff);
     std::size_t pos = from;
     while (size_ - pos >= sizeof(EntryHeader)) {
@@ -304,7 +643,13 @@ std::size_t Parser::resync(std::size_t from) const noexcept {
         if (hit == nullptr) break;
         pos = static_cast<std::size_t>(static_cast<const std::byte*>(hit) - data_);
         EntryHeader h;
-        if (header_checks_out(pos, h)) return pos;
+        if (plausible_header(pos, h)) {
+            if (resync_spent_ > resync_budget_) {
+                gave_up_ = true;
+                return pos;
+            }
+            if (payload_checks_out(h, pos)) return pos;
+        }
         ++pos;
     }
     return size_;
@@ -363,7 +708,8 @@ bool Parser::read_file_header() {
 
 void Parser::run() {
     if (!read_file_header()) return;
-    std::size_t pos = info_.header.header_size;
+    std::size_t& pos = pos_;
+    pos = info_.header.header_size;
     while (pos < size_) {
         if (size_ - pos < sizeof(EntryHeader)) {
             problem(pos, fmt::format("truncated entry header ({} bytes)", size_ - pos), size_ - pos);
@@ -379,7 +725,7 @@ void Parser::run() {
         } else if (h.size > size_ - pos - sizeof h) {
             what = fmt::format("entry of {} bytes runs past the end of the input ({} bytes left; truncated?)", h.size,
                                size_ - pos - sizeof h);
-        } else if (!checksum_matches(h, data_ + pos + sizeof h)) {
+        } else if (!payload_checks_out(h, pos)) {
             what = fmt::format("checksum mismatch in an entry of type {} and {} bytes", static_cast<unsigned>(h.type),
                                h.size);
         }
@@ -387,12 +733,36 @@ void Parser::run() {
             const std::size_t next = resync(pos + 1);
             problem(pos, what, next - pos);
             pos = next;
+            if (gave_up_) {
+                problem(pos, fmt::format("gave up resynchronising: candidate entries that did not check out cost "
+                                         "{} bytes of checksums, more than the {} allowed for this input; the last "
+                                         "{} bytes are not decoded",
+                                         resync_spent_, resync_budget_, size_ - pos));
+                pos = size_;
+            }
             continue;
         }
         ++info_.entries;
         entry(h, pos);
         pos += sizeof h + h.size;
     }
+    finish();
+}
+
+/// What the input as a whole lacks.
+void Parser::finish() {
+    if (budget_refusals_ != 0)
+        problem(size_, fmt::format("{} more records were not formatted: the decoder's formatting budget was spent",
+                                   budget_refusals_));
+    if (!in_.has_identity)
+        problem(info_.header.header_size,
+                "no identity entry (every writer starts with one): service, environment, version, host, "
+                "max_message_length and the default context are unknown; records render with defaults");
+    // The crash entry is a dump's last: without it the dump was cut short.
+    const bool dump = info_.kind == FileKind::crash_dump || info_.kind == FileKind::on_demand_dump;
+    if (dump && !info_.crash)
+        problem(size_, "dump ends before its crash entry (the writer's last): it was cut short, and records it "
+                       "had not written yet are lost");
 }
 
 void Parser::entry(const EntryHeader& h, std::size_t pos) {
@@ -437,7 +807,11 @@ void Parser::entry(const EntryHeader& h, std::size_t pos) {
             const auto address = c.get<std::uint64_t>();
             const std::string_view text = c.string();
             if (!c.ok) return problem(pos, "symbol entry too short", sizeof h + h.size);
-            in_.symbols.insert_or_assign(address, std::string(text));
+            // A trace repeats symbols (every record of an exception, every
+            // frame): each is cut like a field so a trace stays bounded.
+            std::string cut(cut_utf8(text, in_.options.max_message_length));
+            if (cut.size() < text.size()) cut += kTruncatedMarker;
+            in_.symbols.insert_or_assign(address, std::move(cut));
             return;
         }
         case EntryType::thread:
@@ -537,7 +911,7 @@ void Parser::site(BlobReader r, std::size_t pos, std::uint32_t size) {
     s->site.line = line;
     s->site.types = s->types.data();
     describe_template(s->site);
-    s->specs = scan_specs(s->site.fmt_template());
+    s->shape = TemplateScanner(s->site.fmt_template(), s->types.data()).run();
     in_.site_by_id.insert_or_assign(id, s.get());
     in_.sites.push_back(std::move(s));
 }
@@ -577,14 +951,31 @@ void Parser::record(const std::byte* p, std::size_t n, std::size_t pos, const st
     if (h.logger_id & kScopedContextFlag) item.context.scope = snapshot("scoped");
 
     const DecodedSite& s = *site->second;
-    for (std::uint32_t index : s.specs.dynamic_args) {
-        const auto width = integer_arg(s.site.types, p + offset, p + h.size, index);
-        if (width && *width > static_cast<std::int64_t>(kMaxFieldWidth))
-            return problem(pos, fmt::format("record asks for a field {} characters wide; not rendered", *width), skipped);
+    std::uint64_t bound = s.shape.static_bound;
+    if (!s.shape.parses) {
+        item.refusal = refuse(pos, Refusal::bad_template, "its call site's template is not valid fmt syntax");
+    } else if (s.shape.too_wide) {
+        item.refusal = refuse(pos, Refusal::too_wide,
+                              fmt::format("its call site's template asks for a field wider than {} characters", kMaxFieldWidth));
+    } else if (s.shape.per_record) {
+        item.refusal = check_args(s, p + offset, p + h.size, pos, bound);
     }
-    if (s.specs.too_wide)
-        return problem(pos, fmt::format("call site template asks for a field wider than {} characters; not rendered",
-                                        kMaxFieldWidth), skipped);
+    if (item.refusal == Refusal::none) {
+        const std::uint64_t cap = message_bound_cap(in_.options.max_message_length);
+        if (bound > cap) {
+            item.refusal = refuse(pos, Refusal::too_large,
+                                  fmt::format("formatting it could take {} bytes, above the {} allowed with "
+                                              "max_message_length {}", bound, cap, in_.options.max_message_length));
+        } else if (bound > format_budget_) {
+            if (budget_reported_) ++budget_refusals_;
+            else refuse(pos, Refusal::budget, "the decoder's formatting budget is spent (the inputs ask for far more "
+                                              "formatting than any writer does)");
+            budget_reported_ = true;
+            item.refusal = Refusal::budget;
+        } else {
+            format_budget_ -= bound;
+        }
+    }
 
     item.unix_ns = timed != nullptr ? std::max<std::int64_t>(*timed, 0) : to_unix_ns(in_.clock, h.timestamp);
     item.offset = pos;
@@ -600,6 +991,83 @@ void Parser::record(const std::byte* p, std::size_t n, std::size_t pos, const st
     in_.get_renderer();
     items_.push_back(item);
     ++info_.records;
+}
+
+Refusal Parser::refuse(std::size_t pos, Refusal why, std::string_view what) {
+    problem(pos, fmt::format("record not formatted: {}", what));
+    return why;
+}
+
+/// The record's share of its message bound (string bytes, widths and
+/// precisions from arguments, the stack trace of an exception) and what its
+/// arguments say that no writer writes. Arguments that do not frame are left
+/// to the renderer, which shows the record as damaged without formatting it.
+Refusal Parser::check_args(const DecodedSite& s, const std::byte* p, const std::byte* end, std::size_t pos,
+                           std::uint64_t& bound) {
+    const std::uint64_t string_limit =
+        std::max<std::uint64_t>(in_.options.max_message_length + 4, kDefaultStringArgLimit);
+    std::uint32_t arg = 0;
+    for (const TypeCode* t = s.types.data(); *t != TypeCode::end; ++t) {
+        if (*t > TypeCode::exception) return Refusal::none;
+        std::size_t n = fixed_size(*t);
+        std::uint32_t len = 0;
+        if (n == 0) {
+            if (end - p < 4) return Refusal::none;
+            std::memcpy(&len, p, 4);
+            n = std::size_t{4} + len;
+        }
+        if (static_cast<std::size_t>(end - p) < n) return Refusal::none;
+        if (is_format_arg(*t)) {
+            if (arg >= s.shape.uses.size()) return Refusal::none;
+            const ArgUse& u = s.shape.uses[arg];
+            if (*t == TypeCode::string) {
+                if (len > string_limit)
+                    return refuse(pos, Refusal::long_string,
+                                  fmt::format("string argument {} is {} bytes; the writer cuts strings to {}", arg, len,
+                                              string_limit));
+                bound = add_sat(bound, mul_sat(len, std::uint64_t{u.refs} + 6 * std::uint64_t{u.debug_refs}));
+            }
+            if (u.width_weight != 0 || u.precision_refs != 0) {
+                const auto v = integer_value(*t, p);
+                if (v && *v > static_cast<std::int64_t>(kMaxFieldWidth))
+                    return refuse(pos, Refusal::too_wide, fmt::format("it asks for a field {} characters wide", *v));
+                if (v && *v > 0)
+                    bound = add_sat(bound, static_cast<std::uint64_t>(*v) * (u.width_weight + u.precision_refs));
+            }
+            ++arg;
+        } else if (*t == TypeCode::context) {
+            const ContextBlobCheck c = check_context_blob(p + 4, len);
+            if (!c.ok)
+                problem(pos, fmt::format("context argument is damaged after {} of its {} fields; rendered with those {}",
+                                         c.intact, c.claimed, c.intact));
+        } else if (*t == TypeCode::exception) {
+            BlobReader r{p + 4, p + 4 + len};
+            const auto depth = r.get<std::uint8_t>();
+            for (unsigned i = 0; i < depth && r.ok; ++i) {
+                r.string();
+                r.string();
+            }
+            // As append_exception_json reads it: at most kMaxFrames frames.
+            const auto frames = r.get<std::uint32_t>();
+            const std::uint64_t shown = std::min<std::uint64_t>(frames, ExceptionArg::kMaxFrames);
+            if (!r.ok || depth == 0 || static_cast<std::size_t>(r.end - r.p) / 8 < shown) {
+                problem(pos, "exception argument is damaged; rendered without it");
+            } else {
+                if (depth > ExceptionArg::kMaxDepth || frames > ExceptionArg::kMaxFrames)
+                    problem(pos, fmt::format("exception argument has {} levels and {} stack frames; a writer records "
+                                             "at most {} and {}: rendered with the first {} frames",
+                                             depth, frames, ExceptionArg::kMaxDepth, ExceptionArg::kMaxFrames, shown));
+                // The trace: "#N ", then the frame's symbol or its 0x... address.
+                for (std::uint64_t i = 0; i < shown; ++i) {
+                    const auto address = r.get<std::uint64_t>();
+                    const auto known = in_.symbols.find(address);
+                    bound = add_sat(bound, 8 + (known != in_.symbols.end() ? known->second.size() : 18));
+                }
+            }
+        }
+        p += n;
+    }
+    return Refusal::none;
 }
 
 void Parser::internal(BlobReader r, std::size_t pos, std::uint32_t size) {
@@ -623,23 +1091,48 @@ void Parser::internal(BlobReader r, std::size_t pos, std::uint32_t size) {
 
 }  // namespace
 
-Decoder::Decoder(DecodeOptions options) : options_(options) {}
+Decoder::Decoder(DecodeOptions options) : options_(options), format_budget_(kFormatBudgetBase) {}
 Decoder::~Decoder() = default;
 
 void Decoder::add(std::string_view name, std::span<const std::byte> bytes) {
-    auto in = std::make_unique<Input>();
-    in->bytes.assign(bytes.begin(), bytes.end());
     infos_.emplace_back();
-    infos_.back().name = std::string(name);
-    // Room for the records of a typical input without regrowing (a record
-    // entry is 56 bytes or more for most call sites).
-    items_.reserve(items_.size() + bytes.size() / 64);
-    Parser(*in, infos_.back(), items_, infos_.size() - 1).run();
-    inputs_.push_back(std::move(in));
+    InputInfo& info = infos_.back();
+    std::size_t reached = 0;
+    try {
+        info.name = std::string(name);
+        // Stored before it is parsed: items point into it, and those made
+        // before an exception (std::bad_alloc) must stay valid.
+        inputs_.push_back(std::make_unique<Input>());
+        Input& in = *inputs_.back();
+        in.bytes.assign(bytes.begin(), bytes.end());
+        format_budget_ = add_sat(format_budget_, mul_sat(kFormatBudgetPerInputByte, bytes.size()));
+        // Room for this input's records (a record entry is 56 bytes or more
+        // for most call sites), grown geometrically: an exact reserve per
+        // input would copy the items of all earlier inputs every time.
+        const std::size_t wanted = items_.size() + bytes.size() / 64;
+        if (wanted > items_.capacity()) items_.reserve(std::max(wanted, 2 * items_.capacity()));
+        Parser parser(in, info, items_, infos_.size() - 1, format_budget_);
+        try {
+            parser.run();
+        } catch (...) {
+            reached = parser.position();
+            throw;
+        }
+    } catch (...) {
+        info.out_of_memory = true;
+        try {
+            info.problems.push_back(
+                fmt::format("{}: offset {}: out of memory; the rest of this input is not decoded", info.name, reached));
+        } catch (...) {
+            // Out of memory for the note too: the caller still gets the exception.
+        }
+        throw;
+    }
 }
 
 bool Decoder::damaged() const noexcept {
-    return std::any_of(infos_.begin(), infos_.end(), [](const InputInfo& i) { return !i.problems.empty(); });
+    return std::any_of(infos_.begin(), infos_.end(),
+                       [](const InputInfo& i) { return !i.problems.empty() || i.out_of_memory; });
 }
 
 void Decoder::render(const std::function<void(std::string_view)>& line) {
@@ -658,12 +1151,19 @@ void Decoder::render(const std::function<void(std::string_view)>& line) {
     }
     std::int64_t last = 0;
     LogRecordView view{};
-    std::string text;
+    std::string text, refused;
     for (Item& item : items_) {
         const std::int64_t unix_ns = std::max(item.unix_ns, last);
         last = unix_ns;
         EntryRenderer& renderer = item.input->get_renderer();
-        if (item.internal != nullptr) {
+        if (item.refusal != Refusal::none) {
+            // The template, cut, and why it was not formatted (the parser
+            // reported the details as a problem).
+            refused.assign(cut_utf8(item.site->site.fmt_template(), item.input->options.max_message_length));
+            refused += refusal_note(item.refusal);
+            renderer.render(item.site->site.level, unix_ns, refused, renderer.site_info(item.site->site),
+                            item.logger_id & kLoggerIdMask, item.logger_name, view);
+        } else if (item.internal != nullptr) {
             renderer.render(item.internal->level, unix_ns, item.internal->message, item.internal->site, kInternalLoggerId,
                             kInternalLoggerName, view);
         } else {

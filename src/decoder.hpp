@@ -65,6 +65,9 @@ struct InputInfo {
     std::vector<std::string> problems;
     /// Not damage: entry types this decoder does not know (a newer writer), once per type.
     std::vector<std::string> notes;
+    /// add() ran out of memory on this input (and threw): the records parsed
+    /// before stay; a problem says where, if there was memory left to say it.
+    bool out_of_memory = false;
 };
 
 class Decoder {
@@ -77,7 +80,8 @@ public:
     /// Parses one whole input (a crash dump, a dump_now file or a binary log
     /// file); keeps a copy of `bytes`. `name` prefixes its problems. Never
     /// throws on bad bytes; allocation is bounded by the input size (never by
-    /// a length field). May throw std::bad_alloc.
+    /// a length field). May throw std::bad_alloc: the records parsed before
+    /// stay and render, and the input is marked out_of_memory.
     void add(std::string_view name, std::span<const std::byte> bytes);
 
     /// Renders every record added so far, one line per call of `line` (no
@@ -99,6 +103,9 @@ private:
     std::vector<InputInfo> infos_;
     std::vector<std::unique_ptr<Input>> inputs_;
     std::vector<Item> items_;
+    /// Bytes of message bounds the records still to be parsed may ask for
+    /// (grows with each input; see decoder.cpp).
+    std::uint64_t format_budget_;
 };
 
 #ifdef AGORA_FUZZING

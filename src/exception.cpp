@@ -16,8 +16,10 @@
 
 #include <cxxabi.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <typeinfo>
 
 namespace agora::log::detail {
@@ -89,9 +91,10 @@ std::string demangle(std::string_view mangled) {
     if (mangled.empty()) return "unknown (not a std::exception)";
     std::string name(mangled);
     int status = 0;
-    char* out = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
-    if (status == 0 && out != nullptr) name = out;
-    std::free(out);
+    // Owned at once: the assignment below may throw (std::bad_alloc).
+    const std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status),
+                                                     std::free);
+    if (status == 0 && out != nullptr) name = out.get();
     // std::throw_with_nested(E) throws libstdc++'s _Nested_exception<E>: name E.
     constexpr std::string_view kNested = "std::_Nested_exception<";
     if (name.starts_with(kNested) && name.ends_with('>'))
@@ -133,7 +136,9 @@ bool append_exception_json(std::string& out, const std::byte* blob, std::size_t 
         levels[i].type = r.string();
         levels[i].message = r.string();
     }
-    const auto frames = r.get<std::uint32_t>();
+    // A writer records at most kMaxFrames; more is damage (a decoded file):
+    // show no more, so a trace stays bounded whatever the count says.
+    const auto frames = std::min<std::uint32_t>(r.get<std::uint32_t>(), ExceptionArg::kMaxFrames);
     if (!r.ok || depth == 0 || static_cast<std::size_t>(r.end - r.p) / 8 < frames) return false;
 
     out.append("\"exception\":{\"type\":");

@@ -109,10 +109,15 @@ bool format_message(std::string_view format, const TypeCode* types, const std::b
         extras.intact = true;
         return true;
     } catch (const std::exception& e) {
-        out.append(format);
-        out.append(" [agora-log: format error: ");
-        out.append(e.what());
-        out.push_back(']');
+        // noexcept: the note needs memory too (after a std::bad_alloc there
+        // may be none), and an exception from here would end the process.
+        try {
+            out.append(format);
+            out.append(" [agora-log: format error: ");
+            out.append(e.what());
+            out.push_back(']');
+        } catch (...) {
+        }
         return false;
     } catch (...) {
         return false;

@@ -9,6 +9,7 @@
 #include "common.hpp"
 
 #include "binary_input.hpp"
+#include "decode_cli.hpp"
 #include "decoder.hpp"
 #include "render.hpp"
 
@@ -19,19 +20,32 @@
 #include <new>
 
 // The largest single allocation since the last reset: a length field must
-// never size one (the 4 GB case below).
+// never size one (the 4 GB case below). Also the bytes allocated in all, and
+// an injected failure: with g_fail_from = k, the k-th allocation from then
+// on and every later one fail (as when memory runs out), until reset to 0.
 namespace {
 std::atomic<std::size_t> g_largest_allocation{0};
+std::atomic<std::uint64_t> g_allocated_bytes{0};
+std::atomic<std::uint64_t> g_allocations{0};
+std::atomic<std::uint64_t> g_fail_from{0};  // 0: no failures
 void note_allocation(std::size_t n) noexcept {
     std::size_t seen = g_largest_allocation.load(std::memory_order_relaxed);
     while (n > seen && !g_largest_allocation.compare_exchange_weak(seen, n, std::memory_order_relaxed)) {
     }
+    g_allocated_bytes.fetch_add(n, std::memory_order_relaxed);
+}
+/// True if this allocation is to fail (see g_fail_from).
+bool injected_failure() noexcept {
+    const std::uint64_t count = g_allocations.fetch_add(1, std::memory_order_relaxed) + 1;
+    const std::uint64_t from = g_fail_from.load(std::memory_order_relaxed);
+    return from != 0 && count >= from;
 }
 }  // namespace
 
 // Out of line: GCC inlines a replaced operator new/delete pair as
 // malloc/free and then warns that they do not match.
 [[gnu::noinline]] void* operator new(std::size_t n) {
+    if (injected_failure()) throw std::bad_alloc();
     note_allocation(n);
     if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
     throw std::bad_alloc();
@@ -44,6 +58,7 @@ void note_allocation(std::size_t n) noexcept {
 // The nothrow forms too: the library allocates with them, and with only the
 // others replaced a sanitizer sees its own operator new paired with free().
 [[gnu::noinline]] void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    if (injected_failure()) return nullptr;
     note_allocation(n);
     return std::malloc(n == 0 ? 1 : n);
 }
@@ -109,6 +124,15 @@ std::string message_of(const std::string& line) {
     return doc["message"].GetString();
 }
 
+/// `s` as it reads back from an entry (invalid UTF-8 shows as U+FFFD).
+std::string as_rendered(std::string_view s) {
+    std::string json;
+    d::append_json_string(json, s);
+    rapidjson::Document doc;
+    doc.Parse(json.c_str());
+    return doc.GetString();
+}
+
 std::vector<std::string> messages(const Decoded& d) {
     std::vector<std::string> out;
     for (const auto& l : d.lines) out.push_back(message_of(l));
@@ -134,6 +158,41 @@ std::string backend_json(EntryRenderer& renderer, const std::string& record, con
     return std::string(view.json);
 }
 
+/// Arms the injected allocation failure (g_fail_from) for one scope: the
+/// `nth` allocation from here on and all after it fail.
+struct FailAllocations {
+    explicit FailAllocations(std::uint64_t nth) { g_fail_from.store(g_allocations.load() + nth); }
+    ~FailAllocations() { g_fail_from.store(0); }
+    FailAllocations(const FailAllocations&) = delete;
+    FailAllocations& operator=(const FailAllocations&) = delete;
+};
+
+/// Allocations `f` makes.
+template <class F>
+std::uint64_t allocations_of(F&& f) {
+    const std::uint64_t before = g_allocations.load();
+    f();
+    return g_allocations.load() - before;
+}
+
+std::string u32_bytes(std::uint32_t v) { return std::string(reinterpret_cast<const char*>(&v), 4); }
+std::string u64_bytes(std::uint64_t v) { return std::string(reinterpret_cast<const char*>(&v), 8); }
+std::string str_bytes(std::string_view s) { return u32_bytes(static_cast<std::uint32_t>(s.size())) + std::string(s); }
+
+/// An exception argument (record.hpp): blob length, depth 1, type, what(), frames.
+std::string exception_arg(std::uint32_t frame_count, const std::vector<std::uint64_t>& frames) {
+    std::string blob(1, '\1');
+    blob += str_bytes("St13runtime_error") + str_bytes("boom") + u32_bytes(frame_count);
+    for (std::uint64_t a : frames) blob += u64_bytes(a);
+    return u32_bytes(static_cast<std::uint32_t>(blob.size())) + blob;
+}
+
+/// The dump ends as a writer ends it: with its crash entry.
+std::string finished(InputBuilder b, std::uint64_t records = 0) {
+    d::write_crash(b.sink, 11, 101, d::kDumpBackendDrained, records);
+    return b.data();
+}
+
 std::vector<std::string> kExpectedOrder = {"Order 1 for acme", "Order 2 for acme", "Order 3 for acme"};
 
 /// Three records of the order site at ticks 10, 20, 30; `offsets` gets each record entry's offset.
@@ -143,6 +202,7 @@ std::string three_records(std::vector<std::size_t>* offsets = nullptr) {
         if (offsets) offsets->push_back(b.offset());
         b.record(order_record(static_cast<std::uint64_t>(10 * i), i));
     }
+    d::write_crash(b.sink, 11, 101, d::kDumpBackendDrained, 3);
     return b.data();
 }
 
@@ -245,7 +305,7 @@ BOOST_AUTO_TEST_CASE(exception_frames_come_from_symbol_entries_only) {
     b.site(site);
     d::write_symbol(b.sink, 0x1234, "app::fail() at /src/app/fail.cpp:12");
     b.record(RecordBuilder(9, kTsc0 + 1, kLogger).raw(args.data(), args.size()).bytes());
-    const Decoded got = decode({b.data()});
+    const Decoded got = decode({finished(b, 1)});
     BOOST_TEST(all_problems(got) == "");
     BOOST_TEST_REQUIRE(got.lines.size() == 1u);
     BOOST_TEST(got.lines[0].find(R"("exception":{"type":"std::runtime_error","message":"boom","stacktrace":)"
@@ -290,8 +350,10 @@ BOOST_AUTO_TEST_CASE(truncated_mid_record_keeps_what_came_before) {
     BOOST_TEST(got.damaged);
     BOOST_TEST(all_problems(got) ==
                fmt::format("input0: offset {}: entry of {} bytes runs past the end of the input (10 bytes left; "
-                           "truncated?); skipped 26 bytes\n",
-                           offsets[2], full.size() - offsets[2] - 16));
+                           "truncated?); skipped 26 bytes\n"
+                           "input0: offset {}: dump ends before its crash entry (the writer's last): it was cut short, "
+                           "and records it had not written yet are lost\n",
+                           offsets[2], order_record(30, 3).size(), cut.size()));
 }
 
 BOOST_AUTO_TEST_CASE(flipped_bytes_cost_only_their_record) {
@@ -322,6 +384,65 @@ BOOST_AUTO_TEST_CASE(four_gigabyte_length_field_allocates_nothing_and_resyncs) {
     }
 }
 
+namespace {
+/// An order record, then a run of `count` entry headers that each claim the
+/// rest of the input as payload (checksum 0: none checks out), then an order
+/// record and the crash entry. `patch` may change each bogus header.
+std::string headers_claiming_the_rest(int count, const std::function<void(d::EntryHeader&)>& patch = {}) {
+    InputBuilder b = order_input();
+    b.record(order_record(10, 1));
+    const std::size_t run = b.offset();
+    InputBuilder tail_builder = order_input();
+    const std::size_t tail_start = tail_builder.offset();
+    tail_builder.record(order_record(20, 2));
+    d::write_crash(tail_builder.sink, 11, 101, d::kDumpBackendDrained, 2);
+    const std::string tail = tail_builder.data().substr(tail_start);
+    const std::size_t total = run + 16 * static_cast<std::size_t>(count) + tail.size();
+    std::string data = b.data();
+    for (int i = 0; i < count; ++i) {
+        d::EntryHeader h{};
+        h.sync = d::kEntrySync;
+        h.type = d::EntryType::record;
+        h.size = static_cast<std::uint32_t>(total - data.size() - sizeof h);
+        h.checksum = 0;
+        if (patch) patch(h);
+        data.append(reinterpret_cast<const char*>(&h), sizeof h);
+    }
+    return data + tail;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(resync_gives_up_when_candidates_cost_too_much_checksumming) {
+    // 8192 headers, each claiming the rest: checksumming every candidate
+    // would read about 550 MB (quadratic in the input size).
+    const std::string data = headers_claiming_the_rest(8192);
+    const Decoded got = decode({data});
+    BOOST_TEST_REQUIRE(!got.lines.empty());
+    BOOST_TEST(message_of(got.lines[0]) == "Order 1 for acme");
+    BOOST_TEST(got.damaged);
+    const auto& problems = got.inputs.at(0).problems;
+    BOOST_TEST_REQUIRE(problems.size() >= 2u, all_problems(got));
+    BOOST_TEST(problems[0].find("checksum mismatch in an entry of type 8") != std::string::npos, all_problems(got));
+    BOOST_TEST(problems[1].find("gave up resynchronising: candidate entries that did not check out cost") !=
+                   std::string::npos,
+               all_problems(got));
+}
+
+BOOST_AUTO_TEST_CASE(resync_rejects_implausible_headers_without_checksumming_them) {
+    // The same run with what no writer writes (a reserved byte set, an
+    // unknown type): rejected from the header alone, so the budget is not
+    // spent and the record after them is found.
+    for (const auto& patch : std::vector<std::function<void(d::EntryHeader&)>>{
+             [](d::EntryHeader& h) { h.reserved[1] = 1; },
+             [](d::EntryHeader& h) { h.type = static_cast<d::EntryType>(77); }}) {
+        const Decoded got = decode({headers_claiming_the_rest(8192, patch)});
+        BOOST_TEST(messages(got) == (std::vector<std::string>{"Order 1 for acme", "Order 2 for acme"}),
+                   boost::test_tools::per_element());
+        BOOST_TEST(got.inputs.at(0).problems.size() == 1u, all_problems(got));
+        BOOST_TEST(all_problems(got).find("checksum mismatch") != std::string::npos, all_problems(got));
+    }
+}
+
 BOOST_AUTO_TEST_CASE(unknown_entry_type_is_skipped_with_one_note) {
     InputBuilder b = order_input();
     b.record(order_record(10, 1));
@@ -330,11 +451,50 @@ BOOST_AUTO_TEST_CASE(unknown_entry_type_is_skipped_with_one_note) {
     for (int i = 0; i < 2; ++i)
         d::write_entry(b.sink, unknown, [](auto& out) { d::put_str(out, "from a newer writer"); });
     b.record(order_record(20, 2)).record(order_record(30, 3));
-    const Decoded got = decode({b.data()});
+    const Decoded got = decode({finished(b, 3)});
     BOOST_TEST(messages(got) == kExpectedOrder, boost::test_tools::per_element());
     BOOST_TEST(!got.damaged);
     BOOST_TEST_REQUIRE(got.inputs.at(0).notes.size() == 1u);
     BOOST_TEST(got.inputs.at(0).notes[0].starts_with(fmt::format("input0: offset {}: entry type 200 is unknown", at)));
+}
+
+BOOST_AUTO_TEST_CASE(dump_without_its_crash_entry_was_cut_short) {
+    for (const auto kind : {d::FileKind::crash_dump, d::FileKind::on_demand_dump, d::FileKind::binary_log}) {
+        BOOST_TEST_CONTEXT("kind " << d::kind_name(kind)) {
+            InputBuilder b = order_input(kind);
+            b.record(order_record(10, 1));
+            const Decoded got = decode({b.data()});
+            BOOST_TEST(messages(got) == std::vector<std::string>{"Order 1 for acme"}, boost::test_tools::per_element());
+            if (kind == d::FileKind::binary_log) {
+                // A log file has no crash entry: it ends wherever the process stopped.
+                BOOST_TEST(!got.damaged, all_problems(got));
+            } else {
+                BOOST_TEST(all_problems(got) ==
+                           fmt::format("input0: offset {}: dump ends before its crash entry (the writer's last): it "
+                                       "was cut short, and records it had not written yet are lost\n",
+                                       b.data().size()));
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(file_without_identity_entry_is_a_problem) {
+    // The builder's header, then everything but the identity entry.
+    InputBuilder b(d::FileKind::binary_log);
+    std::string data = b.data().substr(0, sizeof(d::FileHeader));
+    StringSink rest;
+    d::write_logger(rest, kLogger, "orders");
+    d::write_site(rest, order_site());
+    const std::string rec = order_record(10, 1);
+    d::write_record(rest, reinterpret_cast<const std::byte*>(rec.data()), static_cast<std::uint32_t>(rec.size()));
+    data += rest.data;
+    const Decoded got = decode({data});
+    BOOST_TEST_REQUIRE(got.lines.size() == 1u);
+    BOOST_TEST(message_of(got.lines[0]) == "Order 1 for acme");
+    BOOST_TEST(got.lines[0].find("\"service\":\"\"") != std::string::npos, got.lines[0]);
+    BOOST_TEST(all_problems(got) == "input0: offset 64: no identity entry (every writer starts with one): service, "
+                                    "environment, version, host, max_message_length and the default context are "
+                                    "unknown; records render with defaults\n");
 }
 
 BOOST_AUTO_TEST_CASE(empty_file_is_a_problem) {
@@ -370,7 +530,7 @@ BOOST_AUTO_TEST_CASE(records_of_unknown_sites_loggers_and_snapshots) {
     const std::size_t unknown_snapshot = b.offset();
     b.record(RecordBuilder(kSite, kTsc0 + 3, kLogger).bound(0xdead0).arg(3).arg(std::string_view("acme")).bytes());
     b.record(RecordBuilder(0, kTsc0 + 4, 0).bytes());  // ring padding: tolerated silently
-    const Decoded got = decode({b.data()});
+    const Decoded got = decode({finished(b, 1)});
     BOOST_TEST(messages(got) == std::vector<std::string>{"Order 3 for acme"}, boost::test_tools::per_element());
     BOOST_TEST(all_problems(got) ==
                fmt::format("input0: offset {}: record refers to unknown call site 99; skipped 48 bytes\n"
@@ -386,7 +546,7 @@ BOOST_AUTO_TEST_CASE(record_not_matching_its_site_renders_as_damaged) {
     std::memcpy(bad.data() + sizeof(RecordHeader) + 4, &huge, 4);
     const std::size_t at = b.offset();
     b.record(bad).record(order_record(20, 2));
-    const Decoded got = decode({b.data()});
+    const Decoded got = decode({finished(b, 2)});
     BOOST_TEST_REQUIRE(got.lines.size() == 2u);
     BOOST_TEST(message_of(got.lines[0]) == "Order {} for {} [agora-log: record arguments are damaged]");
     BOOST_TEST(message_of(got.lines[1]) == "Order 2 for acme");
@@ -404,10 +564,368 @@ BOOST_AUTO_TEST_CASE(huge_field_width_is_refused) {
     b.record(RecordBuilder(11, kTsc0 + 2, kLogger).arg(7).arg(2'000'000'000).bytes());
     b.record(RecordBuilder(12, kTsc0 + 3, kLogger).arg(7).arg(1).bytes());
     g_largest_allocation.store(0);
-    const Decoded got = decode({b.data()});
+    const Decoded got = decode({finished(b, 3)});
     BOOST_TEST(g_largest_allocation.load() < std::size_t{1} << 20);
-    BOOST_TEST(messages(got) == std::vector<std::string>{"[   7]"}, boost::test_tools::per_element());
+    // The refused records show their template and why, at their place.
+    BOOST_TEST(messages(got) == (std::vector<std::string>{
+                                    "[   7]", "[{:{}}] [agora-log: not formatted: a field wider than 4096 characters]",
+                                    "[{:99999999}] {} [agora-log: not formatted: a field wider than 4096 characters]"}),
+               boost::test_tools::per_element());
     BOOST_TEST(got.inputs.at(0).problems.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(out_of_memory_in_add_keeps_only_records_that_stay_valid) {
+    // A second input large enough that its copy is mapped memory (freed,
+    // it is unmapped), with a site and a logger defined between records so
+    // that add() also allocates after records were queued.
+    InputBuilder b = order_input();
+    for (int i = 1; i <= 1500; ++i) b.record(order_record(static_cast<std::uint64_t>(i), i));
+    b.logger(kLogger + 1, "late");
+    b.site(make_site(kSite + 1, Level::warning, "late {}", kIntString));
+    for (int i = 1501; i <= 3000; ++i) b.record(order_record(static_cast<std::uint64_t>(i), i));
+    const std::string big = finished(b, 3000);
+    const std::string small = finished(order_input(), 0);
+
+    std::uint64_t clean = 0;
+    {
+        Decoder decoder;
+        clean = allocations_of([&] { decoder.add("big", as_bytes(big)); });
+    }
+    BOOST_TEST_REQUIRE(clean > 0u);
+    std::uint64_t failed = 0;
+    for (std::uint64_t nth = 1; nth <= clean; ++nth) {
+        Decoder decoder;
+        decoder.add("small", as_bytes(small));
+        bool threw = false;
+        {
+            FailAllocations fail(nth);
+            try {
+                decoder.add("big", as_bytes(big));
+            } catch (const std::bad_alloc&) {
+                threw = true;
+            }
+        }
+        failed += threw ? 1 : 0;
+        // Whatever add() queued before it threw renders from live memory, in order.
+        std::vector<std::string> lines;
+        decoder.render([&lines](std::string_view line) { lines.emplace_back(line); });
+        bool in_order = true;
+        for (std::size_t i = 0; i < lines.size(); ++i)
+            in_order = in_order && message_of(lines[i]) == fmt::format("Order {} for acme", i + 1);
+        BOOST_TEST(in_order, "allocation " << nth << " failing: " << lines.size() << " lines");
+        BOOST_TEST(lines.size() <= 3000u);
+        BOOST_TEST(decoder.inputs().size() <= 2u);  // 1 if even its InputInfo could not be made
+        if (threw && decoder.inputs().size() == 2u) BOOST_TEST(decoder.damaged());
+    }
+    BOOST_TEST(failed == clean);
+}
+
+BOOST_AUTO_TEST_CASE(many_inputs_do_not_copy_the_records_queued_so_far_each_time) {
+    const std::string one = finished([] {
+        InputBuilder b = order_input();
+        for (int i = 1; i <= 3; ++i) b.record(order_record(static_cast<std::uint64_t>(i), i));
+        return b;
+    }(), 3);
+    constexpr int kInputs = 2000;
+    Decoder decoder;
+    const std::uint64_t before = g_allocated_bytes.load();
+    for (int i = 0; i < kInputs; ++i) decoder.add("input", as_bytes(one));
+    const std::uint64_t per_input = (g_allocated_bytes.load() - before) / kInputs;
+    // Each input costs its copy, its tables and its renderer (a few KB); an
+    // exact reserve per input made it the size of all queued records.
+    BOOST_TEST(per_input < 64u * 1024, per_input << " bytes allocated per input");
+    std::size_t lines = 0;
+    decoder.render([&lines](std::string_view) { ++lines; });
+    BOOST_TEST(lines == 3u * kInputs);
+}
+
+namespace {
+/// One site with `format` and `types`, one record with `args` (raw bytes),
+/// then an order record that must still decode; returns the decoded input
+/// and the largest allocation decoding it took.
+struct OneSite {
+    Decoded got;
+    std::size_t largest_allocation = 0;
+};
+OneSite decode_one_site(std::string_view format, const TypeCode* types, const std::string& args,
+                        std::uint32_t max_message_length = 10000) {
+    InputBuilder b(d::FileKind::crash_dump, "decode-test", max_message_length);
+    b.logger(kLogger, "orders").site(order_site()).thread(101);
+    b.site(make_site(20, Level::info, format, types));
+    b.record(RecordBuilder(20, kTsc0 + 1, kLogger).raw(args.data(), args.size()).bytes());
+    b.record(order_record(2, 1));
+    const std::string input = finished(b, 2);
+    g_largest_allocation.store(0);
+    OneSite out;
+    out.got = decode({input});
+    out.largest_allocation = g_largest_allocation.load();
+    return out;
+}
+
+constexpr TypeCode kOneInt[] = {TypeCode::i32, TypeCode::end};
+constexpr TypeCode kTwoInts[] = {TypeCode::i32, TypeCode::i32, TypeCode::end};
+constexpr TypeCode kFourInts[] = {TypeCode::i32, TypeCode::i32, TypeCode::i32, TypeCode::i32, TypeCode::end};
+constexpr TypeCode kOneString[] = {TypeCode::string, TypeCode::end};
+constexpr TypeCode kOneDouble[] = {TypeCode::f64, TypeCode::end};
+constexpr TypeCode kDoubleInt[] = {TypeCode::f64, TypeCode::i32, TypeCode::end};
+constexpr TypeCode kOneException[] = {TypeCode::exception, TypeCode::end};
+constexpr TypeCode kOneContext[] = {TypeCode::context, TypeCode::end};
+
+std::string int_args(std::initializer_list<std::int32_t> values) {
+    std::string out;
+    for (std::int32_t v : values) out.append(reinterpret_cast<const char*>(&v), 4);
+    return out;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(widths_hidden_behind_fills_fmt_accepts_are_refused) {
+    // fmt 9.1 takes any code point but '{' as fill, '}' included, and reads a
+    // spec to the end of the template: each spelling asks for a field of
+    // 300 million characters (four bytes each with a four-byte fill).
+    struct Case {
+        std::string format;
+        const TypeCode* types;
+        std::string args;
+    };
+    const std::vector<Case> cases = {
+        {"{:}<300000000}", kOneInt, int_args({7})},
+        {"{:\xF0}AB<300000000}", kOneInt, int_args({7})},          // a lead byte frames 4 bytes: "\xF0}AB"
+        {"{:\xE2\x82\xAC^300000000}", kOneInt, int_args({7})},      // a real multi-byte fill
+        {"{:}<{}}", kTwoInts, int_args({7, 300000000})},            // the width is argument 1
+        {"{0:}<{1}}", kTwoInts, int_args({7, 300000000})},
+        {"{:}<{}}{:{}}", kFourInts, int_args({7, 300000000, 7, 5})},  // automatic indices run on inside the spec
+        {"{:.{}}", kDoubleInt, std::string(u64_bytes(0x3ff8000000000000ull)) + int_args({300000000})},
+        {"{:.300000000}", kOneDouble, u64_bytes(0x3ff8000000000000ull)},
+    };
+    for (const Case& c : cases) {
+        BOOST_TEST_CONTEXT("template " << c.format) {
+            const OneSite r = decode_one_site(c.format, c.types, c.args);
+            BOOST_TEST(r.largest_allocation < std::size_t{1} << 20);
+            BOOST_TEST(messages(r.got) ==
+                           (std::vector<std::string>{
+                               as_rendered(c.format + " [agora-log: not formatted: a field wider than 4096 characters]"),
+                               "Order 1 for acme"}),
+                       boost::test_tools::per_element());
+            BOOST_TEST(r.got.inputs.at(0).problems.size() == 1u, all_problems(r.got));
+            BOOST_TEST(all_problems(r.got).find("record not formatted: ") != std::string::npos, all_problems(r.got));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(fields_a_writer_never_writes_are_not_confused_with_fmt_syntax) {
+    // What fmt formats, the scan must frame the same way: these all render.
+    struct Case {
+        std::string format;
+        const TypeCode* types;
+        std::string args;
+        std::string expected;
+    };
+    const std::vector<Case> cases = {
+        {"[{:*^7}]", kOneInt, int_args({42}), "[**42***]"},
+        {"[{:\xE2\x82\xAC>4}]", kOneInt, int_args({1}), "[\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC" "1]"},
+        {"[{:}>3}] {{}}", kOneInt, int_args({5}), "[}}5] {}"},
+        {"[{:{}}] [{:>{}}]", kFourInts, int_args({7, 4, 8, 3}), "[   7] [  8]"},
+        {"[{1:{0}}]", kTwoInts, int_args({3, 9}), "[  9]"},
+        {"{:+#010x}", kOneInt, int_args({255}), "+0x00000ff"},
+        // fmt refuses a precision for an int: damaged, as the live backend shows it.
+        {"{:.2f}|{:8.3e}", kDoubleInt, std::string(u64_bytes(0x3ff8000000000000ull)) + int_args({0}),
+         "1.50|{:.2f}|{:8.3e} [agora-log: format error: precision not allowed for this argument type]"},
+    };
+    for (const Case& c : cases) {
+        BOOST_TEST_CONTEXT("template " << c.format) {
+            const OneSite r = decode_one_site(c.format, c.types, c.args);
+            BOOST_TEST_REQUIRE(r.got.lines.size() == 2u);
+            BOOST_TEST(message_of(r.got.lines[0]) == c.expected);
+            BOOST_TEST(r.got.damaged == (c.expected.find("format error") != std::string::npos), all_problems(r.got));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(templates_fmt_rejects_are_not_formatted) {
+    for (const std::string format : {"{", "}", "{0}{}", "{}{0}", "{:{name}}", "{:\x7b<5}", "{:.}", "{:Q}",
+                                     "{:99999999999}", "{0"}) {
+        BOOST_TEST_CONTEXT("template " << format) {
+            const OneSite r = decode_one_site(format, kTwoInts, int_args({1, 2}));
+            BOOST_TEST(messages(r.got) ==
+                           (std::vector<std::string>{
+                               format + " [agora-log: not formatted: the template is not valid fmt syntax]",
+                               "Order 1 for acme"}),
+                       boost::test_tools::per_element());
+            BOOST_TEST(all_problems(r.got).find("its call site's template is not valid fmt syntax") != std::string::npos,
+                       all_problems(r.got));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_message_many_times_its_record_is_not_built) {
+    // Thousands of fields showing one 10 KB string: 50 MB before the cut.
+    std::string repeated;
+    for (int i = 0; i < 5000; ++i) repeated += "{0}";
+    const std::string text(10000, 'x');
+    const OneSite strings = decode_one_site(repeated, kOneString, str_bytes(text));
+    BOOST_TEST(strings.largest_allocation < std::size_t{1} << 20);
+    BOOST_TEST_REQUIRE(strings.got.lines.size() == 2u);
+    BOOST_TEST(message_of(strings.got.lines[0]).ends_with(" [agora-log: not formatted: the message would be too large]"));
+    BOOST_TEST(message_of(strings.got.lines[1]) == "Order 1 for acme");
+    BOOST_TEST(all_problems(strings.got).find("record not formatted: formatting it could take 50070256 bytes, above the 1688576 allowed") != std::string::npos,
+               all_problems(strings.got));
+
+    // Thousands of fields 4096 wide: 8 MB of padding.
+    std::string wide;
+    for (int i = 0; i < 2000; ++i) wide += "{0:4096}";
+    const OneSite padded = decode_one_site(wide, kOneInt, int_args({1}));
+    BOOST_TEST(padded.largest_allocation < std::size_t{1} << 20);
+    BOOST_TEST_REQUIRE(padded.got.lines.size() == 2u);
+    BOOST_TEST(message_of(padded.got.lines[0]).ends_with(" [agora-log: not formatted: the message would be too large]"));
+    BOOST_TEST(padded.got.damaged);
+
+    // A real message: each field once, strings as long as the writer cuts them.
+    const std::string longest(10004, 'y');
+    const OneSite fine = decode_one_site("{0} and {0}", kOneString, str_bytes(longest));
+    BOOST_TEST(all_problems(fine.got) == "");
+    BOOST_TEST_REQUIRE(fine.got.lines.size() == 2u);
+    BOOST_TEST(message_of(fine.got.lines[0]) == std::string(10000, 'y') + "...[truncated]");
+}
+
+BOOST_AUTO_TEST_CASE(string_argument_longer_than_the_writer_writes_is_damage) {
+    // The writer cuts strings to max_message_length + 4 (or 10004 before
+    // initialize() set the limit); this one is longer.
+    const OneSite r = decode_one_site("{}", kOneString, str_bytes(std::string(20000, 'z')), 100);
+    BOOST_TEST_REQUIRE(r.got.lines.size() == 2u);
+    BOOST_TEST(message_of(r.got.lines[0]) == "{} [agora-log: not formatted: a string argument longer than the writer writes]");
+    BOOST_TEST(all_problems(r.got).find("string argument 0 is 20000 bytes; the writer cuts strings to 10004") !=
+                   std::string::npos,
+               all_problems(r.got));
+    // 10004 bytes is what a writer with the default limit writes: no problem.
+    const OneSite ok = decode_one_site("{}", kOneString, str_bytes(std::string(10004, 'z')), 100);
+    BOOST_TEST(all_problems(ok.got) == "");
+    BOOST_TEST(message_of(ok.got.lines.at(0)) == std::string(100, 'z') + "...[truncated]");
+}
+
+BOOST_AUTO_TEST_CASE(formatting_budget_bounds_the_work_of_a_whole_input) {
+    // Each record may make fmt write 1.5 MB (1500 fields of a double, 1 KB
+    // of bound each) though it writes 4.5 KB: past the budget (1 GiB plus
+    // 256 bytes per input byte) the rest are not formatted.
+    std::string format;
+    for (int i = 0; i < 1500; ++i) format += "{0}";
+    InputBuilder b;
+    b.logger(kLogger, "orders").site(make_site(21, Level::info, format, kOneDouble)).thread(101);
+    constexpr int kRecords = 1000;
+    for (int i = 0; i < kRecords; ++i) b.record(RecordBuilder(21, kTsc0 + static_cast<std::uint64_t>(i), kLogger).arg(1.5).bytes());
+    const Decoded got = decode({finished(b, kRecords)});
+    BOOST_TEST_REQUIRE(got.lines.size() == static_cast<std::size_t>(kRecords));
+    std::size_t formatted = 0;
+    while (formatted < got.lines.size() && message_of(got.lines[formatted]).starts_with("1.51.51.5")) ++formatted;
+    BOOST_TEST(formatted > 100u);
+    BOOST_TEST(formatted < static_cast<std::size_t>(kRecords));
+    bool rest_refused = true;
+    for (std::size_t i = formatted; i < got.lines.size(); ++i)
+        rest_refused = rest_refused &&
+                       message_of(got.lines[i]).ends_with("[agora-log: not formatted: the decoder's formatting budget is spent]");
+    BOOST_TEST(rest_refused);
+    const auto& problems = got.inputs.at(0).problems;
+    BOOST_TEST_REQUIRE(problems.size() == 2u, all_problems(got));
+    BOOST_TEST(problems[0].find("the decoder's formatting budget is spent") != std::string::npos);
+    BOOST_TEST(problems[1].find(fmt::format("{} more records were not formatted", kRecords - formatted - 1)) !=
+               std::string::npos, problems[1]);
+}
+
+BOOST_AUTO_TEST_CASE(stack_trace_is_bounded_by_frames_and_symbol_length) {
+    // 20000 frames of one 20000-character symbol: 400 MB of trace before.
+    InputBuilder b = order_input();
+    b.site(make_site(22, Level::error, "Failed", kOneException));
+    d::write_symbol(b.sink, 0x1234, std::string(20000, 's'));
+    const std::string args = exception_arg(20000, std::vector<std::uint64_t>(20000, 0x1234));
+    b.record(RecordBuilder(22, kTsc0 + 1, kLogger).raw(args.data(), args.size()).bytes());
+    g_largest_allocation.store(0);
+    const Decoded got = decode({finished(b, 1)});
+    BOOST_TEST(g_largest_allocation.load() < std::size_t{4} << 20);
+    BOOST_TEST_REQUIRE(got.lines.size() == 1u);
+    const std::string frame = std::string(10000, 's') + "...[truncated]";
+    BOOST_TEST(got.lines[0].find("#0 " + frame + "\\n#1 ") != std::string::npos);
+    BOOST_TEST(got.lines[0].find("\\n#63 " + frame + "\"") != std::string::npos);
+    BOOST_TEST(got.lines[0].find("#64 ") == std::string::npos);
+    BOOST_TEST(all_problems(got).find("exception argument has 1 levels and 20000 stack frames; a writer records at most "
+                                      "8 and 64: rendered with the first 64 frames") != std::string::npos,
+               all_problems(got));
+}
+
+BOOST_AUTO_TEST_CASE(count_fields_of_all_ones_are_damage_not_allocations) {
+    constexpr std::uint32_t kAllOnes = 0xFFFFFFFFu;
+    struct Case {
+        std::string name;
+        std::string problem;  // the problem it reports
+        std::function<void(InputBuilder&)> add;  // what goes between the order site and the order record
+    };
+    const std::vector<Case> cases = {
+        {"site type-code count", "site entry is malformed",
+         [](InputBuilder& b) {
+             d::write_entry(b.sink, d::EntryType::site, [](auto& out) {
+                 d::put_value(out, std::uint32_t{30});
+                 d::put_value(out, std::uint8_t{1});
+                 d::put_value(out, std::uint32_t{1});
+                 d::put_str(out, "{}");
+                 d::put_str(out, "f.cpp");
+                 d::put_str(out, "f()");
+                 d::put_value(out, kAllOnes);
+                 d::put_value(out, std::uint8_t{7});
+             });
+         }},
+        {"site placeholder-name count", "site entry is malformed",
+         [](InputBuilder& b) {
+             d::write_entry(b.sink, d::EntryType::site, [](auto& out) {
+                 d::put_value(out, std::uint32_t{30});
+                 d::put_value(out, std::uint8_t{1});
+                 d::put_value(out, std::uint32_t{1});
+                 d::put_str(out, "{id}");
+                 d::put_str(out, "f.cpp");
+                 d::put_str(out, "f()");
+                 d::put_value(out, std::uint32_t{1});
+                 d::put_value(out, std::uint8_t{7});
+                 d::put_value(out, kAllOnes);
+                 d::put_str(out, "id");
+             });
+         }},
+        {"snapshot context count", "snapshot entry is malformed",
+         [](InputBuilder& b) {
+             d::write_entry(b.sink, d::EntryType::snapshot, [](auto& out) {
+                 d::put_value(out, std::uint64_t{0x5000});
+                 d::put_value(out, std::uint64_t{1});
+                 d::put_value(out, kAllOnes);
+                 d::put_str(out, "key");
+                 d::put_value(out, std::uint8_t{1});
+                 d::put_value(out, std::int64_t{1});
+             });
+         }},
+        {"record context count", "context argument is damaged after 1 of its 4294967295 fields; rendered with those 1",
+         [](InputBuilder& b) {
+             b.site(make_site(31, Level::info, "with context", kOneContext));
+             const std::string blob = u32_bytes(kAllOnes) + str_bytes("key") + '\1' + u64_bytes(5);
+             const std::string args = u32_bytes(static_cast<std::uint32_t>(blob.size())) + blob;
+             b.record(RecordBuilder(31, kTsc0 + 1, kLogger).raw(args.data(), args.size()).bytes());
+         }},
+        {"exception frame count", "exception argument is damaged; rendered without it",
+         [](InputBuilder& b) {
+             b.site(make_site(32, Level::error, "Failed", kOneException));
+             const std::string args = exception_arg(kAllOnes, {0x1234, 0x5678});
+             b.record(RecordBuilder(32, kTsc0 + 1, kLogger).raw(args.data(), args.size()).bytes());
+         }},
+    };
+    for (const Case& c : cases) {
+        BOOST_TEST_CONTEXT(c.name) {
+            InputBuilder b = order_input();
+            c.add(b);
+            b.record(order_record(5, 1));
+            const std::string input = finished(b, 1);
+            g_largest_allocation.store(0);
+            const Decoded got = decode({input});
+            BOOST_TEST(g_largest_allocation.load() < input.size() * 4 + 65536);
+            BOOST_TEST(got.inputs.at(0).problems.size() == 1u, all_problems(got));
+            BOOST_TEST(all_problems(got).find(c.problem) != std::string::npos, all_problems(got));
+            BOOST_TEST_REQUIRE(!got.lines.empty());
+            BOOST_TEST(message_of(got.lines.back()) == "Order 1 for acme");
+        }
+    }
 }
 
 // ---- agora-log-decode -------------------------------------------------------
@@ -417,6 +935,7 @@ namespace {
 struct Run {
     int status = -1;
     std::string out, err;
+    std::uint64_t allocations = 0;  // run_in_process: decode_cli's
 };
 
 /// Runs agora-log-decode with `args`; stdin from `stdin_path` (or /dev/null).
@@ -527,4 +1046,152 @@ BOOST_AUTO_TEST_CASE(cli_usage_errors_exit_2_and_help_exits_0) {
     BOOST_TEST(help.status == 0);
     BOOST_TEST(help.out.starts_with("Usage: agora-log-decode"));
     BOOST_TEST(help.out.find("Example:") != std::string::npos);
+}
+
+namespace {
+/// Runs the command line in this process (decode_cli), its output and
+/// standard error in `dir`, for cases that need this test's operator new:
+/// with fail_nth > 0, its fail_nth-th allocation and all after it fail.
+Run run_in_process(const agora_test::TempDir& dir, std::vector<std::string> args, std::uint64_t fail_nth = 0) {
+    std::vector<char*> argv{const_cast<char*>("agora-log-decode")};
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const std::string out_path = dir.file("in-process.out"), err_path = dir.file("in-process.err");
+    std::FILE* out = std::fopen(out_path.c_str(), "wb");
+    std::FILE* err = std::fopen(err_path.c_str(), "wb");
+    Run r;
+    if (out != nullptr && err != nullptr) {
+        std::optional<FailAllocations> fail;
+        if (fail_nth != 0) fail.emplace(fail_nth);
+        try {
+            r.allocations = allocations_of([&] {
+                r.status = agora::log::detail::decode_cli(static_cast<int>(argv.size() - 1), argv.data(), stdin, out, err);
+            });
+        } catch (...) {
+            r.status = -2;  // escaped decode_cli: what ended the process before
+        }
+    }
+    if (out != nullptr) std::fclose(out);
+    if (err != nullptr) std::fclose(err);
+    r.out = agora_test::read_file(out_path);
+    r.err = agora_test::read_file(err_path);
+    return r;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(cli_out_of_memory_anywhere_exits_1_and_says_so) {
+    agora_test::TempDir dir;
+    // Two inputs out of timestamp order (the sort allocates), one with an
+    // exception argument (its trace allocates while rendering).
+    InputBuilder b = order_input();
+    b.site(make_site(22, Level::error, "Failed", kOneException));
+    d::write_symbol(b.sink, 0x1234, "app::fail()");
+    const std::string args = exception_arg(2, {0x1234, 0x5678});
+    b.record(order_record(30, 3)).record(RecordBuilder(22, kTsc0 + 40'000, kLogger).raw(args.data(), args.size()).bytes());
+    const std::string first = write_input(dir, "oom-first.bin", finished(b, 2));
+    const std::string second = write_input(dir, "oom-second.bin", three_records());
+    for (const std::vector<std::string>& cli : {std::vector<std::string>{first, second},
+                                                std::vector<std::string>{"--info", first, second},
+                                                std::vector<std::string>{"--format", "text", first, second}}) {
+        BOOST_TEST_CONTEXT("arguments " << cli.size() << " starting with " << cli[0]) {
+            const Run clean = run_in_process(dir, cli);
+            const std::uint64_t clean_allocations = clean.allocations;
+            BOOST_TEST_REQUIRE(clean.status == 0, clean.err);
+            BOOST_TEST_REQUIRE(clean_allocations > 10u);
+            std::uint64_t bad_status = 0, unexplained = 0;
+            for (std::uint64_t nth = 1; nth <= clean_allocations; ++nth) {
+                const Run r = run_in_process(dir, cli, nth);
+                if (r.status != 1) ++bad_status;
+                if (r.err.find("out of memory") == std::string::npos) ++unexplained;
+                if (r.status != 1 || r.err.find("out of memory") == std::string::npos)
+                    BOOST_TEST_MESSAGE("allocation " << nth << " failing: status " << r.status << ", " << r.err);
+            }
+            BOOST_TEST(bad_status == 0u);
+            BOOST_TEST(unexplained == 0u);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(cli_info_reports_what_a_decode_reports) {
+    agora_test::TempDir dir;
+    const std::string clean = write_input(dir, "info-clean.bin", three_records());
+    Run r = run_cli(dir, {"--info", clean});
+    BOOST_TEST(r.status == 0, r.err);
+    std::string anchor;
+    d::append_timestamp(anchor, kUnix0);
+    const std::string expected = clean + "\n"
+        "  kind:           crash dump\n"
+        "  service:        decode-test\n"
+        "  environment:    staging\n"
+        "  version:        1.2.3\n"
+        "  host:           test-host\n"
+        "  pid:            4242\n"
+        "  format version: 1\n"
+        "  clock anchor:   tsc " + std::to_string(kTsc0) + ", 1 ns/tick, " + anchor + "\n"
+        "  threads:        1\n"
+        "  records:        3\n"
+        "  crash:          SIGSEGV (11) on thread 101, 3 records dumped\n"
+        "  dump flags:     backend drained\n"
+        "  problems:       none\n";
+    BOOST_TEST(r.out == expected);
+
+    // A record that does not match its site shows only when rendered:
+    // --info renders too, so it says so and exits 1 like a decode.
+    InputBuilder b = order_input();
+    std::string bad = order_record(10, 1);
+    const std::uint32_t huge = 1000;
+    std::memcpy(bad.data() + sizeof(RecordHeader) + 4, &huge, 4);
+    const std::size_t at = b.offset();
+    b.record(bad);
+    const std::string damaged = write_input(dir, "info-damaged.bin", finished(b, 1));
+    r = run_cli(dir, {"--info", damaged});
+    BOOST_TEST(r.status == 1);
+    const std::string problem = fmt::format("{}: offset {}: record does not match its call site", damaged, at);
+    BOOST_TEST(r.out.find("  problem: " + problem) != std::string::npos, r.out);
+    BOOST_TEST(r.out.find("problems:       none") == std::string::npos, r.out);
+    BOOST_TEST(r.err.find("agora-log-decode: " + problem) != std::string::npos, r.err);
+}
+
+BOOST_AUTO_TEST_CASE(cli_output_that_cannot_be_opened_fails_before_reading_inputs) {
+    agora_test::TempDir dir;
+    const std::string output = dir.file("no-such-dir/out.log");
+    const Run r = run_cli(dir, {"--output", output, dir.file("missing-input.bin")});
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.err == "agora-log-decode: cannot open output " + output + ": No such file or directory\n");
+    BOOST_TEST(r.out == "");
+
+    // An output that is also an input is read before it is emptied.
+    const std::string both = write_input(dir, "in-and-out.bin", three_records());
+    const std::string expected = joined_lines(decode({three_records()}));
+    const Run same = run_cli(dir, {"-o", both, both});
+    BOOST_TEST(same.status == 0, same.err);
+    BOOST_TEST(agora_test::read_file(both) == expected);
+}
+
+BOOST_AUTO_TEST_CASE(cli_several_files_sorted_and_with_no_sort) {
+    agora_test::TempDir dir;
+    InputBuilder a = order_input();
+    a.record(order_record(10, 1)).record(order_record(30, 3));
+    InputBuilder b = order_input();
+    b.record(order_record(20, 2)).record(order_record(40, 4));
+    const std::string first = write_input(dir, "several-a.bin", finished(a, 2));
+    const std::string second = write_input(dir, "several-b.bin", finished(b, 2));
+
+    const Run sorted = run_cli(dir, {first, second});
+    BOOST_TEST(sorted.status == 0, sorted.err);
+    BOOST_TEST(sorted.out == joined_lines(decode({finished(a, 2), finished(b, 2)})));
+    const Run unsorted = run_cli(dir, {"--no-sort", "--format=text", first, second});
+    BOOST_TEST(unsorted.status == 0, unsorted.err);
+    BOOST_TEST(unsorted.out == joined_lines(decode({finished(a, 2), finished(b, 2)}, DecodeOptions{false, true})));
+    std::vector<std::string> order;
+    for (std::size_t p = unsorted.out.find("Order "); p != std::string::npos; p = unsorted.out.find("Order ", p + 1))
+        order.push_back(unsorted.out.substr(p, 7));
+    BOOST_TEST(order == (std::vector<std::string>{"Order 1", "Order 3", "Order 2", "Order 4"}),
+               boost::test_tools::per_element());
+    // One damaged file among clean ones: all decodable records, exit 1.
+    const std::string cut = write_input(dir, "several-cut.bin", finished(b, 2).substr(0, 300));
+    const Run mixed = run_cli(dir, {first, cut});
+    BOOST_TEST(mixed.status == 1);
+    BOOST_TEST(mixed.err.find(cut + ": offset ") != std::string::npos, mixed.err);
+    BOOST_TEST(mixed.out.find("Order 3 for acme") != std::string::npos);
 }

@@ -125,5 +125,26 @@ int main(int argc, char** argv) {
     small.record(RecordBuilder(1, kTsc0 + 1, 1).arg(-1).arg(std::string_view("")).bytes());
     d::write_crash(small.sink, 0, 7, d::kDumpNoBackend, 1);
     write(dir, "on_demand.bin", small.data());
+
+    // What the decoder must bound: templates whose fills fmt frames
+    // differently from a naive scan, widths and precisions from arguments,
+    // a field shown many times, a long string, a stack trace of many frames.
+    static constexpr TypeCode kIntIntString[] = {TypeCode::i32, TypeCode::i32, TypeCode::string, TypeCode::end};
+    static constexpr TypeCode kException[] = {TypeCode::exception, TypeCode::end};
+    const auto h1 = make_site(1, Level::info, "{:}<{}} {:\xe2\x82\xac^{}} {2:?}", kIntIntString);
+    const auto h2 = make_site(2, Level::info, "{0:.{1}} {2}{2}{2}{2}{2}{2}{2}{2}", kIntIntString);
+    const auto h3 = make_site(3, Level::error, "Failed", kException);
+    InputBuilder hostile(d::FileKind::crash_dump, "corpus-hostile", 100);
+    hostile.logger(1, "h").site(h1).site(h2).site(h3).thread(9);
+    d::write_symbol(hostile.sink, 0x401000, std::string(300, 's'));
+    hostile.record(RecordBuilder(1, kTsc0 + 1, 1).arg(5).arg(12).arg(std::string_view("x\ty")).bytes());
+    hostile.record(RecordBuilder(2, kTsc0 + 2, 1).arg(5).arg(3).arg(std::string(120, 'l')).bytes());
+    std::string trace(1, '\1');
+    trace += str("St13runtime_error") + str("boom") + u32(80);
+    for (int i = 0; i < 80; ++i) trace += u64(0x401000);
+    const std::string trace_arg = blob(trace);
+    hostile.record(RecordBuilder(3, kTsc0 + 3, 1).raw(trace_arg.data(), trace_arg.size()).bytes());
+    d::write_crash(hostile.sink, 6, 9, d::kDumpBackendDrained, 3);
+    write(dir, "hostile.bin", hostile.data());
     return 0;
 }

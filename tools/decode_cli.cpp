@@ -1,0 +1,275 @@
+// agora-log-decode's command line: renders the records of crash dumps,
+// dump_now() files and binary log files as the live backend would have
+// written them (JSON lines, or text lines). The work is src/decoder.cpp; this
+// file reads the inputs, parses the options and writes. A function rather
+// than main() so that tests can run it in-process (decode_cli.hpp).
+//
+// Exit status: 0 all inputs decoded cleanly; 1 an input was damaged or could
+// not be read, the output could not be opened or written, or memory ran out
+// (everything decodable is still written); 2 usage error.
+
+#include "decode_cli.hpp"
+
+#include "decoder.hpp"
+#include "format.hpp"
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+using agora::log::detail::DecodeOptions;
+using agora::log::detail::Decoder;
+using agora::log::detail::InputInfo;
+
+constexpr std::string_view kUsage = R"(Usage: agora-log-decode [OPTIONS] FILE...
+
+Renders the records in agora-log crash dumps, dump_now() files and binary log
+files, one line per record, exactly as the live logger writes them.
+FILE "-" reads standard input.
+
+Options:
+  --format json|text  output format (default json)
+  --output FILE       write the records to FILE instead of standard output
+  --info              print what each input says about itself (kind, identity,
+                      pid, clock anchor, threads, records, crash, problems)
+                      instead of records; its checks are a full decode's
+  --sort              order records by timestamp across threads and files (default)
+  --no-sort           keep the order of the files
+  --help              print this help
+
+Problems with the inputs go to standard error: each names the input, the
+offset, what is wrong and what was skipped.
+Exit status: 0 success; 1 an input was damaged or unreadable (whatever could be
+decoded is still written), the --output file could not be opened (checked
+before any input is read) or written, or memory ran out; 2 usage error.
+
+Example:
+  agora-log-decode --format text /var/log/app/agora-crash-4242.bin
+  agora-log-decode app.bin.1 app.bin | jq -c 'select(.level == "ERROR")'
+)";
+
+int usage_error(std::FILE* err, std::string_view message) {
+    std::fprintf(err, "agora-log-decode: %.*s\nTry 'agora-log-decode --help'.\n", static_cast<int>(message.size()),
+                 message.data());
+    return 2;
+}
+
+/// The whole content of `path` ("-": `in`); false with `error` set if it cannot be read.
+bool read_all(std::FILE* in, const std::string& path, std::string& out, std::string& error) {
+    std::FILE* f = path == "-" ? in : std::fopen(path.c_str(), "rb");
+    if (f == nullptr) {
+        error = std::strerror(errno);
+        return false;
+    }
+    char buf[1 << 16];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+    const bool failed = std::ferror(f) != 0;
+    if (failed) error = std::strerror(errno);
+    if (f != in) std::fclose(f);
+    return !failed;
+}
+
+std::string iso_time(std::int64_t unix_ns) {
+    std::string s;
+    agora::log::detail::append_timestamp(s, unix_ns);
+    return s;
+}
+
+std::string signal_text(std::int32_t sig) {
+    if (sig == 0) return "none (dump_now)";
+    const char* abbrev = sig > 0 && sig < NSIG ? sigabbrev_np(sig) : nullptr;
+    return abbrev != nullptr ? fmt::format("SIG{} ({})", abbrev, sig) : fmt::format("signal {}", sig);
+}
+
+void print_info(std::FILE* out, const InputInfo& info) {
+    using agora::log::detail::kind_name;
+    fmt::print(out, "{}\n", info.name);
+    if (info.header_ok) {
+        fmt::print(out, "  kind:           {}\n", kind_name(info.kind));
+        fmt::print(out, "  service:        {}\n", info.service);
+        fmt::print(out, "  environment:    {}\n", info.environment);
+        fmt::print(out, "  version:        {}\n", info.version);
+        fmt::print(out, "  host:           {}\n", info.host);
+        fmt::print(out, "  pid:            {}\n", info.pid);
+        fmt::print(out, "  format version: {}\n", info.header.format_version);
+        fmt::print(out, "  clock anchor:   tsc {}, {} ns/tick, {}\n", info.anchor_tsc, info.ns_per_tick,
+                   iso_time(info.anchor_unix_ns));
+        fmt::print(out, "  threads:        {}\n", info.threads);
+        fmt::print(out, "  records:        {}\n", info.records);
+        if (info.crash) {
+            fmt::print(out, "  crash:          {} on thread {}, {} records dumped\n", signal_text(info.crash->signal),
+                       info.crash->thread, info.crash->records);
+            fmt::print(out, "  dump flags:     {}\n", agora::log::detail::dump_flags_text(info.crash->flags));
+        } else {
+            fmt::print(out, "  crash:          no crash entry\n");
+        }
+    }
+    for (const auto& n : info.notes) fmt::print(out, "  note: {}\n", n);
+    if (info.problems.empty()) fmt::print(out, "  problems:       none\n");
+    for (const auto& p : info.problems) fmt::print(out, "  problem: {}\n", p);
+}
+
+}  // namespace
+
+namespace agora::log::detail {
+
+namespace {
+
+/// Closes an --output file on every way out of run().
+struct OutputFile {
+    std::FILE* file = nullptr;
+    ~OutputFile() {
+        if (file != nullptr) std::fclose(file);
+    }
+};
+
+int run(int argc, char** argv, std::FILE* in, std::FILE* stdout_file, std::FILE* err) {
+    DecodeOptions options;
+    bool info = false;
+    std::string output;
+    std::vector<std::string> files;
+    bool options_done = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (options_done || a == "-" || !a.starts_with("-")) {
+            files.emplace_back(a);
+        } else if (a == "--") {
+            options_done = true;
+        } else if (a == "--help" || a == "-h") {
+            std::fwrite(kUsage.data(), 1, kUsage.size(), stdout_file);
+            return 0;
+        } else if (a == "--info") {
+            info = true;
+        } else if (a == "--sort") {
+            options.sort = true;
+        } else if (a == "--no-sort") {
+            options.sort = false;
+        } else if (a == "--format" || a.starts_with("--format=")) {
+            std::string_view v;
+            if (a == "--format") {
+                if (++i >= argc) return usage_error(err, "--format needs a value: json or text");
+                v = argv[i];
+            } else {
+                v = a.substr(9);
+            }
+            if (v == "json") options.text = false;
+            else if (v == "text") options.text = true;
+            else return usage_error(err, fmt::format("unknown --format '{}' (json or text)", v));
+        } else if (a == "--output" || a == "-o" || a.starts_with("--output=")) {
+            if (a.starts_with("--output=")) {
+                output = a.substr(9);
+            } else {
+                if (++i >= argc) return usage_error(err, "--output needs a file name");
+                output = argv[i];
+            }
+            if (output.empty()) return usage_error(err, "--output needs a file name");
+        } else {
+            return usage_error(err, fmt::format("unknown option '{}'", a));
+        }
+    }
+    if (files.empty()) return usage_error(err, "no input files");
+
+    // Opened before any input is read, so an output that cannot be written
+    // fails at once; emptied only after they are read, so an output that is
+    // also an input is read first.
+    OutputFile output_file;
+    std::FILE* out = stdout_file;
+    if (!output.empty()) {
+        const int fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+        if (fd >= 0) output_file.file = ::fdopen(fd, "wb");
+        if (output_file.file == nullptr) {
+            std::fprintf(err, "agora-log-decode: cannot open output %s: %s\n", output.c_str(), std::strerror(errno));
+            if (fd >= 0) ::close(fd);
+            return 1;
+        }
+        out = output_file.file;
+    }
+
+    int status = 0;
+    Decoder decoder(options);
+    for (const auto& path : files) {
+        try {
+            std::string bytes, error;
+            if (!read_all(in, path, bytes, error)) {
+                std::fprintf(err, "agora-log-decode: %s: %s\n", path.c_str(), error.c_str());
+                status = 1;
+                continue;
+            }
+            decoder.add(path == "-" ? "<stdin>" : path,
+                        {reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()});
+        } catch (const std::bad_alloc&) {
+            std::fprintf(err, "agora-log-decode: %s: out of memory\n", path.c_str());
+            status = 1;
+        }
+    }
+
+    struct stat st {};
+    if (out != stdout_file && ::fstat(::fileno(out), &st) == 0 && S_ISREG(st.st_mode) && ::ftruncate(::fileno(out), 0) != 0) {
+        std::fprintf(err, "agora-log-decode: cannot empty output %s: %s\n", output.c_str(), std::strerror(errno));
+        return 1;
+    }
+    std::uint64_t written = 0;
+    try {
+        if (info) {
+            // The render pass finds what only rendering shows (a record that
+            // does not match its call site): --info reports what a decode would.
+            decoder.render([](std::string_view) {});
+            for (const auto& i : decoder.inputs()) print_info(out, i);
+        } else {
+            decoder.render([out, &written](std::string_view line) {
+                std::fwrite(line.data(), 1, line.size(), out);
+                std::fputc('\n', out);
+                ++written;
+            });
+        }
+    } catch (const std::exception& e) {
+        // No allocation here: this is usually std::bad_alloc.
+        std::fprintf(err, "agora-log-decode: %s while rendering (%llu records were written)\n",
+                     dynamic_cast<const std::bad_alloc*>(&e) != nullptr ? "out of memory" : e.what(),
+                     static_cast<unsigned long long>(written));
+        status = 1;
+    }
+    const bool write_failed = std::fflush(out) != 0 || std::ferror(out) != 0;
+    if (out != stdout_file) {
+        output_file.file = nullptr;
+        if (std::fclose(out) != 0) status = 1;
+    }
+    if (write_failed) {
+        std::fprintf(err, "agora-log-decode: writing %s failed\n", output.empty() ? "standard output" : output.c_str());
+        status = 1;
+    }
+
+    for (const auto& i : decoder.inputs()) {
+        for (const auto& n : i.notes) std::fprintf(err, "agora-log-decode: note: %s\n", n.c_str());
+        for (const auto& p : i.problems) std::fprintf(err, "agora-log-decode: %s\n", p.c_str());
+    }
+    if (decoder.damaged()) status = 1;
+    return status;
+}
+
+}  // namespace
+
+int decode_cli(int argc, char** argv, std::FILE* in, std::FILE* out, std::FILE* err) {
+    try {
+        return run(argc, argv, in, out, err);
+    } catch (const std::exception& e) {
+        std::fprintf(err, "agora-log-decode: %s\n",
+                     dynamic_cast<const std::bad_alloc*>(&e) != nullptr ? "out of memory" : e.what());
+        return 1;
+    }
+}
+
+}  // namespace agora::log::detail
