@@ -484,7 +484,7 @@ void on_fatal_signal(int sig, siginfo_t* info, void* ucontext) {
     SavedAction* saved = saved_for(sig);
     if (saved != nullptr && saved->installed && !g_chaining.exchange(true, std::memory_order_acq_rel)) {
         const struct sigaction& prev = saved->previous;
-        if (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN && prev.sa_handler != nullptr) {
+        if (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN) {
             if (prev.sa_flags & SA_SIGINFO) prev.sa_sigaction(sig, info, ucontext);
             else prev.sa_handler(sig);
         }

@@ -98,9 +98,9 @@ private:
 
 /// A calling thread's registration with the backend. Created by the thread's
 /// first record. Once the thread has exited and its rings are drained, the
-/// backend frees the rings (see Registry::dump_readers) and parks the queue on Registry::free_queues for
-/// the next new thread: queues are never freed, so the crash path can walk
-/// Registry::all_queues at any moment.
+/// backend frees the rings (see Registry::dump_readers) and parks the queue
+/// on Registry::free_queues for the next new thread: queues are never freed,
+/// so the crash path can walk Registry::all_queues at any moment.
 struct ThreadQueue {
     /// Backend only: the ring being read (follows SpscRing::next()).
     SpscRing* ring = nullptr;
