@@ -9,7 +9,8 @@
 //   backend  EntryRenderer::render_record + write_line per record, the steps
 //            Backend::process takes (as regression_cases' backend cases do),
 //            walking the records laid out back to back as in a ring
-//   decoder  Decoder::add on an in-memory crash dump holding the N records
+//   decoder  Decoder::add on an in-memory crash dump holding the N records,
+//            handed over as agora-log-decode hands over a file it read
 //            (parse), then render() with write_line per line (render; the
 //            sort check included)
 // Prints records/s of each, the decoder's phases, and decoder/backend. The
@@ -60,10 +61,12 @@ std::string read_whole(const std::string& path) {
 
 int main(int argc, char** argv) {
     std::uint64_t n = 1'000'000;
+    d::DecodeOptions options;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
-        if (a == "--records") n = perf::parse_count(a, i + 1 < argc ? argv[++i] : nullptr);
-        else {
+        if (a == "--records") {
+            n = perf::parse_count(a, i + 1 < argc ? argv[++i] : nullptr);
+        } else {
             std::fprintf(stderr, "usage: decode [--records N]\n");
             return 2;
         }
@@ -115,9 +118,11 @@ int main(int argc, char** argv) {
     std::uint64_t lines = 0;
     {
         auto file = open_file(dir, "decoded.log");
+        const auto bytes = as_bytes(dump.data());
+        std::vector<std::byte> input(bytes.begin(), bytes.end());  // as read from a file
         const auto start = std::chrono::steady_clock::now();
-        d::Decoder decoder;
-        decoder.add("dump", as_bytes(dump.data()));
+        d::Decoder decoder(options);
+        decoder.add("dump", std::move(input));
         parse_s = seconds_since(start);
         decoder.render([&](std::string_view line) {
             file.write_line(line);

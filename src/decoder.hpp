@@ -17,12 +17,12 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace agora::log::detail {
@@ -33,6 +33,22 @@ struct DecodeOptions {
     bool sort = true;
     /// One text line per record (format_text, no colours) instead of JSON.
     bool text = false;
+};
+
+/// A callable `void(std::string_view)` passed by reference: render() calls it
+/// once per line without std::function's allocation and type erasure
+/// through a copy. It must outlive the call it is passed to.
+class LineSink {
+public:
+    template <class F, class = std::enable_if_t<!std::is_same_v<std::remove_cvref_t<F>, LineSink>>>
+    LineSink(F&& f) noexcept  // NOLINT: implicit, like a function parameter
+        : object_(const_cast<void*>(static_cast<const void*>(&f))),
+          call_([](void* o, std::string_view line) { (*static_cast<std::remove_reference_t<F>*>(o))(line); }) {}
+    void operator()(std::string_view line) const { call_(object_, line); }
+
+private:
+    void* object_;
+    void (*call_)(void*, std::string_view);
 };
 
 /// What one input said about itself, and what was wrong with it.
@@ -83,13 +99,19 @@ public:
     /// a length field). May throw std::bad_alloc: the records parsed before
     /// stay and render, and the input is marked out_of_memory.
     void add(std::string_view name, std::span<const std::byte> bytes);
+    /// The same, taking `bytes` over instead of copying them (a file read
+    /// into memory for the purpose).
+    void add(std::string_view name, std::vector<std::byte>&& bytes);
 
     /// Renders every record added so far, one line per call of `line` (no
     /// newline; the view is valid during the call): in timestamp order across
     /// threads and inputs when options.sort (stable), else in input order.
     /// Timestamps never go backwards within one call (a later entry with an
     /// earlier time shows the time before it, as the live backend does).
-    void render(const std::function<void(std::string_view)>& line);
+    /// Problems found while rendering are added to inputs() in the order of
+    /// the lines. If rendering or `line` throws (std::bad_alloc), the lines
+    /// before it were passed to `line` and the exception propagates.
+    void render(LineSink line);
 
     const std::vector<InputInfo>& inputs() const noexcept { return infos_; }
     /// Any problem in any input.
@@ -99,10 +121,22 @@ public:
     struct Item;
 
 private:
+    void add_input(std::string_view name, std::span<const std::byte> copy, std::vector<std::byte>* take);
+    /// The items in rendering order: items_ itself, or through order_.
+    void sort_items();
+    /// Renders positions [begin, end) of the rendering order on the calling
+    /// thread, times floored at `last`; returns the floor after them.
+    std::int64_t render_range(std::size_t begin, std::size_t end, std::int64_t last, LineSink line);
+
     DecodeOptions options_;
     std::vector<InputInfo> infos_;
     std::vector<std::unique_ptr<Input>> inputs_;
-    std::vector<Item> items_;
+    std::vector<Item> items_;  // in input order
+    /// Rendering order when options_.sort and items_ is not in timestamp
+    /// order already: indices into items_ with their times. Made by the
+    /// first render() after an add().
+    std::vector<std::pair<std::int64_t, std::size_t>> order_;
+    bool ordered_ = false;  // order_ (or its absence) is up to date
     /// Bytes of message bounds the records still to be parsed may ask for
     /// (grows with each input; see decoder.cpp).
     std::uint64_t format_budget_;
