@@ -1,6 +1,7 @@
 // Decoder throughput against the live backend's render path, in one run.
 //
-//   decode [--records N]   (default 1000000)
+//   decode [--records N] [--threads N]   (default 1000000 records; threads as
+//                                         agora-log-decode's default)
 //
 // Both cases turn the same N distinct records of
 // "Logging int: {}, int: {}, double: {}" (record i: i, i + 1, i * 0.5, 1 us
@@ -11,8 +12,8 @@
 //            walking the records laid out back to back as in a ring
 //   decoder  Decoder::add on an in-memory crash dump holding the N records,
 //            handed over as agora-log-decode hands over a file it read
-//            (parse), then render() with write_line per line (render; the
-//            sort check included)
+//            (parse), then render() with write_line per line on this thread
+//            (render: the sort check and the worker threads included)
 // Prints records/s of each, the decoder's phases, and decoder/backend. The
 // goal is a ratio >= 1. Afterwards (not timed) the two files must be equal
 // byte for byte: the decoder renders what the backend wrote.
@@ -66,8 +67,10 @@ int main(int argc, char** argv) {
         const std::string_view a = argv[i];
         if (a == "--records") {
             n = perf::parse_count(a, i + 1 < argc ? argv[++i] : nullptr);
+        } else if (a == "--threads") {
+            options.threads = static_cast<unsigned>(perf::parse_count(a, i + 1 < argc ? argv[++i] : nullptr));
         } else {
-            std::fprintf(stderr, "usage: decode [--records N]\n");
+            std::fprintf(stderr, "usage: decode [--records N] [--threads N]\n");
             return 2;
         }
     }
@@ -150,8 +153,8 @@ int main(int argc, char** argv) {
     std::printf("records:  %llu (input %.1f MB)\n", static_cast<unsigned long long>(n),
                 static_cast<double>(dump.data().size()) / 1e6);
     std::printf("backend:  %.3f s  %.2f M records/s (render_record + file write)\n", backend_s, backend_rate / 1e6);
-    std::printf("decoder:  %.3f s  %.2f M records/s (parse %.3f s + render and file write %.3f s)\n", decoder_s,
-                decoder_rate / 1e6, parse_s, render_s);
+    std::printf("decoder:  %.3f s  %.2f M records/s (parse %.3f s + render and file write %.3f s; %u threads)\n",
+                decoder_s, decoder_rate / 1e6, parse_s, render_s, d::resolve_decode_threads(options.threads));
     std::printf("ratio:    decoder/backend = %.2f\n", decoder_rate / backend_rate);
     return 0;
 }

@@ -12,9 +12,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <limits>
+#include <mutex>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
 
 namespace agora::log::detail {
@@ -517,10 +522,18 @@ constexpr std::uint32_t kDirectIds = 1024;
 /// One added input. The tables map the writer's ids and addresses to what
 /// this decoder made of them; views point into `bytes`, which never changes
 /// after add() stored it.
+///
+/// Threads: add() builds it on the caller's thread. While render() runs
+/// workers, they only read it (render_parallel renders every snapshot's
+/// `fields` before they start); `renderer` is the calling thread's.
 struct Decoder::Input {
     std::vector<std::byte> bytes;
     std::uint32_t info = 0;  // index in Decoder::infos_
-    std::unique_ptr<EntryRenderer> renderer;  // created at the first record
+    std::unique_ptr<EntryRenderer> renderer;  // created at the first record: exists if any item is of this input
+    // What `renderer` was made with: an identity entry after the first
+    // record changes `identity` and `options` but not how records render.
+    EntryIdentity renderer_identity;
+    RenderOptions renderer_options;
     EntryIdentity identity;
     RenderOptions options;
     bool has_identity = false;
@@ -584,10 +597,17 @@ struct Decoder::Input {
 
     EntryRenderer& get_renderer() {
         if (!renderer) {
-            renderer = std::make_unique<EntryRenderer>(identity, options);
-            renderer->symbolizer().use_table(&symbols);
+            renderer_identity = identity;
+            renderer_options = options;
+            renderer = make_renderer();
         }
         return *renderer;
+    }
+    /// A renderer like `renderer` (which must exist), for another thread.
+    std::unique_ptr<EntryRenderer> make_renderer() const {
+        auto r = std::make_unique<EntryRenderer>(renderer_identity, renderer_options);
+        r->symbolizer().use_table(&symbols);
+        return r;
     }
 };
 
@@ -1209,7 +1229,189 @@ struct ItemOrder {
     Decoder::Item& operator[](std::size_t i) const noexcept { return order.empty() ? items[i] : items[order[i].second]; }
 };
 
+/// One chunk of the items rendered by a worker of a RenderPool: its lines,
+/// and the problems found rendering them, in order.
+struct Chunk {
+    std::size_t begin = 0, end = 0;  // positions in rendering order
+    std::size_t rendered_end = 0;    // [begin, rendered_end) are in `text`
+    std::int64_t last = 0;           // time floor: before `begin` when claimed, at rendered_end when ready
+    std::string text;                // the lines, back to back
+    std::vector<std::size_t> ends;   // where each line ends in `text`
+    std::vector<std::pair<std::uint32_t, std::string>> problems;  // (InputInfo index, problem)
+    std::exception_ptr error;        // rendering item rendered_end threw this
+    bool ready = false;              // RenderPool::mutex_
+};
+
+/// Worker threads rendering chunks of consecutive items ahead of the
+/// calling thread, which writes them strictly in order (wait, then
+/// release). Chunks are claimed in increasing order, by a worker or by the
+/// calling thread: when the chunk it is to write next is not claimed yet,
+/// it renders that chunk itself, straight to the output (claim_next), so
+/// it works instead of waiting whenever the workers fall behind. Chunk c
+/// goes to slot c % slots: a worker claims chunk c only once chunk c - slots
+/// was released, so at most `slots` chunks are buffered.
+///
+/// Threads: each worker has its own renderers (EntryRenderer caches are
+/// not shared) and writes only the chunk it claimed and the items in it
+/// (Item::flags); everything else it reads is not written while workers
+/// run. Chunk hand-over (ready, claims, releases) is under mutex_.
+class RenderPool {
+public:
+    RenderPool(ItemOrder items, const std::vector<std::unique_ptr<Decoder::Input>>& inputs,
+               const std::vector<InputInfo>& infos, const DecodeOptions& options, std::vector<std::int64_t> floors,
+               std::size_t chunk_records, std::size_t slots)
+        : items_(items), inputs_(inputs), infos_(infos), text_(options.text),
+          chunk_bytes_(std::max<std::size_t>(options.chunk_bytes, 1)), chunk_records_(chunk_records),
+          count_(items.order.empty() ? items.items.size() : items.order.size()), floors_(std::move(floors)),
+          slots_(slots) {}
+
+    /// Joins the workers (after the chunks they are rendering).
+    ~RenderPool() {
+        {
+            std::lock_guard lock(mutex_);
+            stop_ = true;
+        }
+        claim_cv_.notify_all();
+        for (std::thread& t : threads_) t.join();
+    }
+    RenderPool(const RenderPool&) = delete;
+    RenderPool& operator=(const RenderPool&) = delete;
+
+    /// Starts up to `threads` workers; returns how many started. A thread
+    /// the system refuses ends the start (std::bad_alloc propagates).
+    unsigned start(unsigned threads) {
+        threads_.reserve(threads);
+        for (unsigned t = 0; t < threads; ++t) {
+            try {
+                threads_.emplace_back([this] { work(); });
+            } catch (const std::system_error&) {
+                break;
+            }
+        }
+        return static_cast<unsigned>(threads_.size());
+    }
+
+    std::size_t chunks() const noexcept { return floors_.size(); }
+    /// Chunk c's positions in rendering order, and its time floor.
+    std::size_t begin(std::size_t c) const noexcept { return c * chunk_records_; }
+    std::size_t end(std::size_t c) const noexcept { return std::min(count_, begin(c) + chunk_records_); }
+    std::int64_t floor(std::size_t c) const noexcept { return floors_[c]; }
+
+    /// Claims chunk c for the calling thread if no worker has: c must be the
+    /// next chunk not released. The caller renders it, then releases it.
+    bool claim_next(std::size_t c) {
+        std::lock_guard lock(mutex_);
+        if (next_ != c) return false;
+        ++next_;
+        return true;
+    }
+
+    /// Chunk c, once rendered; c must be the next chunk not released.
+    Chunk& wait(std::size_t c) {
+        Chunk& chunk = slots_[c % slots_.size()];
+        std::unique_lock lock(mutex_);
+        ready_cv_.wait(lock, [&] { return chunk.ready; });
+        return chunk;
+    }
+
+    /// Chunk c is written: its slot may take the chunk `slots` later.
+    void release(std::size_t c) {
+        {
+            std::lock_guard lock(mutex_);
+            slots_[c % slots_.size()].ready = false;
+            released_ = c + 1;
+        }
+        claim_cv_.notify_all();
+    }
+
+private:
+    void work() {
+        std::vector<std::unique_ptr<EntryRenderer>> renderers;  // by input index, made on first use
+        RenderScratch scratch;
+        for (;;) {
+            std::size_t c = 0;
+            {
+                std::unique_lock lock(mutex_);
+                claim_cv_.wait(lock, [&] { return stop_ || failed_ || next_ >= chunks() || next_ < released_ + slots_.size(); });
+                // After a chunk failed, the calling thread writes up to it
+                // and throws: later chunks would not be written.
+                if (stop_ || failed_ || next_ >= chunks()) return;
+                c = next_++;
+            }
+            Chunk& chunk = slots_[c % slots_.size()];
+            render_chunk(c, chunk, renderers, scratch);
+            {
+                std::lock_guard lock(mutex_);
+                chunk.ready = true;
+                if (chunk.error) failed_ = true;
+            }
+            ready_cv_.notify_all();
+        }
+    }
+
+    void render_chunk(std::size_t c, Chunk& chunk, std::vector<std::unique_ptr<EntryRenderer>>& renderers,
+                      RenderScratch& scratch) noexcept {
+        chunk.begin = begin(c);
+        chunk.end = end(c);
+        chunk.rendered_end = chunk.begin;
+        chunk.last = floors_[c];
+        chunk.text.clear();
+        chunk.ends.clear();
+        chunk.problems.clear();
+        chunk.error = nullptr;
+        try {
+            if (renderers.size() < inputs_.size()) renderers.resize(inputs_.size());
+            for (std::size_t i = chunk.begin; i < chunk.end; ++i) {
+                Decoder::Item& item = items_[i];
+                const std::int64_t unix_ns = std::max(item.unix_ns, chunk.last);
+                const Decoder::Input& in = *inputs_[item.input];
+                std::unique_ptr<EntryRenderer>& renderer = renderers[item.input];
+                if (!renderer) renderer = in.make_renderer();
+                const std::string_view line =
+                    render_item(item, unix_ns, in, *renderer, infos_[in.info], text_, scratch,
+                                [&chunk](std::uint32_t info, std::string problem) {
+                                    chunk.problems.emplace_back(info, std::move(problem));
+                                });
+                chunk.text.append(line);
+                chunk.ends.push_back(chunk.text.size());
+                chunk.last = unix_ns;
+                chunk.rendered_end = i + 1;
+                // The calling thread renders the rest: a chunk's buffer
+                // stays near chunk_bytes whatever its records hold.
+                if (chunk.text.size() >= chunk_bytes_) break;
+            }
+        } catch (...) {
+            chunk.error = std::current_exception();
+        }
+    }
+
+    const ItemOrder items_;
+    const std::vector<std::unique_ptr<Decoder::Input>>& inputs_;
+    const std::vector<InputInfo>& infos_;  // workers read names only
+    const bool text_;
+    const std::size_t chunk_bytes_;
+    const std::size_t chunk_records_;
+    const std::size_t count_;
+    const std::vector<std::int64_t> floors_;  // by chunk: the latest time before it
+
+    std::mutex mutex_;
+    std::condition_variable claim_cv_;  // workers: a slot was released, or stop_
+    std::condition_variable ready_cv_;  // the calling thread: a chunk is ready
+    std::size_t next_ = 0;              // the next chunk to claim
+    std::size_t released_ = 0;          // chunks written
+    bool stop_ = false;
+    bool failed_ = false;               // a chunk's rendering threw
+    std::vector<Chunk> slots_;
+    std::vector<std::thread> threads_;  // joined by the destructor's body, before any member goes
+};
+
 }  // namespace
+
+unsigned resolve_decode_threads(unsigned requested) noexcept {
+    if (requested != 0) return requested;
+    const unsigned cores = std::thread::hardware_concurrency();
+    return std::clamp<unsigned>(cores, 1, DecodeOptions::kMaxDefaultThreads);
+}
 
 Decoder::Decoder(DecodeOptions options) : options_(options), format_budget_(kFormatBudgetBase) {}
 Decoder::~Decoder() = default;
@@ -1280,7 +1482,10 @@ void Decoder::sort_items() {
 
 void Decoder::render(LineSink line) {
     sort_items();
-    render_range(0, items_.size(), 0, line);
+    const unsigned threads = resolve_decode_threads(options_.threads);
+    const std::size_t chunk = std::max<std::size_t>(options_.chunk_records, 1);
+    if (threads <= 1 || items_.size() <= chunk) render_range(0, items_.size(), 0, line);
+    else render_parallel(line, threads);
 }
 
 std::int64_t Decoder::render_range(std::size_t begin, std::size_t end, std::int64_t last, LineSink line) {
@@ -1297,6 +1502,54 @@ std::int64_t Decoder::render_range(std::size_t begin, std::size_t end, std::int6
         line(render_item(item, unix_ns, in, in.get_renderer(), infos_[in.info], options_.text, scratch, add_problem));
     }
     return last;
+}
+
+void Decoder::render_parallel(LineSink line, unsigned threads) {
+    const ItemOrder items{items_, order_};
+    const std::size_t count = items_.size();
+    const std::size_t chunk_records = std::max<std::size_t>(options_.chunk_records, 1);
+    const std::size_t chunks = (count + chunk_records - 1) / chunk_records;
+    // Each chunk's time floor: the latest time before it, as the sequential
+    // pass would have it on reaching the chunk.
+    std::vector<std::int64_t> floors(chunks);
+    std::int64_t last = 0;
+    for (std::size_t c = 0, i = 0; c < chunks; ++c) {
+        floors[c] = last;
+        for (const std::size_t end = std::min(count, i + chunk_records); i < end; ++i) last = std::max(last, items[i].unix_ns);
+    }
+    // Workers only read snapshots: their rendered fields are made here, by
+    // the calling thread's renderer of the input (the workers' have the same
+    // limit, so EntryRenderer::fields_of finds them done).
+    for (const auto& in : inputs_)
+        if (in->renderer)
+            for (const auto& snapshot : in->snapshots) in->renderer->prepare_context(snapshot.get());
+
+    // The calling thread renders too (RenderPool::claim_next): threads - 1 workers.
+    const unsigned workers = static_cast<unsigned>(std::min<std::size_t>(threads - 1, chunks));
+    RenderPool pool(items, inputs_, infos_, options_, std::move(floors), chunk_records,
+                    std::min<std::size_t>(chunks, std::size_t{2} * workers));
+    if (pool.start(workers) == 0) {
+        render_range(0, count, 0, line);
+        return;
+    }
+    for (std::size_t c = 0; c < pool.chunks(); ++c) {
+        if (pool.claim_next(c)) {
+            render_range(pool.begin(c), pool.end(c), pool.floor(c), line);
+            pool.release(c);
+            continue;
+        }
+        Chunk& chunk = pool.wait(c);
+        std::size_t from = 0;
+        for (const std::size_t to : chunk.ends) {
+            line(std::string_view(chunk.text).substr(from, to - from));
+            from = to;
+        }
+        for (auto& [info, problem] : chunk.problems) infos_[info].problems.push_back(std::move(problem));
+        chunk.problems.clear();
+        if (chunk.error) std::rethrow_exception(chunk.error);
+        if (chunk.rendered_end < chunk.end) render_range(chunk.rendered_end, chunk.end, chunk.last, line);
+        pool.release(c);
+    }
 }
 
 std::string kind_name(FileKind kind) {

@@ -11,7 +11,10 @@
 // throws; it becomes a problem of its input and the decoder resynchronises
 // on the next entry whose sync word, size and checksum check out.
 //
-// One thread at a time (the renderers it owns are single-threaded).
+// Threads. A Decoder is used by one thread at a time. render() may render on
+// worker threads of its own (DecodeOptions::threads), each with its own
+// renderers; it calls `line` on the calling thread only, in order, and has
+// joined every worker when it returns or throws.
 
 #include <agora/log/detail/binary_format.hpp>
 
@@ -33,7 +36,23 @@ struct DecodeOptions {
     bool sort = true;
     /// One text line per record (format_text, no colours) instead of JSON.
     bool text = false;
+    /// Threads that render (the lines are the same for any number): 0 picks
+    /// std::thread::hardware_concurrency(), at most kMaxDefaultThreads; 1
+    /// renders on the calling thread. Inputs of at most one chunk render on
+    /// the calling thread whatever this says.
+    unsigned threads = 0;
+    /// With threads > 1 the records are rendered in chunks of at most this
+    /// many records, each buffered until its turn to be written. A chunk
+    /// whose lines pass chunk_bytes is cut there; the calling thread renders
+    /// the rest. At most 2 chunks per worker thread are buffered at a time.
+    std::size_t chunk_records = 4096;
+    std::size_t chunk_bytes = std::size_t{4} << 20;
+
+    static constexpr unsigned kMaxDefaultThreads = 4;
 };
+
+/// The threads DecodeOptions::threads `requested` stands for (at least 1).
+unsigned resolve_decode_threads(unsigned requested) noexcept;
 
 /// A callable `void(std::string_view)` passed by reference: render() calls it
 /// once per line without std::function's allocation and type erasure
@@ -109,8 +128,9 @@ public:
     /// Timestamps never go backwards within one call (a later entry with an
     /// earlier time shows the time before it, as the live backend does).
     /// Problems found while rendering are added to inputs() in the order of
-    /// the lines. If rendering or `line` throws (std::bad_alloc), the lines
-    /// before it were passed to `line` and the exception propagates.
+    /// the lines, whatever the number of threads. If rendering or `line`
+    /// throws (std::bad_alloc), the lines before it were passed to `line`,
+    /// the workers are joined and the exception propagates.
     void render(LineSink line);
 
     const std::vector<InputInfo>& inputs() const noexcept { return infos_; }
@@ -127,6 +147,7 @@ private:
     /// Renders positions [begin, end) of the rendering order on the calling
     /// thread, times floored at `last`; returns the floor after them.
     std::int64_t render_range(std::size_t begin, std::size_t end, std::int64_t last, LineSink line);
+    void render_parallel(LineSink line, unsigned threads);
 
     DecodeOptions options_;
     std::vector<InputInfo> infos_;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -32,6 +33,9 @@ namespace {
 using agora::log::detail::DecodeOptions;
 using agora::log::detail::Decoder;
 using agora::log::detail::InputInfo;
+
+/// --threads above this is a typo, not a machine.
+constexpr unsigned kMaxThreads = 256;
 
 constexpr std::string_view kUsage = R"(Usage: agora-log-decode [OPTIONS] FILE...
 
@@ -47,6 +51,8 @@ Options:
                       instead of records; its checks are a full decode's
   --sort              order records by timestamp across threads and files (default)
   --no-sort           keep the order of the files
+  --threads N         render on N threads (default: the CPUs, at most 4; 1: on
+                      the main thread only); the output is the same for any N
   --help              print this help
 
 Problems with the inputs go to standard error: each names the input, the
@@ -161,6 +167,19 @@ int run(int argc, char** argv, std::FILE* in, std::FILE* stdout_file, std::FILE*
             options.sort = true;
         } else if (a == "--no-sort") {
             options.sort = false;
+        } else if (a == "--threads" || a.starts_with("--threads=")) {
+            std::string_view v;
+            if (a == "--threads") {
+                if (++i >= argc) return usage_error(err, "--threads needs a number");
+                v = argv[i];
+            } else {
+                v = a.substr(10);
+            }
+            unsigned n = 0;
+            const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+            if (ec != std::errc() || end != v.data() + v.size() || n == 0 || n > kMaxThreads)
+                return usage_error(err, fmt::format("--threads needs a number from 1 to {}, not '{}'", kMaxThreads, v));
+            options.threads = n;
         } else if (a == "--format" || a.starts_with("--format=")) {
             std::string_view v;
             if (a == "--format") {
