@@ -26,6 +26,8 @@
 
 #include <agora/log/handlers/rotating_file.hpp>
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -51,6 +53,14 @@ agora::log::RotatingFileHandler open_file(const perf::ScratchDir& dir, const cha
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// CPU time of the whole process (every thread), user and system.
+double process_cpu_seconds() {
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 std::string read_whole(const std::string& path) {
@@ -117,7 +127,7 @@ int main(int argc, char** argv) {
     }
 
     // Decoder.
-    double decoder_s = 0, parse_s = 0, render_s = 0;
+    double decoder_s = 0, parse_s = 0, render_s = 0, render_cpu_s = 0;
     std::uint64_t lines = 0;
     {
         auto file = open_file(dir, "decoded.log");
@@ -127,6 +137,7 @@ int main(int argc, char** argv) {
         d::Decoder decoder(options);
         decoder.add("dump", std::move(input));
         parse_s = seconds_since(start);
+        const double cpu_before_render = process_cpu_seconds();
         decoder.render([&](std::string_view line) {
             file.write_line(line);
             ++lines;
@@ -134,6 +145,7 @@ int main(int argc, char** argv) {
         file.flush();
         decoder_s = seconds_since(start);
         render_s = decoder_s - parse_s;
+        render_cpu_s = process_cpu_seconds() - cpu_before_render;
         file.close();
         if (decoder.damaged() || lines != n) {
             std::fprintf(stderr, "decode: the input did not decode cleanly (%llu of %llu lines)\n",
@@ -155,6 +167,7 @@ int main(int argc, char** argv) {
     std::printf("backend:  %.3f s  %.2f M records/s (render_record + file write)\n", backend_s, backend_rate / 1e6);
     std::printf("decoder:  %.3f s  %.2f M records/s (parse %.3f s + render and file write %.3f s; %u threads)\n",
                 decoder_s, decoder_rate / 1e6, parse_s, render_s, d::resolve_decode_threads(options.threads));
+    std::printf("          render used %.3f s of CPU (all threads)\n", render_cpu_s);
     std::printf("ratio:    decoder/backend = %.2f\n", decoder_rate / backend_rate);
     return 0;
 }

@@ -1229,8 +1229,9 @@ struct ItemOrder {
     Decoder::Item& operator[](std::size_t i) const noexcept { return order.empty() ? items[i] : items[order[i].second]; }
 };
 
-/// One chunk of the items rendered by a worker of a RenderPool: its lines,
-/// and the problems found rendering them, in order.
+/// One chunk of the items rendered into a RenderPool slot (by a worker, or
+/// by the calling thread in help()): its lines, and the problems found
+/// rendering them, in order.
 struct Chunk {
     std::size_t begin = 0, end = 0;  // positions in rendering order
     std::size_t rendered_end = 0;    // [begin, rendered_end) are in `text`
@@ -1245,11 +1246,12 @@ struct Chunk {
 /// Worker threads rendering chunks of consecutive items ahead of the
 /// calling thread, which writes them strictly in order (wait, then
 /// release). Chunks are claimed in increasing order, by a worker or by the
-/// calling thread: when the chunk it is to write next is not claimed yet,
-/// it renders that chunk itself, straight to the output (claim_next), so
-/// it works instead of waiting whenever the workers fall behind. Chunk c
-/// goes to slot c % slots: a worker claims chunk c only once chunk c - slots
-/// was released, so at most `slots` chunks are buffered.
+/// calling thread, which never waits while there is work: when the chunk it
+/// is to write next is not claimed yet, it renders that chunk straight to
+/// the output (claim_next); when a worker has it, it renders the next
+/// unclaimed chunk into its buffer meanwhile (help), as a worker would.
+/// Chunk c goes to slot c % slots: chunk c is claimed into its slot only
+/// once chunk c - slots was released, so at most `slots` chunks are buffered.
 ///
 /// Threads: each worker has its own renderers (EntryRenderer caches are
 /// not shared) and writes only the chunk it claimed and the items in it
@@ -1306,6 +1308,26 @@ public:
         return true;
     }
 
+    /// Whether chunk c is rendered; c must be the next chunk not released.
+    bool ready(std::size_t c) {
+        std::lock_guard lock(mutex_);
+        return slots_[c % slots_.size()].ready;
+    }
+
+    /// Renders the next unclaimed chunk into its slot on the calling thread,
+    /// as a worker would; false if there is none to claim (all claimed, or
+    /// no slot free, or a chunk failed).
+    bool help() {
+        std::size_t c = 0;
+        {
+            std::lock_guard lock(mutex_);
+            if (!claimable()) return false;
+            c = next_++;
+        }
+        finish(c, render_chunk(c, caller_renderers_, caller_scratch_));
+        return true;
+    }
+
     /// Chunk c, once rendered; c must be the next chunk not released.
     Chunk& wait(std::size_t c) {
         Chunk& chunk = slots_[c % slots_.size()];
@@ -1332,25 +1354,32 @@ private:
             std::size_t c = 0;
             {
                 std::unique_lock lock(mutex_);
-                claim_cv_.wait(lock, [&] { return stop_ || failed_ || next_ >= chunks() || next_ < released_ + slots_.size(); });
-                // After a chunk failed, the calling thread writes up to it
-                // and throws: later chunks would not be written.
-                if (stop_ || failed_ || next_ >= chunks()) return;
+                claim_cv_.wait(lock, [&] { return stop_ || failed_ || next_ >= chunks() || claimable(); });
+                if (stop_ || !claimable()) return;
                 c = next_++;
             }
-            Chunk& chunk = slots_[c % slots_.size()];
-            render_chunk(c, chunk, renderers, scratch);
-            {
-                std::lock_guard lock(mutex_);
-                chunk.ready = true;
-                if (chunk.error) failed_ = true;
-            }
-            ready_cv_.notify_all();
+            finish(c, render_chunk(c, renderers, scratch));
         }
     }
 
-    void render_chunk(std::size_t c, Chunk& chunk, std::vector<std::unique_ptr<EntryRenderer>>& renderers,
+    /// The next chunk may be claimed into its slot (mutex_ held). After a
+    /// chunk failed, the calling thread writes up to it and throws: later
+    /// chunks would not be written.
+    bool claimable() const noexcept { return !failed_ && next_ < chunks() && next_ < released_ + slots_.size(); }
+
+    void finish(std::size_t c, bool ok) {
+        {
+            std::lock_guard lock(mutex_);
+            slots_[c % slots_.size()].ready = true;
+            if (!ok) failed_ = true;
+        }
+        ready_cv_.notify_all();
+    }
+
+    /// Renders chunk c into its slot; false if rendering threw (Chunk::error).
+    bool render_chunk(std::size_t c, std::vector<std::unique_ptr<EntryRenderer>>& renderers,
                       RenderScratch& scratch) noexcept {
+        Chunk& chunk = slots_[c % slots_.size()];
         chunk.begin = begin(c);
         chunk.end = end(c);
         chunk.rendered_end = chunk.begin;
@@ -1383,6 +1412,7 @@ private:
         } catch (...) {
             chunk.error = std::current_exception();
         }
+        return !chunk.error;
     }
 
     const ItemOrder items_;
@@ -1402,6 +1432,9 @@ private:
     bool stop_ = false;
     bool failed_ = false;               // a chunk's rendering threw
     std::vector<Chunk> slots_;
+    // help()'s: the calling thread's renderers for buffered chunks.
+    std::vector<std::unique_ptr<EntryRenderer>> caller_renderers_;
+    RenderScratch caller_scratch_;
     std::vector<std::thread> threads_;  // joined by the destructor's body, before any member goes
 };
 
@@ -1524,10 +1557,11 @@ void Decoder::render_parallel(LineSink line, unsigned threads) {
         if (in->renderer)
             for (const auto& snapshot : in->snapshots) in->renderer->prepare_context(snapshot.get());
 
-    // The calling thread renders too (RenderPool::claim_next): threads - 1 workers.
+    // The calling thread renders too (RenderPool::claim_next and help):
+    // threads - 1 workers, and two buffered chunks per rendering thread.
     const unsigned workers = static_cast<unsigned>(std::min<std::size_t>(threads - 1, chunks));
     RenderPool pool(items, inputs_, infos_, options_, std::move(floors), chunk_records,
-                    std::min<std::size_t>(chunks, std::size_t{2} * workers));
+                    std::min<std::size_t>(chunks, std::size_t{2} * (workers + 1)));
     if (pool.start(workers) == 0) {
         render_range(0, count, 0, line);
         return;
@@ -1537,6 +1571,8 @@ void Decoder::render_parallel(LineSink line, unsigned threads) {
             render_range(pool.begin(c), pool.end(c), pool.floor(c), line);
             pool.release(c);
             continue;
+        }
+        while (!pool.ready(c) && pool.help()) {
         }
         Chunk& chunk = pool.wait(c);
         std::size_t from = 0;

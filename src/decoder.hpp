@@ -42,9 +42,10 @@ struct DecodeOptions {
     /// the calling thread whatever this says.
     unsigned threads = 0;
     /// With threads > 1 the records are rendered in chunks of at most this
-    /// many records, each buffered until its turn to be written. A chunk
-    /// whose lines pass chunk_bytes is cut there; the calling thread renders
-    /// the rest. At most 2 chunks per worker thread are buffered at a time.
+    /// many records, each buffered until its turn to be written (threads - 1
+    /// workers and the calling thread render). A chunk whose lines pass
+    /// chunk_bytes is cut there; the calling thread renders the rest. At
+    /// most 2 chunks per rendering thread are buffered at a time.
     std::size_t chunk_records = 4096;
     std::size_t chunk_bytes = std::size_t{4} << 20;
 
