@@ -16,7 +16,9 @@
 // published; any thread may read them (the crash dump does, from a signal
 // handler: iterating the map allocates nothing). `fields` and
 // `fields_limit` belong to the one backend renderer running at a time; no
-// other reader may use them.
+// other reader may use them. (The decoder's snapshots are its own: its
+// calling thread renders their fields before its worker threads' renderers,
+// with the same limit, only read them; EntryRenderer::prepare_context.)
 
 #include <agora/log/context.hpp>
 

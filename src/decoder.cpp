@@ -12,9 +12,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <limits>
+#include <mutex>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
 
 namespace agora::log::detail {
@@ -476,6 +481,9 @@ struct DecodedSite {
     CallSite site{};
     std::vector<TypeCode> types;  // terminated by TypeCode::end
     TemplateShape shape;
+    /// The template parses, has no field too wide and no argument whose
+    /// bytes change its bound: a record's bound is shape.static_bound.
+    bool static_only = false;
 };
 
 /// Why a record that frames and matches its site is not formatted
@@ -501,28 +509,46 @@ struct InternalEntry {
 };
 
 struct DecodedLogger {
-    std::uint32_t id;  // the id the renderer sees (see Input::next_logger_id)
+    std::uint32_t id = 0;  // the id the renderer sees (see Input::next_logger_id); 0: none
     std::string_view name;
 };
+
+/// Writers number sites and loggers densely from 1 (registry.hpp): ids below
+/// this are looked up in a table, the others in a hash map.
+constexpr std::uint32_t kDirectIds = 1024;
 
 }  // namespace
 
 /// One added input. The tables map the writer's ids and addresses to what
 /// this decoder made of them; views point into `bytes`, which never changes
-/// after add() copied it.
+/// after add() stored it.
+///
+/// Threads: add() builds it on the caller's thread. While render() runs
+/// workers, they only read it (render_parallel renders every snapshot's
+/// `fields` before they start); `renderer` is the calling thread's.
 struct Decoder::Input {
     std::vector<std::byte> bytes;
-    std::unique_ptr<EntryRenderer> renderer;  // created at the first record
+    std::uint32_t info = 0;  // index in Decoder::infos_
+    std::unique_ptr<EntryRenderer> renderer;  // created at the first record: exists if any item is of this input
+    // What `renderer` was made with: an identity entry after the first
+    // record changes `identity` and `options` but not how records render.
+    EntryIdentity renderer_identity;
+    RenderOptions renderer_options;
     EntryIdentity identity;
     RenderOptions options;
     bool has_identity = false;
     Clock clock;
+    /// The largest message bound a record may have (message_bound_cap of options).
+    std::uint64_t bound_cap = message_bound_cap(RenderOptions{}.max_message_length);
 
     // The renderer caches per call-site id and logger id and sizes its
     // tables by them: it sees dense ids assigned here (from 1), never the
     // file's, and a redefined id gets a new one so no cache goes stale.
-    std::vector<std::unique_ptr<DecodedSite>> sites;  // every site ever defined (records point at them)
-    std::unordered_map<std::uint32_t, DecodedSite*> site_by_id;
+    std::vector<std::unique_ptr<DecodedSite>> sites;  // every site ever defined; site.id is index + 1
+    std::vector<DecodedSite*> site_table;             // by the writer's id, below kDirectIds
+    std::unordered_map<std::uint32_t, DecodedSite*> site_by_id;  // the writer's other ids
+    std::vector<DecodedLogger> loggers;                // every logger ever defined; id is index + 1
+    std::vector<DecodedLogger> logger_table;           // by the writer's id, below kDirectIds
     std::unordered_map<std::uint32_t, DecodedLogger> logger_by_id;
     std::uint32_t next_logger_id = 1;
     // Every snapshot ever defined stays alive: records resolved to an
@@ -533,46 +559,90 @@ struct Decoder::Input {
     // The renderer caches merged contexts by snapshot id: ids assigned here
     // are unique within the input whatever the file says.
     std::uint64_t snapshot_ids = 0;
+    std::vector<RecordContext> contexts;  // of the records that have any (Item::context)
+    std::vector<double> ticks;            // each clock's ns_per_tick (Item::clock)
     std::unordered_map<std::uint64_t, std::string> symbols;  // each cut to max_message_length
     std::deque<InternalEntry> internals;
     std::vector<std::uint8_t> noted_types;  // unknown entry types already noted
     std::vector<std::uint8_t> noted_codes;  // unknown type codes already noted
 
+    const DecodedSite* find_site(std::uint32_t id) const {
+        if (id < site_table.size()) return site_table[id];
+        if (id < kDirectIds) return nullptr;
+        const auto it = site_by_id.find(id);
+        return it != site_by_id.end() ? it->second : nullptr;
+    }
+    void define_site(std::uint32_t id, DecodedSite* s) {
+        if (id < kDirectIds) {
+            if (id >= site_table.size()) site_table.resize(std::size_t{id} + 1);
+            site_table[id] = s;
+        } else {
+            site_by_id.insert_or_assign(id, s);
+        }
+    }
+    const DecodedLogger* find_logger(std::uint32_t id) const {
+        if (id < logger_table.size()) return logger_table[id].id != 0 ? &logger_table[id] : nullptr;
+        if (id < kDirectIds) return nullptr;
+        const auto it = logger_by_id.find(id);
+        return it != logger_by_id.end() ? &it->second : nullptr;
+    }
+    void define_logger(std::uint32_t id, DecodedLogger logger) {
+        if (id < kDirectIds) {
+            if (id >= logger_table.size()) logger_table.resize(std::size_t{id} + 1);
+            logger_table[id] = logger;
+        } else {
+            logger_by_id.insert_or_assign(id, logger);
+        }
+    }
+
     EntryRenderer& get_renderer() {
         if (!renderer) {
-            renderer = std::make_unique<EntryRenderer>(identity, options);
-            renderer->symbolizer().use_table(&symbols);
+            renderer_identity = identity;
+            renderer_options = options;
+            renderer = make_renderer();
         }
         return *renderer;
     }
+    /// A renderer like `renderer` (which must exist), for another thread.
+    std::unique_ptr<EntryRenderer> make_renderer() const {
+        auto r = std::make_unique<EntryRenderer>(renderer_identity, renderer_options);
+        r->symbolizer().use_table(&symbols);
+        return r;
+    }
 };
 
+/// A record or internal entry queued for rendering. Small (40 bytes): a
+/// dump holds millions, and sorting and rendering walk them all.
 struct Decoder::Item {
     std::int64_t unix_ns;
-    std::uint64_t offset;  // of the entry in its input, for problems
-    Input* input;
-    std::size_t info;      // index in infos_
-    const std::byte* record = nullptr;  // RecordHeader; null for an internal entry
-    const InternalEntry* internal = nullptr;
-    const DecodedSite* site = nullptr;
-    std::string_view logger_name;
-    RecordContext context;
-    double ns_per_tick = 1.0;
-    std::uint32_t size = 0;         // record bytes
-    std::uint32_t args_offset = 0;  // header and context addresses
-    std::uint32_t logger_id = 0;    // the renderer's logger id, with the record's context flags
-    bool reported = false;          // render() already added a problem for it
-    Refusal refusal = Refusal::none;  // the parser's problem says why
+    const std::byte* record;  // its RecordHeader in the input's bytes; null for an internal entry
+    std::uint32_t input;      // index in Decoder::inputs_
+    std::uint32_t site;       // record: Input::sites index; internal entry: Input::internals index
+    std::uint32_t logger_id;  // the renderer's logger id, with the record's context flags
+    std::uint32_t context;    // Input::contexts index + 1; 0: none
+    std::uint32_t clock;      // Input::ticks index: the clock the record's duration converts with
+    Refusal refusal;          // the parser's problem says why
+    std::uint8_t args_offset; // header and context addresses (at most 40 bytes)
+    std::uint8_t flags;       // kTimed, kReported
+
+    static constexpr std::uint8_t kTimed = 1;     // a timed_record entry (8 bytes of time before the record)
+    static constexpr std::uint8_t kReported = 2;  // render() already added a problem for it
+
+    /// The offset of its entry in its input (a record's).
+    std::uint64_t offset(const Input& in) const noexcept {
+        return static_cast<std::uint64_t>(record - in.bytes.data()) - sizeof(EntryHeader) - ((flags & kTimed) ? 8 : 0);
+    }
 };
+static_assert(sizeof(Decoder::Item) == 40);
 
 namespace {
 
 /// Parses one input's entries into a Decoder's items. Short-lived: add() only.
 class Parser {
 public:
-    Parser(Decoder::Input& in, InputInfo& info, std::vector<Decoder::Item>& items, std::size_t info_index,
+    Parser(Decoder::Input& in, InputInfo& info, std::vector<Decoder::Item>& items, std::uint32_t input_index,
            std::uint64_t& format_budget)
-        : in_(in), info_(info), items_(items), info_index_(info_index), data_(in.bytes.data()), size_(in.bytes.size()),
+        : in_(in), info_(info), items_(items), input_index_(input_index), data_(in.bytes.data()), size_(in.bytes.size()),
           format_budget_(format_budget),
           resync_budget_(add_sat(kResyncBudgetBase, mul_sat(kResyncBudgetPerInputByte, in.bytes.size()))) {}
 
@@ -602,7 +672,7 @@ private:
     Decoder::Input& in_;
     InputInfo& info_;
     std::vector<Decoder::Item>& items_;
-    std::size_t info_index_;
+    std::uint32_t input_index_;
     const std::byte* data_;
     std::size_t size_;
     std::size_t pos_ = 0;
@@ -612,6 +682,8 @@ private:
     const std::uint64_t resync_budget_;
     std::uint64_t resync_spent_ = 0;     // bytes checksummed in entries that did not check out
     bool gave_up_ = false;
+    /// The entry resync() found checks out: run() does not checksum it again.
+    std::size_t verified_ = std::numeric_limits<std::size_t>::max();
 };
 
 /// What can be checked without reading the payload: a resynchronisation
@@ -648,7 +720,10 @@ std::size_t Parser::resync(std::size_t from) noexcept {
                 gave_up_ = true;
                 return pos;
             }
-            if (payload_checks_out(h, pos)) return pos;
+            if (payload_checks_out(h, pos)) {
+                verified_ = pos;
+                return pos;
+            }
         }
         ++pos;
     }
@@ -700,6 +775,7 @@ bool Parser::read_file_header() {
                                 h.ns_per_tick));
         in_.clock = Clock{h.tsc, 1.0, h.unix_ns};
     }
+    in_.ticks.push_back(in_.clock.ns_per_tick);
     info_.anchor_tsc = in_.clock.tsc;
     info_.ns_per_tick = in_.clock.ns_per_tick;
     info_.anchor_unix_ns = in_.clock.unix_ns;
@@ -725,7 +801,7 @@ void Parser::run() {
         } else if (h.size > size_ - pos - sizeof h) {
             what = fmt::format("entry of {} bytes runs past the end of the input ({} bytes left; truncated?)", h.size,
                                size_ - pos - sizeof h);
-        } else if (!payload_checks_out(h, pos)) {
+        } else if (pos != verified_ && !payload_checks_out(h, pos)) {
             what = fmt::format("checksum mismatch in an entry of type {} and {} bytes", static_cast<unsigned>(h.type),
                                h.size);
         }
@@ -776,6 +852,7 @@ void Parser::entry(const EntryHeader& h, std::size_t pos) {
             if (!c.ok) return problem(pos, "clock entry too short", sizeof h + h.size);
             if (!valid_ns_per_tick(clock.ns_per_tick))
                 return problem(pos, fmt::format("clock entry with ns_per_tick {}", clock.ns_per_tick), sizeof h + h.size);
+            if (clock.ns_per_tick != in_.clock.ns_per_tick) in_.ticks.push_back(clock.ns_per_tick);
             in_.clock = clock;
             info_.anchor_tsc = clock.tsc;
             info_.ns_per_tick = clock.ns_per_tick;
@@ -787,7 +864,10 @@ void Parser::entry(const EntryHeader& h, std::size_t pos) {
             const auto id = c.get<std::uint32_t>();
             const std::string_view name = c.string();
             if (!c.ok) return problem(pos, "logger entry too short", sizeof h + h.size);
-            in_.logger_by_id.insert_or_assign(id, DecodedLogger{in_.next_logger_id++, name});
+            const DecodedLogger logger{in_.next_logger_id, name};
+            in_.loggers.push_back(logger);
+            in_.define_logger(id, logger);
+            ++in_.next_logger_id;
             return;
         }
         case EntryType::site: site(r, pos, h.size); return;
@@ -867,6 +947,7 @@ void Parser::identity(BlobReader r, std::size_t pos, std::uint32_t size) {
     // The range Config::validate() accepts; outside it the writer is damaged.
     if (max_message_length >= 64 && max_message_length <= (1u << 24)) {
         in_.options.max_message_length = max_message_length;
+        in_.bound_cap = message_bound_cap(max_message_length);
     } else {
         problem(pos, fmt::format("identity entry has max_message_length {}; using {}", max_message_length,
                                  in_.options.max_message_length));
@@ -912,8 +993,9 @@ void Parser::site(BlobReader r, std::size_t pos, std::uint32_t size) {
     s->site.types = s->types.data();
     describe_template(s->site);
     s->shape = TemplateScanner(s->site.fmt_template(), s->types.data()).run();
-    in_.site_by_id.insert_or_assign(id, s.get());
+    s->static_only = s->shape.parses && !s->shape.too_wide && !s->shape.per_record;
     in_.sites.push_back(std::move(s));
+    in_.define_site(id, in_.sites.back().get());
 }
 
 void Parser::record(const std::byte* p, std::size_t n, std::size_t pos, const std::int64_t* timed) {
@@ -924,48 +1006,55 @@ void Parser::record(const std::byte* p, std::size_t n, std::size_t pos, const st
     if (h.site_id == kPaddingSiteId) return;  // ring padding: nothing to render
     if (h.size < sizeof h || h.size > n)
         return problem(pos, fmt::format("record size {} does not fit its entry ({} bytes)", h.size, n), skipped);
-    const auto site = in_.site_by_id.find(h.site_id);
-    if (site == in_.site_by_id.end())
-        return problem(pos, fmt::format("record refers to unknown call site {}", h.site_id), skipped);
-    const auto logger = in_.logger_by_id.find(h.logger_id & kLoggerIdMask);
-    if (logger == in_.logger_by_id.end())
+    const DecodedSite* site = in_.find_site(h.site_id);
+    if (site == nullptr) return problem(pos, fmt::format("record refers to unknown call site {}", h.site_id), skipped);
+    const DecodedLogger* logger = in_.find_logger(h.logger_id & kLoggerIdMask);
+    if (logger == nullptr)
         return problem(pos, fmt::format("record refers to unknown logger {}", h.logger_id & kLoggerIdMask), skipped);
 
     Decoder::Item item{};
     std::uint32_t offset = sizeof h;
-    auto snapshot = [&](const char* which) -> const ContextSnapshot* {
-        if (h.size - offset < 8) {
-            offset = h.size;
-            problem(pos, fmt::format("record too short for its {} context address", which));
+    if ((h.logger_id & (kBoundContextFlag | kScopedContextFlag)) != 0) {
+        auto snapshot = [&](const char* which) -> const ContextSnapshot* {
+            if (h.size - offset < 8) {
+                offset = h.size;
+                problem(pos, fmt::format("record too short for its {} context address", which));
+                return nullptr;
+            }
+            std::uint64_t address;
+            std::memcpy(&address, p + offset, 8);
+            offset += 8;
+            const auto it = in_.snapshot_by_address.find(address);
+            if (it != in_.snapshot_by_address.end()) return it->second;
+            problem(pos, fmt::format("record refers to unknown context snapshot 0x{:x}; rendered without it", address));
             return nullptr;
+        };
+        RecordContext context;
+        if (h.logger_id & kBoundContextFlag) context.bound = snapshot("bound");
+        if (h.logger_id & kScopedContextFlag) context.scope = snapshot("scoped");
+        if (context.bound != nullptr || context.scope != nullptr) {
+            in_.contexts.push_back(context);
+            item.context = static_cast<std::uint32_t>(in_.contexts.size());
         }
-        std::uint64_t address;
-        std::memcpy(&address, p + offset, 8);
-        offset += 8;
-        const auto it = in_.snapshot_by_address.find(address);
-        if (it != in_.snapshot_by_address.end()) return it->second;
-        problem(pos, fmt::format("record refers to unknown context snapshot 0x{:x}; rendered without it", address));
-        return nullptr;
-    };
-    if (h.logger_id & kBoundContextFlag) item.context.bound = snapshot("bound");
-    if (h.logger_id & kScopedContextFlag) item.context.scope = snapshot("scoped");
+    }
 
-    const DecodedSite& s = *site->second;
+    const DecodedSite& s = *site;
     std::uint64_t bound = s.shape.static_bound;
-    if (!s.shape.parses) {
+    if (s.static_only) {
+        // The common case: nothing about the record itself to check.
+    } else if (!s.shape.parses) {
         item.refusal = refuse(pos, Refusal::bad_template, "its call site's template is not valid fmt syntax");
     } else if (s.shape.too_wide) {
         item.refusal = refuse(pos, Refusal::too_wide,
                               fmt::format("its call site's template asks for a field wider than {} characters", kMaxFieldWidth));
-    } else if (s.shape.per_record) {
+    } else {
         item.refusal = check_args(s, p + offset, p + h.size, pos, bound);
     }
     if (item.refusal == Refusal::none) {
-        const std::uint64_t cap = message_bound_cap(in_.options.max_message_length);
-        if (bound > cap) {
+        if (bound > in_.bound_cap) {
             item.refusal = refuse(pos, Refusal::too_large,
                                   fmt::format("formatting it could take {} bytes, above the {} allowed with "
-                                              "max_message_length {}", bound, cap, in_.options.max_message_length));
+                                              "max_message_length {}", bound, in_.bound_cap, in_.options.max_message_length));
         } else if (bound > format_budget_) {
             if (budget_reported_) ++budget_refusals_;
             else refuse(pos, Refusal::budget, "the decoder's formatting budget is spent (the inputs ask for far more "
@@ -978,16 +1067,13 @@ void Parser::record(const std::byte* p, std::size_t n, std::size_t pos, const st
     }
 
     item.unix_ns = timed != nullptr ? std::max<std::int64_t>(*timed, 0) : to_unix_ns(in_.clock, h.timestamp);
-    item.offset = pos;
-    item.input = &in_;
-    item.info = info_index_;
     item.record = p;
-    item.site = &s;
-    item.logger_name = logger->second.name;
-    item.ns_per_tick = in_.clock.ns_per_tick;
-    item.size = h.size;
-    item.args_offset = offset;
-    item.logger_id = logger->second.id | (h.logger_id & ~kLoggerIdMask);
+    item.input = input_index_;
+    item.site = s.site.id - 1;
+    item.logger_id = logger->id | (h.logger_id & ~kLoggerIdMask);
+    item.clock = static_cast<std::uint32_t>(in_.ticks.size() - 1);
+    item.args_offset = static_cast<std::uint8_t>(offset);
+    item.flags = timed != nullptr ? Decoder::Item::kTimed : 0;
     in_.get_renderer();
     items_.push_back(item);
     ++info_.records;
@@ -1080,21 +1166,295 @@ void Parser::internal(BlobReader r, std::size_t pos, std::uint32_t size) {
     in_.internals.push_back(InternalEntry{static_cast<Level>(level), message, EntryRenderer::make_site_info(file, line, function)});
     Decoder::Item item{};
     item.unix_ns = std::max<std::int64_t>(unix_ns, 0);
-    item.offset = pos;
-    item.input = &in_;
-    item.info = info_index_;
-    item.internal = &in_.internals.back();
+    item.record = nullptr;
+    item.input = input_index_;
+    item.site = static_cast<std::uint32_t>(in_.internals.size() - 1);
     in_.get_renderer();
     items_.push_back(item);
     ++info_.records;
 }
 
+/// Scratch space for rendering items on one thread.
+struct RenderScratch {
+    LogRecordView view{};
+    std::string text, refused;
+};
+
+/// Renders `item` at `unix_ns` with `renderer` (one of its input's) and
+/// returns its line (valid until the next call with `scratch`). A record that
+/// does not match its call site is passed to `add_problem(info index,
+/// problem)` the first time it renders (Item::kReported).
+template <class AddProblem>
+std::string_view render_item(Decoder::Item& item, std::int64_t unix_ns, const Decoder::Input& in,
+                             EntryRenderer& renderer, const InputInfo& info, bool text, RenderScratch& scratch,
+                             AddProblem&& add_problem) {
+    LogRecordView& view = scratch.view;
+    if (item.record == nullptr) {
+        const InternalEntry& e = in.internals[item.site];
+        renderer.render(e.level, unix_ns, e.message, e.site, kInternalLoggerId, kInternalLoggerName, view);
+    } else {
+        const CallSite& site = in.sites[item.site]->site;
+        const std::uint32_t logger_id = item.logger_id & kLoggerIdMask;
+        const std::string_view logger_name = in.loggers[logger_id - 1].name;
+        if (item.refusal != Refusal::none) {
+            // The template, cut, and why it was not formatted (the parser
+            // reported the details as a problem).
+            scratch.refused.assign(cut_utf8(site.fmt_template(), in.options.max_message_length));
+            scratch.refused += refusal_note(item.refusal);
+            renderer.render(site.level, unix_ns, scratch.refused, renderer.site_info(site), logger_id, logger_name, view);
+        } else {
+            RecordHeader h;
+            std::memcpy(&h, item.record, sizeof h);
+            h.logger_id = item.logger_id;
+            const RecordContext context = item.context != 0 ? in.contexts[item.context - 1] : RecordContext{};
+            const bool ok = renderer.render_record(h, item.record + item.args_offset, h.size - item.args_offset, site,
+                                                   logger_name, unix_ns, view, context, in.ticks[item.clock]);
+            if (!ok && (item.flags & Decoder::Item::kReported) == 0) {
+                item.flags |= Decoder::Item::kReported;
+                add_problem(in.info, fmt::format("{}: offset {}: record does not match its call site ({}:{}): {}",
+                                                 info.name, item.offset(in), site.file, site.line, view.message));
+            }
+        }
+    }
+    if (!text) return view.json;
+    scratch.text.clear();
+    format_text(view, scratch.text, false);
+    return scratch.text;
+}
+
+/// The items in rendering order.
+struct ItemOrder {
+    std::vector<Decoder::Item>& items;
+    const std::vector<std::pair<std::int64_t, std::size_t>>& order;  // empty: items' own order
+    Decoder::Item& operator[](std::size_t i) const noexcept { return order.empty() ? items[i] : items[order[i].second]; }
+};
+
+/// One chunk of the items rendered into a RenderPool slot (by a worker, or
+/// by the calling thread in help()): its lines, and the problems found
+/// rendering them, in order.
+struct Chunk {
+    std::size_t begin = 0, end = 0;  // positions in rendering order
+    std::size_t rendered_end = 0;    // [begin, rendered_end) are in `text`
+    std::int64_t last = 0;           // time floor: before `begin` when claimed, at rendered_end when ready
+    std::string text;                // the lines, back to back
+    std::vector<std::size_t> ends;   // where each line ends in `text`
+    std::vector<std::pair<std::uint32_t, std::string>> problems;  // (InputInfo index, problem)
+    std::exception_ptr error;        // rendering item rendered_end threw this
+    bool ready = false;              // RenderPool::mutex_
+};
+
+/// Worker threads rendering chunks of consecutive items ahead of the
+/// calling thread, which writes them strictly in order (wait, then
+/// release). Chunks are claimed in increasing order, by a worker or by the
+/// calling thread, which never waits while there is work: when the chunk it
+/// is to write next is not claimed yet, it renders that chunk straight to
+/// the output (claim_next); when a worker has it, it renders the next
+/// unclaimed chunk into its buffer meanwhile (help), as a worker would.
+/// Chunk c goes to slot c % slots: chunk c is claimed into its slot only
+/// once chunk c - slots was released, so at most `slots` chunks are buffered.
+///
+/// Threads: each worker has its own renderers (EntryRenderer caches are
+/// not shared) and writes only the chunk it claimed and the items in it
+/// (Item::flags); everything else it reads is not written while workers
+/// run. Chunk hand-over (ready, claims, releases) is under mutex_.
+class RenderPool {
+public:
+    RenderPool(ItemOrder items, const std::vector<std::unique_ptr<Decoder::Input>>& inputs,
+               const std::vector<InputInfo>& infos, const DecodeOptions& options, std::vector<std::int64_t> floors,
+               std::size_t chunk_records, std::size_t slots)
+        : items_(items), inputs_(inputs), infos_(infos), text_(options.text),
+          chunk_bytes_(std::max<std::size_t>(options.chunk_bytes, 1)), chunk_records_(chunk_records),
+          count_(items.order.empty() ? items.items.size() : items.order.size()), floors_(std::move(floors)),
+          slots_(slots) {}
+
+    /// Joins the workers (after the chunks they are rendering).
+    ~RenderPool() {
+        {
+            std::lock_guard lock(mutex_);
+            stop_ = true;
+        }
+        claim_cv_.notify_all();
+        for (std::thread& t : threads_) t.join();
+    }
+    RenderPool(const RenderPool&) = delete;
+    RenderPool& operator=(const RenderPool&) = delete;
+
+    /// Starts up to `threads` workers; returns how many started. A thread
+    /// the system refuses ends the start (std::bad_alloc propagates).
+    unsigned start(unsigned threads) {
+        threads_.reserve(threads);
+        for (unsigned t = 0; t < threads; ++t) {
+            try {
+                threads_.emplace_back([this] { work(); });
+            } catch (const std::system_error&) {
+                break;
+            }
+        }
+        return static_cast<unsigned>(threads_.size());
+    }
+
+    std::size_t chunks() const noexcept { return floors_.size(); }
+    /// Chunk c's positions in rendering order, and its time floor.
+    std::size_t begin(std::size_t c) const noexcept { return c * chunk_records_; }
+    std::size_t end(std::size_t c) const noexcept { return std::min(count_, begin(c) + chunk_records_); }
+    std::int64_t floor(std::size_t c) const noexcept { return floors_[c]; }
+
+    /// Claims chunk c for the calling thread if no worker has: c must be the
+    /// next chunk not released. The caller renders it, then releases it.
+    bool claim_next(std::size_t c) {
+        std::lock_guard lock(mutex_);
+        if (next_ != c) return false;
+        ++next_;
+        return true;
+    }
+
+    /// Whether chunk c is rendered; c must be the next chunk not released.
+    bool ready(std::size_t c) {
+        std::lock_guard lock(mutex_);
+        return slots_[c % slots_.size()].ready;
+    }
+
+    /// Renders the next unclaimed chunk into its slot on the calling thread,
+    /// as a worker would; false if there is none to claim (all claimed, or
+    /// no slot free, or a chunk failed).
+    bool help() {
+        std::size_t c = 0;
+        {
+            std::lock_guard lock(mutex_);
+            if (!claimable()) return false;
+            c = next_++;
+        }
+        finish(c, render_chunk(c, caller_renderers_, caller_scratch_));
+        return true;
+    }
+
+    /// Chunk c, once rendered; c must be the next chunk not released.
+    Chunk& wait(std::size_t c) {
+        Chunk& chunk = slots_[c % slots_.size()];
+        std::unique_lock lock(mutex_);
+        ready_cv_.wait(lock, [&] { return chunk.ready; });
+        return chunk;
+    }
+
+    /// Chunk c is written: its slot may take the chunk `slots` later.
+    void release(std::size_t c) {
+        {
+            std::lock_guard lock(mutex_);
+            slots_[c % slots_.size()].ready = false;
+            released_ = c + 1;
+        }
+        claim_cv_.notify_all();
+    }
+
+private:
+    void work() {
+        std::vector<std::unique_ptr<EntryRenderer>> renderers;  // by input index, made on first use
+        RenderScratch scratch;
+        for (;;) {
+            std::size_t c = 0;
+            {
+                std::unique_lock lock(mutex_);
+                claim_cv_.wait(lock, [&] { return stop_ || failed_ || next_ >= chunks() || claimable(); });
+                if (stop_ || !claimable()) return;
+                c = next_++;
+            }
+            finish(c, render_chunk(c, renderers, scratch));
+        }
+    }
+
+    /// The next chunk may be claimed into its slot (mutex_ held). After a
+    /// chunk failed, the calling thread writes up to it and throws: later
+    /// chunks would not be written.
+    bool claimable() const noexcept { return !failed_ && next_ < chunks() && next_ < released_ + slots_.size(); }
+
+    void finish(std::size_t c, bool ok) {
+        {
+            std::lock_guard lock(mutex_);
+            slots_[c % slots_.size()].ready = true;
+            if (!ok) failed_ = true;
+        }
+        ready_cv_.notify_all();
+    }
+
+    /// Renders chunk c into its slot; false if rendering threw (Chunk::error).
+    bool render_chunk(std::size_t c, std::vector<std::unique_ptr<EntryRenderer>>& renderers,
+                      RenderScratch& scratch) noexcept {
+        Chunk& chunk = slots_[c % slots_.size()];
+        chunk.begin = begin(c);
+        chunk.end = end(c);
+        chunk.rendered_end = chunk.begin;
+        chunk.last = floors_[c];
+        chunk.text.clear();
+        chunk.ends.clear();
+        chunk.problems.clear();
+        chunk.error = nullptr;
+        try {
+            if (renderers.size() < inputs_.size()) renderers.resize(inputs_.size());
+            for (std::size_t i = chunk.begin; i < chunk.end; ++i) {
+                Decoder::Item& item = items_[i];
+                const std::int64_t unix_ns = std::max(item.unix_ns, chunk.last);
+                const Decoder::Input& in = *inputs_[item.input];
+                std::unique_ptr<EntryRenderer>& renderer = renderers[item.input];
+                if (!renderer) renderer = in.make_renderer();
+                const std::string_view line =
+                    render_item(item, unix_ns, in, *renderer, infos_[in.info], text_, scratch,
+                                [&chunk](std::uint32_t info, std::string problem) {
+                                    chunk.problems.emplace_back(info, std::move(problem));
+                                });
+                chunk.text.append(line);
+                chunk.ends.push_back(chunk.text.size());
+                chunk.last = unix_ns;
+                chunk.rendered_end = i + 1;
+                // The calling thread renders the rest: a chunk's buffer
+                // stays near chunk_bytes whatever its records hold.
+                if (chunk.text.size() >= chunk_bytes_) break;
+            }
+        } catch (...) {
+            chunk.error = std::current_exception();
+        }
+        return !chunk.error;
+    }
+
+    const ItemOrder items_;
+    const std::vector<std::unique_ptr<Decoder::Input>>& inputs_;
+    const std::vector<InputInfo>& infos_;  // workers read names only
+    const bool text_;
+    const std::size_t chunk_bytes_;
+    const std::size_t chunk_records_;
+    const std::size_t count_;
+    const std::vector<std::int64_t> floors_;  // by chunk: the latest time before it
+
+    std::mutex mutex_;
+    std::condition_variable claim_cv_;  // workers: a slot was released, or stop_
+    std::condition_variable ready_cv_;  // the calling thread: a chunk is ready
+    std::size_t next_ = 0;              // the next chunk to claim
+    std::size_t released_ = 0;          // chunks written
+    bool stop_ = false;
+    bool failed_ = false;               // a chunk's rendering threw
+    std::vector<Chunk> slots_;
+    // help()'s: the calling thread's renderers for buffered chunks.
+    std::vector<std::unique_ptr<EntryRenderer>> caller_renderers_;
+    RenderScratch caller_scratch_;
+    std::vector<std::thread> threads_;  // joined by the destructor's body, before any member goes
+};
+
 }  // namespace
+
+unsigned resolve_decode_threads(unsigned requested) noexcept {
+    if (requested != 0) return requested;
+    const unsigned cores = std::thread::hardware_concurrency();
+    return std::clamp<unsigned>(cores, 1, DecodeOptions::kMaxDefaultThreads);
+}
 
 Decoder::Decoder(DecodeOptions options) : options_(options), format_budget_(kFormatBudgetBase) {}
 Decoder::~Decoder() = default;
 
-void Decoder::add(std::string_view name, std::span<const std::byte> bytes) {
+void Decoder::add(std::string_view name, std::span<const std::byte> bytes) { add_input(name, bytes, nullptr); }
+
+void Decoder::add(std::string_view name, std::vector<std::byte>&& bytes) { add_input(name, {}, &bytes); }
+
+void Decoder::add_input(std::string_view name, std::span<const std::byte> copy, std::vector<std::byte>* take) {
+    ordered_ = false;
     infos_.emplace_back();
     InputInfo& info = infos_.back();
     std::size_t reached = 0;
@@ -1104,14 +1464,17 @@ void Decoder::add(std::string_view name, std::span<const std::byte> bytes) {
         // before an exception (std::bad_alloc) must stay valid.
         inputs_.push_back(std::make_unique<Input>());
         Input& in = *inputs_.back();
-        in.bytes.assign(bytes.begin(), bytes.end());
-        format_budget_ = add_sat(format_budget_, mul_sat(kFormatBudgetPerInputByte, bytes.size()));
+        in.info = static_cast<std::uint32_t>(infos_.size() - 1);
+        if (take != nullptr) in.bytes = std::move(*take);
+        else in.bytes.assign(copy.begin(), copy.end());
+        const std::size_t size = in.bytes.size();
+        format_budget_ = add_sat(format_budget_, mul_sat(kFormatBudgetPerInputByte, size));
         // Room for this input's records (a record entry is 56 bytes or more
         // for most call sites), grown geometrically: an exact reserve per
         // input would copy the items of all earlier inputs every time.
-        const std::size_t wanted = items_.size() + bytes.size() / 64;
+        const std::size_t wanted = items_.size() + size / 64;
         if (wanted > items_.capacity()) items_.reserve(std::max(wanted, 2 * items_.capacity()));
-        Parser parser(in, info, items_, infos_.size() - 1, format_budget_);
+        Parser parser(in, info, items_, static_cast<std::uint32_t>(inputs_.size() - 1), format_budget_);
         try {
             parser.run();
         } catch (...) {
@@ -1135,59 +1498,93 @@ bool Decoder::damaged() const noexcept {
                        [](const InputInfo& i) { return !i.problems.empty() || i.out_of_memory; });
 }
 
-void Decoder::render(const std::function<void(std::string_view)>& line) {
+void Decoder::sort_items() {
+    if (ordered_) return;
     // Most inputs (one thread, a binary log) are in order already; otherwise
-    // sort small keys, not the items.
+    // sort small keys and render through them: the items stay where they are.
+    order_.clear();
     const auto earlier = [](const Item& a, const Item& b) { return a.unix_ns < b.unix_ns; };
     if (options_.sort && !std::is_sorted(items_.begin(), items_.end(), earlier)) {
-        std::vector<std::pair<std::int64_t, std::size_t>> keys;
-        keys.reserve(items_.size());
-        for (std::size_t i = 0; i < items_.size(); ++i) keys.emplace_back(items_[i].unix_ns, i);
-        std::stable_sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-        std::vector<Item> sorted;
-        sorted.reserve(items_.size());
-        for (const auto& k : keys) sorted.push_back(items_[k.second]);
-        items_ = std::move(sorted);
+        order_.reserve(items_.size());
+        for (std::size_t i = 0; i < items_.size(); ++i) order_.emplace_back(items_[i].unix_ns, i);
+        // (time, index): equal times keep input order, as a stable sort would.
+        std::sort(order_.begin(), order_.end());
     }
-    std::int64_t last = 0;
-    LogRecordView view{};
-    std::string text, refused;
-    for (Item& item : items_) {
+    ordered_ = true;
+}
+
+void Decoder::render(LineSink line) {
+    sort_items();
+    const unsigned threads = resolve_decode_threads(options_.threads);
+    const std::size_t chunk = std::max<std::size_t>(options_.chunk_records, 1);
+    if (threads <= 1 || items_.size() <= chunk) render_range(0, items_.size(), 0, line);
+    else render_parallel(line, threads);
+}
+
+std::int64_t Decoder::render_range(std::size_t begin, std::size_t end, std::int64_t last, LineSink line) {
+    const ItemOrder items{items_, order_};
+    RenderScratch scratch;
+    const auto add_problem = [this](std::uint32_t info, std::string problem) {
+        infos_[info].problems.push_back(std::move(problem));
+    };
+    for (std::size_t i = begin; i < end; ++i) {
+        Item& item = items[i];
         const std::int64_t unix_ns = std::max(item.unix_ns, last);
         last = unix_ns;
-        EntryRenderer& renderer = item.input->get_renderer();
-        if (item.refusal != Refusal::none) {
-            // The template, cut, and why it was not formatted (the parser
-            // reported the details as a problem).
-            refused.assign(cut_utf8(item.site->site.fmt_template(), item.input->options.max_message_length));
-            refused += refusal_note(item.refusal);
-            renderer.render(item.site->site.level, unix_ns, refused, renderer.site_info(item.site->site),
-                            item.logger_id & kLoggerIdMask, item.logger_name, view);
-        } else if (item.internal != nullptr) {
-            renderer.render(item.internal->level, unix_ns, item.internal->message, item.internal->site, kInternalLoggerId,
-                            kInternalLoggerName, view);
-        } else {
-            RecordHeader h;
-            std::memcpy(&h, item.record, sizeof h);
-            h.logger_id = item.logger_id;
-            const bool ok = renderer.render_record(h, item.record + item.args_offset, item.size - item.args_offset,
-                                                   item.site->site, item.logger_name, unix_ns, view, item.context,
-                                                   item.ns_per_tick);
-            if (!ok && !item.reported) {
-                item.reported = true;
-                InputInfo& info = infos_[item.info];
-                info.problems.push_back(fmt::format("{}: offset {}: record does not match its call site ({}:{}): {}",
-                                                    info.name, item.offset, item.site->site.file, item.site->site.line,
-                                                    view.message));
-            }
+        Input& in = *inputs_[item.input];
+        line(render_item(item, unix_ns, in, in.get_renderer(), infos_[in.info], options_.text, scratch, add_problem));
+    }
+    return last;
+}
+
+void Decoder::render_parallel(LineSink line, unsigned threads) {
+    const ItemOrder items{items_, order_};
+    const std::size_t count = items_.size();
+    const std::size_t chunk_records = std::max<std::size_t>(options_.chunk_records, 1);
+    const std::size_t chunks = (count + chunk_records - 1) / chunk_records;
+    // Each chunk's time floor: the latest time before it, as the sequential
+    // pass would have it on reaching the chunk.
+    std::vector<std::int64_t> floors(chunks);
+    std::int64_t last = 0;
+    for (std::size_t c = 0, i = 0; c < chunks; ++c) {
+        floors[c] = last;
+        for (const std::size_t end = std::min(count, i + chunk_records); i < end; ++i) last = std::max(last, items[i].unix_ns);
+    }
+    // Workers only read snapshots: their rendered fields are made here, by
+    // the calling thread's renderer of the input (the workers' have the same
+    // limit, so EntryRenderer::fields_of finds them done).
+    for (const auto& in : inputs_)
+        if (in->renderer)
+            for (const auto& snapshot : in->snapshots) in->renderer->prepare_context(snapshot.get());
+
+    // The calling thread renders too (RenderPool::claim_next and help):
+    // threads - 1 workers, and two buffered chunks per rendering thread.
+    const unsigned workers = static_cast<unsigned>(std::min<std::size_t>(threads - 1, chunks));
+    RenderPool pool(items, inputs_, infos_, options_, std::move(floors), chunk_records,
+                    std::min<std::size_t>(chunks, std::size_t{2} * (workers + 1)));
+    if (pool.start(workers) == 0) {
+        render_range(0, count, 0, line);
+        return;
+    }
+    for (std::size_t c = 0; c < pool.chunks(); ++c) {
+        if (pool.claim_next(c)) {
+            render_range(pool.begin(c), pool.end(c), pool.floor(c), line);
+            pool.release(c);
+            continue;
         }
-        if (options_.text) {
-            text.clear();
-            format_text(view, text, false);
-            line(text);
-        } else {
-            line(view.json);
+        while (!pool.ready(c) && pool.help()) {
         }
+        Chunk& chunk = pool.wait(c);
+        std::size_t from = 0;
+        for (const std::size_t to : chunk.ends) {
+            line(std::string_view(chunk.text).substr(from, to - from));
+            from = to;
+        }
+        for (auto& [info, problem] : chunk.problems) infos_[info].problems.push_back(std::move(problem));
+        chunk.problems.clear();
+        if (chunk.error) std::rethrow_exception(chunk.error);
+        if (chunk.rendered_end < chunk.end) render_range(chunk.rendered_end, chunk.end, chunk.last, line);
+        pool.release(c);
     }
 }
 

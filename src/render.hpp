@@ -72,6 +72,11 @@ public:
                        const CallSite& site, std::string_view logger_name, std::int64_t unix_ns,
                        LogRecordView& view, RecordContext context = {}, double ns_per_tick = 1.0);
 
+    /// Renders a snapshot's fields now, with this renderer's limit: other
+    /// renderers with the same limit then only read them, so they may run on
+    /// other threads (the decoder's workers; see ContextSnapshot's Threads).
+    void prepare_context(const ContextSnapshot* snapshot) { fields_of(snapshot); }
+
     /// Where exception stack frames get their text (a decoder sets table mode).
     StackSymbolizer& symbolizer() noexcept { return symbols_; }
 

@@ -1036,7 +1036,8 @@ BOOST_AUTO_TEST_CASE(cli_usage_errors_exit_2_and_help_exits_0) {
     agora_test::TempDir dir;
     const std::string path = write_input(dir, "clean.bin", three_records());
     for (const auto& args : std::vector<std::vector<std::string>>{
-             {}, {"--bogus", path}, {"--format", "xml", path}, {"--format"}, {"--output"}}) {
+             {}, {"--bogus", path}, {"--format", "xml", path}, {"--format"}, {"--output"}, {"--threads"},
+             {"--threads", "0", path}, {"--threads=x", path}, {"--threads", "2k", path}, {"--threads", "100000", path}}) {
         const Run r = run_cli(dir, args);
         BOOST_TEST(r.status == 2, r.err);
         BOOST_TEST(r.err.starts_with("agora-log-decode: "), r.err);
@@ -1194,4 +1195,198 @@ BOOST_AUTO_TEST_CASE(cli_several_files_sorted_and_with_no_sort) {
     BOOST_TEST(mixed.status == 1);
     BOOST_TEST(mixed.err.find(cut + ": offset ") != std::string::npos, mixed.err);
     BOOST_TEST(mixed.out.find("Order 3 for acme") != std::string::npos);
+}
+
+// ---- rendering on several threads ---------------------------------------------
+
+namespace {
+
+/// Input `file` of a multi-file set: `records` records from two threads of
+/// one process, each thread's written as one block (so the input is not in
+/// timestamp order) and interleaved in time with the other files'. Some
+/// records carry a context snapshot, every 997th does not match its site
+/// (a problem found while rendering), one has a flipped byte (found while
+/// parsing), one is refused (its template is not fmt syntax), and an
+/// internal entry sits in the middle.
+std::string busy_input(int file, int records) {
+    static const CallSite broken = make_site(40, Level::warning, "broken {", kIntString);
+    const std::unique_ptr<d::ContextSnapshot> desk(d::make_snapshot({{"desk", "fx"}, {"book", file}}, nullptr));
+    InputBuilder b = order_input();
+    b.site(broken);
+    d::write_snapshot(b.sink, desk.get());
+    std::size_t flipped = 0;
+    for (int thread = 0; thread < 2; ++thread) {
+        b.thread(static_cast<std::uint64_t>(101 + thread));
+        for (int i = thread; i < records; i += 2) {
+            const auto us = static_cast<std::uint64_t>(3 * i + file);
+            std::string rec;
+            if (i == records / 3) {
+                rec = RecordBuilder(40, kTsc0 + us * 1000, kLogger).arg(i).arg(std::string_view("x")).bytes();
+            } else if (i % 997 == 0) {
+                rec = order_record(us, i);
+                const std::uint32_t huge = 1000;  // the string's length: past the record's end
+                std::memcpy(rec.data() + sizeof(RecordHeader) + 4, &huge, 4);
+            } else if (i % 5 == 0) {
+                rec = RecordBuilder(kSite, kTsc0 + us * 1000, kLogger)
+                          .bound(reinterpret_cast<std::uint64_t>(desk.get()))
+                          .arg(i)
+                          .arg(std::string_view("globex"))
+                          .bytes();
+            } else {
+                rec = order_record(us, i, i % 7 == 0 ? "a somewhat longer customer name" : "acme");
+            }
+            if (i == records / 2) flipped = b.offset();
+            b.record(rec);
+            if (i == records / 4)
+                d::write_internal(b.sink, kUnix0 + static_cast<std::int64_t>(us) * 1000, Level::warning, 12,
+                                  "/src/backend.cpp", "void agora::Backend::run()", "Async queue overflow");
+        }
+    }
+    std::string data = finished(b, static_cast<std::uint64_t>(records));
+    data[flipped + 16 + 30] ^= 0x5a;
+    return data;
+}
+
+std::vector<std::string> busy_inputs(int files, int records) {
+    std::vector<std::string> out;
+    for (int f = 0; f < files; ++f) out.push_back(busy_input(f, records));
+    return out;
+}
+
+DecodeOptions threaded(unsigned threads, bool sort, bool text, std::size_t chunk_records, std::size_t chunk_bytes) {
+    DecodeOptions o;
+    o.sort = sort;
+    o.text = text;
+    o.threads = threads;
+    o.chunk_records = chunk_records;
+    o.chunk_bytes = chunk_bytes;
+    return o;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(threads_render_the_same_lines_and_problems_as_one) {
+    const std::vector<std::string> files = busy_inputs(3, 2000);
+    for (const bool sort : {true, false}) {
+        for (const bool text : {false, true}) {
+            const Decoded one = decode(files, threaded(1, sort, text, 4096, 1 << 22));
+            BOOST_TEST_REQUIRE(one.lines.size() == 3u * (2000u - 1u + 1u));  // the flipped record lost, the internal entry added
+            BOOST_TEST(all_problems(one).find("does not match its call site") != std::string::npos);
+            BOOST_TEST(all_problems(one).find("checksum mismatch") != std::string::npos);
+            BOOST_TEST(all_problems(one).find("not valid fmt syntax") != std::string::npos);
+            // Chunks of many sizes, and buffers small enough that the calling
+            // thread renders the rest of most chunks itself.
+            for (const auto& [threads, records, bytes] : std::vector<std::tuple<unsigned, std::size_t, std::size_t>>{
+                     {2, 4096, 1 << 22}, {3, 500, 1 << 22}, {3, 7, 1 << 22}, {4, 64, 600}, {3, 1, 1}, {8, 333, 5000}}) {
+                BOOST_TEST_CONTEXT("sort " << sort << ", text " << text << ", " << threads << " threads, chunks of "
+                                           << records << " records or " << bytes << " bytes") {
+                    const Decoded many = decode(files, threaded(threads, sort, text, records, bytes));
+                    BOOST_TEST(many.lines == one.lines);
+                    BOOST_TEST(all_problems(many) == all_problems(one));
+                    BOOST_TEST(many.damaged == one.damaged);
+                }
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(threads_report_render_problems_once_across_renders) {
+    const std::vector<std::string> files = busy_inputs(2, 3000);
+    Decoder decoder(threaded(3, true, false, 100, 1 << 22));
+    for (std::size_t i = 0; i < files.size(); ++i) decoder.add("input" + std::to_string(i), as_bytes(files[i]));
+    std::vector<std::string> first, second;
+    decoder.render([&first](std::string_view line) { first.emplace_back(line); });
+    const std::vector<d::InputInfo> after_first = decoder.inputs();
+    decoder.render([&second](std::string_view line) { second.emplace_back(line); });
+    BOOST_TEST(first == second);
+    BOOST_TEST_REQUIRE(decoder.inputs().size() == 2u);
+    for (std::size_t i = 0; i < 2; ++i) BOOST_TEST(decoder.inputs()[i].problems == after_first[i].problems);
+}
+
+BOOST_AUTO_TEST_CASE(threads_stop_cleanly_when_the_line_callback_throws) {
+    const std::vector<std::string> files = busy_inputs(2, 3000);
+    const Decoded clean = decode(files, threaded(1, true, false, 4096, 1 << 22));
+    for (const std::size_t stop_after : {std::size_t{0}, std::size_t{1}, std::size_t{150}, std::size_t{2999}}) {
+        BOOST_TEST_CONTEXT("throwing after " << stop_after << " lines") {
+            Decoder decoder(threaded(3, true, false, 50, 1 << 22));
+            for (std::size_t i = 0; i < files.size(); ++i) decoder.add("input" + std::to_string(i), as_bytes(files[i]));
+            std::vector<std::string> lines;
+            bool threw = false;
+            try {
+                decoder.render([&](std::string_view line) {
+                    if (lines.size() == stop_after) throw std::runtime_error("output closed");
+                    lines.emplace_back(line);
+                });
+            } catch (const std::runtime_error&) {
+                threw = true;
+            }
+            BOOST_TEST(threw);
+            BOOST_TEST_REQUIRE(lines.size() == stop_after);
+            BOOST_TEST(std::equal(lines.begin(), lines.end(), clean.lines.begin()));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(threads_out_of_memory_while_rendering_write_a_prefix_and_throw) {
+    // Allocation failures from the nth on, wherever they happen: on a worker
+    // (its renderers, its chunk's buffers) or on this thread. render() must
+    // throw std::bad_alloc or finish, with a prefix of the clean lines.
+    const std::vector<std::string> files = busy_inputs(2, 1500);
+    const Decoded clean = decode(files, threaded(1, true, false, 4096, 1 << 22));
+    std::uint64_t threw = 0, finished_runs = 0, not_prefix = 0;
+    for (std::uint64_t nth = 1; nth <= 400; nth += (nth < 60 ? 1 : 17)) {
+        Decoder decoder(threaded(3, true, false, 64, 4000));
+        for (std::size_t i = 0; i < files.size(); ++i) decoder.add("input" + std::to_string(i), as_bytes(files[i]));
+        std::vector<std::string> lines;
+        lines.reserve(clean.lines.size());
+        for (const auto& l : clean.lines) lines.emplace_back().reserve(l.size());
+        std::size_t written = 0;
+        try {
+            FailAllocations fail(nth);
+            decoder.render([&](std::string_view line) { lines[written++].assign(line); });
+            ++finished_runs;
+        } catch (const std::bad_alloc&) {
+            ++threw;
+        }
+        for (std::size_t i = 0; i < written; ++i)
+            if (lines[i] != clean.lines[i]) ++not_prefix;
+    }
+    BOOST_TEST(threw > 0u);
+    BOOST_TEST(not_prefix == 0u);
+    BOOST_TEST_MESSAGE(threw << " runs threw, " << finished_runs << " finished");
+}
+
+BOOST_AUTO_TEST_CASE(cli_threads_1_and_3_write_the_same_output_and_problems) {
+    agora_test::TempDir dir;
+    const std::vector<std::string> inputs = busy_inputs(3, 6000);  // several 4096-record chunks
+    std::vector<std::string> paths;
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+        paths.push_back(write_input(dir, "threads-" + std::to_string(i) + ".bin", inputs[i]));
+    for (const std::vector<std::string>& options :
+         {std::vector<std::string>{}, std::vector<std::string>{"--format", "text"},
+          std::vector<std::string>{"--no-sort"}, std::vector<std::string>{"--info"}}) {
+        BOOST_TEST_CONTEXT("options " << (options.empty() ? std::string("none") : options[0])) {
+            std::vector<std::string> one_args{"--threads", "1"}, three_args{"--threads=3"};
+            for (auto* args : {&one_args, &three_args}) {
+                args->insert(args->end(), options.begin(), options.end());
+                args->insert(args->end(), paths.begin(), paths.end());
+            }
+            const Run one = run_cli(dir, one_args);
+            const Run three = run_cli(dir, three_args);
+            BOOST_TEST(one.status == 1);  // the inputs are damaged
+            BOOST_TEST(three.status == one.status);
+            BOOST_TEST(three.out == one.out);
+            BOOST_TEST(three.err == one.err);
+            BOOST_TEST(one.err.find("does not match its call site") != std::string::npos, one.err);
+            BOOST_TEST(std::count(one.out.begin(), one.out.end(), '\n') > (options == std::vector<std::string>{"--info"} ? 0 : 17000));
+        }
+    }
+    // As a decode in this process renders them, and as the command line
+    // does when it runs in this process.
+    const Run three = run_cli(dir, {"--threads", "3", paths[0], paths[1], paths[2]});
+    BOOST_TEST(three.out == joined_lines(decode(inputs, threaded(1, true, false, 4096, 1 << 22))));
+    const Run in_process = run_in_process(dir, {"--threads", "3", paths[0], paths[1], paths[2]});
+    BOOST_TEST(in_process.status == three.status);
+    BOOST_TEST(in_process.out == three.out);
+    BOOST_TEST(in_process.err == three.err);
 }
