@@ -62,7 +62,7 @@ decoded is still written), the --output file could not be opened (checked
 before any input is read) or written, or memory ran out; 2 usage error.
 
 Example:
-  agora-log-decode --format text /var/log/app/agora-crash-4242.bin
+  agora-log-decode --format text logs/market-data.log.crash-4242-20261201T093000Z.bin
   agora-log-decode app.bin.1 app.bin | jq -c 'select(.level == "ERROR")'
 )";
 
