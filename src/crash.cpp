@@ -59,9 +59,34 @@ struct CrashSettings {
 std::atomic<CrashSettings*> g_settings{nullptr};
 CrashSettings* g_retired_settings = nullptr;  // lifecycle lock
 
+/// Handlers between their entry and the end of their use of the settings,
+/// the Backend they name and g_saved: uninstall_crash_handler() waits for
+/// zero before shutdown() deletes that Backend. A handler increments before
+/// it loads g_settings, uninstall exchanges g_settings before it loads this,
+/// all seq_cst: either the handler sees the null settings, or uninstall sees
+/// the handler (the store-buffer case, which acq_rel alone would allow).
+std::atomic<int> g_handlers_in_use{0};
+std::atomic<unsigned> g_uninstall_waits{0};  // times uninstall found one; for tests
+
+struct HandlerInUse {
+    HandlerInUse() noexcept { g_handlers_in_use.fetch_add(1, std::memory_order_seq_cst); }
+    ~HandlerInUse() { leave(); }
+    HandlerInUse(const HandlerInUse&) = delete;
+    HandlerInUse& operator=(const HandlerInUse&) = delete;
+    void leave() noexcept {
+        if (in_use_) g_handlers_in_use.fetch_sub(1, std::memory_order_release);
+        in_use_ = false;
+    }
+
+private:
+    bool in_use_ = true;
+};
+
+void (*g_crash_dump_hook)() = nullptr;  // test hook, set before any crash
+
 /// Publishes `next` (may be null) and keeps the one it replaces. Lifecycle lock held.
 void publish_settings(CrashSettings* next) noexcept {
-    if (CrashSettings* old = g_settings.exchange(next, std::memory_order_acq_rel)) {
+    if (CrashSettings* old = g_settings.exchange(next, std::memory_order_seq_cst)) {
         old->retired_next = g_retired_settings;
         g_retired_settings = old;
     }
@@ -355,9 +380,11 @@ std::uint32_t stop_backend(Backend* backend, std::int64_t drain_timeout_ns) noex
 
 /// The crash dump: file next to the log (or in /tmp if that fails), and a
 /// line on stderr saying where it is.
+/// The caller holds a HandlerInUse.
 void crash_dump(int signal, std::string_view note, std::uint32_t extra_flags) noexcept {
-    const CrashSettings* s = g_settings.load(std::memory_order_acquire);
+    const CrashSettings* s = g_settings.load(std::memory_order_seq_cst);
     if (s == nullptr || g_crash_scratch.base == nullptr) return;
+    if (g_crash_dump_hook != nullptr) g_crash_dump_hook();
     DumpResult result;
     result.flags = extra_flags | stop_backend(s->backend, s->drain_timeout_ns);
     const std::int64_t now = clock_ns(CLOCK_REALTIME);
@@ -462,8 +489,12 @@ std::atomic<bool> g_chaining{false};
 
 void on_fatal_signal(int sig, siginfo_t* info, void* ucontext) {
     const int saved_errno = errno;
+    HandlerInUse in_use;
     const Entry entry = enter_crash();
-    if (entry == Entry::other_thread) wait_for_the_end();
+    if (entry == Entry::other_thread) {
+        in_use.leave();
+        wait_for_the_end();
+    }
     if (entry == Entry::first) {
         arm_watchdog();
         Text& note = g_crash_texts.note;
@@ -481,9 +512,14 @@ void on_fatal_signal(int sig, siginfo_t* info, void* ucontext) {
     // The handler that was there before ours, then the default action.
     // sa_handler and sa_sigaction share storage: SIG_DFL and SIG_IGN are
     // checked whatever SA_SIGINFO says.
+    // A copy, taken before leaving: the previous handler may call exit(),
+    // whose shutdown() then uninstalls (and waits for handlers in use).
     SavedAction* saved = saved_for(sig);
-    if (saved != nullptr && saved->installed && !g_chaining.exchange(true, std::memory_order_acq_rel)) {
-        const struct sigaction& prev = saved->previous;
+    const bool chain = saved != nullptr && saved->installed;
+    struct sigaction prev{};
+    if (chain) prev = saved->previous;
+    in_use.leave();
+    if (chain && !g_chaining.exchange(true, std::memory_order_acq_rel)) {
         if (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN) {
             if (prev.sa_flags & SA_SIGINFO) prev.sa_sigaction(sig, info, ucontext);
             else prev.sa_handler(sig);
@@ -522,6 +558,7 @@ void on_terminate() noexcept {
         }
         note << " on thread ";
         note.number(os_thread_id());
+        const HandlerInUse in_use;
         crash_dump(SIGABRT, note.view(), kDumpTerminate);
     }
     // The previous terminate handler (by default it prints the exception and
@@ -602,6 +639,12 @@ Expected<void> install_crash_handler(const Config& config, const EntryIdentity& 
 }
 
 void uninstall_crash_handler() noexcept {
+    // First no settings (a handler entering from now on finds none), then
+    // the previous actions back, then wait for the handlers that still use
+    // the old settings: their Backend is deleted after this returns, and
+    // they read g_saved. A crash in progress ends the process; this wait is
+    // bounded by its watchdog.
+    publish_settings(nullptr);
     for (std::size_t i = 0; i < std::size(kHandledSignals); ++i) {
         if (!g_saved[i].installed) continue;
         // Only if ours is still the installed one: a handler installed after
@@ -610,14 +653,29 @@ void uninstall_crash_handler() noexcept {
         if (sigaction(kHandledSignals[i], nullptr, &current) == 0 && (current.sa_flags & SA_SIGINFO) &&
             current.sa_sigaction == on_fatal_signal)
             sigaction(kHandledSignals[i], &g_saved[i].previous, nullptr);
-        g_saved[i].installed = false;
     }
-    if (g_terminate_installed) {
-        if (std::get_terminate() == on_terminate) std::set_terminate(g_previous_terminate);
-        g_terminate_installed = false;
+    if (g_terminate_installed && std::get_terminate() == on_terminate) std::set_terminate(g_previous_terminate);
+    if (g_handlers_in_use.load(std::memory_order_seq_cst) != 0) {
+        g_uninstall_waits.fetch_add(1, std::memory_order_release);
+        while (g_handlers_in_use.load(std::memory_order_acquire) != 0) {
+            timespec ts{0, 1'000'000};
+            nanosleep(&ts, nullptr);
+        }
     }
-    publish_settings(nullptr);
+    for (SavedAction& saved : g_saved) saved.installed = false;
+    g_terminate_installed = false;
 }
+
+void reset_crash_state_after_fork() noexcept {
+    // A crash in progress on a thread of the parent (which does not exist
+    // here) must not make this process's own crashes wait for it forever.
+    g_crash_owner.store(0, std::memory_order_relaxed);
+    g_chaining.store(false, std::memory_order_relaxed);
+    g_handlers_in_use.store(0, std::memory_order_relaxed);
+}
+
+void set_crash_dump_hook_for_tests(void (*hook)()) noexcept { g_crash_dump_hook = hook; }
+unsigned crash_uninstall_waits_for_tests() noexcept { return g_uninstall_waits.load(std::memory_order_acquire); }
 
 Expected<void> write_dump_now(const std::string& path, const Config& config, const EntryIdentity& identity,
                               Backend* backend) {

@@ -18,8 +18,14 @@ struct EntryIdentity;
 /// Lifecycle lock held. Returns an error if a sigaction fails.
 Expected<void> install_crash_handler(const Config& config, const EntryIdentity& identity, Backend* backend);
 /// Restores the handlers found by install_crash_handler() (if ours are still
-/// the installed ones) and forgets the backend. Lifecycle lock held.
+/// the installed ones) and forgets the backend. If a crash handler on another
+/// thread is still using the backend, waits for it (that crash ends the
+/// process). Lifecycle lock held.
 void uninstall_crash_handler() noexcept;
+
+/// In a forked child: forgets a crash in progress on a parent's thread, so
+/// the child's own crash is handled instead of waiting for it.
+void reset_crash_state_after_fork() noexcept;
 
 /// Gives the calling thread an alternate signal stack (if it has none) so a
 /// stack overflow can still be handled; released at thread exit. Cheap when
@@ -37,5 +43,12 @@ Expected<void> write_dump_now(const std::string& path, const Config& config, con
 /// let it go. hold returns false if no backend is running.
 bool hold_backend_for_tests() noexcept;
 void release_backend_for_tests() noexcept;
+
+/// Test hooks: `hook` runs in the crash handler once it has the settings,
+/// before it touches the backend (set it before any crash; async-signal-safe
+/// code only). The count says how often uninstall_crash_handler() has had to
+/// wait for a handler in use.
+void set_crash_dump_hook_for_tests(void (*hook)()) noexcept;
+unsigned crash_uninstall_waits_for_tests() noexcept;
 
 }  // namespace agora::log::detail

@@ -127,6 +127,7 @@ void after_fork_child() {
     // The forking thread's context belongs to the parent's queue set: leak
     // it and let the next record create a fresh one.
     detail::t_context = nullptr;
+    detail::reset_crash_state_after_fork();
     reg.new_queues.store(new moodycamel::ConcurrentQueue<detail::ThreadQueue*>(), std::memory_order_release);
     // Retired snapshots may still be referred to by the parent's records,
     // which the child never reads: keep them (leaked), never free them here.

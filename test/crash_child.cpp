@@ -15,7 +15,14 @@
 // into 4 KiB rings that have to grow, then the main thread faults),
 // dump_now (dump_now() while the backend is held or running), dump_now_stuck
 // (dump_now() while a handler keeps the backend busy at record N*7/10, so it
-// cannot be paused).
+// cannot be paused),
+// shutdown_during_crash (a second thread faults; once its handler is in the
+// dump, the main thread calls shutdown(), which must wait for the handler:
+// the process dies by the fault, and exits with 5 if shutdown() returns),
+// fork_during_crash (a second thread faults; while its handler is in the
+// dump, the main thread forks a child that faults too; the child's own crash
+// must be handled, and its dump written, while the parent's is in progress:
+// stdout gets "forked child <pid>: <wait status>" before the handler goes on).
 //
 // Files in <directory>: child.log (the log file), dump.crash-<pid>-<time>.bin
 // (crash dumps), now.bin (dump_now), segv-marker (appended to by the SIGSEGV
@@ -37,9 +44,11 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -141,6 +150,28 @@ private:
     std::atomic<bool> entered_{false};
     std::atomic<bool> open_{false};
 };
+
+/// Set by the crash handler's test hook once it is in the dump; the hook then
+/// waits for `g_hook_go` (shutdown_during_crash: uninstall waiting for it).
+std::atomic<bool> g_in_dump{false};
+std::atomic<bool> g_hook_go{false};
+bool g_wait_for_uninstall = false;
+
+void crash_dump_hook() {
+    g_in_dump.store(true, std::memory_order_release);
+    while (!g_hook_go.load(std::memory_order_acquire) &&
+           !(g_wait_for_uninstall && alog::detail::crash_uninstall_waits_for_tests() > 0))
+        ::sched_yield();
+}
+
+/// Runs `crash` on a second thread and returns once its crash handler is in
+/// the dump (the thread never comes back).
+template <class F>
+void crash_on_a_second_thread(F crash) {
+    alog::detail::set_crash_dump_hook_for_tests(crash_dump_hook);
+    std::thread(crash).detach();
+    while (!g_in_dump.load(std::memory_order_acquire)) ::sched_yield();
+}
 
 int usage() {
     std::fprintf(stderr, "usage: crash_child <mode> <alive|held> <N> <directory> (modes: see crash_child.cpp)\n");
@@ -267,6 +298,30 @@ int main(int argc, char** argv) {
     } else if (mode == "handler_segv") {
         trigger->open();  // every record is in a ring: the backend may fault now
         alog::flush();    // it faults before it answers
+    } else if (mode == "shutdown_during_crash") {
+        g_wait_for_uninstall = true;
+        crash_on_a_second_thread(write_through_null);
+        alog::shutdown();
+        std::fprintf(stderr, "crash_child: shutdown() returned during a crash\n");
+        std::_Exit(5);
+    } else if (mode == "fork_during_crash") {
+        crash_on_a_second_thread(write_through_null);
+        const pid_t child = ::fork();
+        if (child == 0) {
+            ::alarm(30);  // were its crash to wait for the parent's, it would not outlive the test
+            g_hook_go.store(true, std::memory_order_release);  // its own crash passes the hook
+            write_through_null();
+            std::_Exit(6);
+        }
+        int status = 0;
+        while (child > 0 && ::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+        }
+        std::printf("forked child %d: %s %d\n", static_cast<int>(child),
+                    child < 0 ? "fork failed" : WIFSIGNALED(status) ? "signal" : "exit",
+                    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        std::fflush(stdout);
+        g_hook_go.store(true, std::memory_order_release);
+        for (;;) ::pause();  // the second thread's crash ends the process
     } else if (mode == "dump_now" || mode == "dump_now_stuck") {
         if (trigger)
             while (!trigger->entered()) ::sched_yield();  // the backend is inside the handler now

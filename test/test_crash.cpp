@@ -232,7 +232,9 @@ struct Crash {
 std::ostream& operator<<(std::ostream& os, const Crash& c) { return os << c.mode << '/' << c.backend; }
 
 int expected_signal(const std::string& mode) {
-    if (mode == "segv" || mode == "stack" || mode == "handler_segv" || mode == "threads") return SIGSEGV;
+    if (mode == "segv" || mode == "stack" || mode == "handler_segv" || mode == "threads" ||
+        mode == "shutdown_during_crash")
+        return SIGSEGV;
     if (mode == "fpe") return SIGFPE;
     if (mode == "ill") return SIGILL;
     if (mode == "bus") return SIGBUS;
@@ -244,7 +246,7 @@ int expected_signal(const std::string& mode) {
 std::string expected_note(const Crash& c, const std::string& thread) {
     const std::string on_thread = " on thread " + thread;
     const std::string some_address = " at address 0x[0-9a-f]+";
-    if (c.mode == "segv" || c.mode == "handler_segv" || c.mode == "threads")
+    if (c.mode == "segv" || c.mode == "handler_segv" || c.mode == "threads" || c.mode == "shutdown_during_crash")
         return R"(Fatal signal SIGSEGV \(11\) at address 0x0)" + on_thread;
     if (c.mode == "stack") return R"(Fatal signal SIGSEGV \(11\) at address 0x[0-9a-f]*[1-9a-f][0-9a-f]*)" + on_thread;
     if (c.mode == "fpe") return R"(Fatal signal SIGFPE \(8\))" + some_address + on_thread;
@@ -337,7 +339,7 @@ void check_crash(const Crash& c) {
     const std::uint32_t flags = info.crash->flags;
     BOOST_TEST(info.crash->signal == signal);
     const bool on_backend = c.mode == "handler_segv";
-    if (on_backend)  // the backend thread crashed: not the main thread
+    if (on_backend || c.mode == "shutdown_during_crash")  // not the main thread
         BOOST_TEST(info.crash->thread != static_cast<std::uint64_t>(child.pid));
     else
         BOOST_TEST(info.crash->thread == static_cast<std::uint64_t>(child.pid));
@@ -485,6 +487,63 @@ BOOST_AUTO_TEST_CASE(sigterm_when_configured) { check_crash({"term", "alive"}); 
 BOOST_AUTO_TEST_CASE(crash_on_the_backend_thread_loses_nothing) { check_crash({"handler_segv", "alive"}); }
 BOOST_AUTO_TEST_CASE(four_threads_with_growing_rings_backend_alive) { check_crash({"threads", "alive"}); }
 BOOST_AUTO_TEST_CASE(four_threads_with_growing_rings_backend_held) { check_crash({"threads", "held"}); }
+
+// shutdown() on another thread while a crash handler is in the dump waits for
+// it instead of deleting the backend the handler is using: the process dies
+// by the crash, with its dump, and the chained handler still runs.
+BOOST_AUTO_TEST_CASE(shutdown_during_a_crash_waits_for_the_handler) { check_crash({"shutdown_during_crash", "alive"}); }
+
+// A child forked while the parent's crash handler is in the dump handles its
+// own crash (dump and chain) instead of waiting for a crash that is not its.
+// Not under ThreadSanitizer, which cannot follow a child that starts threads
+// after a multi-threaded fork() (as test/meson.build says of test_fork).
+#if !defined(__SANITIZE_THREAD__)
+BOOST_AUTO_TEST_CASE(a_child_forked_during_a_crash_handles_its_own) {
+    BOOST_REQUIRE_MESSAGE(!child_path().empty(), "AGORA_CRASH_CHILD is not set (test/meson.build sets it)");
+    agora_test::TempDir dir;
+    const ChildResult parent = run_child("fork_during_crash", "alive", kRecords, dir.path());
+    BOOST_REQUIRE_MESSAGE(parent.spawn_error == 0, "posix_spawn: " << std::strerror(parent.spawn_error));
+    const std::string out = agora_test::read_file(dir.file("out"));
+    const std::string err = agora_test::read_file(dir.file("err"));
+    BOOST_REQUIRE_MESSAGE(WIFSIGNALED(parent.status) && WTERMSIG(parent.status) == SIGSEGV,
+                          "child " << describe_status(parent.status) << "; stdout:\n" << out << "stderr:\n" << err);
+    BOOST_TEST(err.find("runtime error") == std::string::npos, err);
+    BOOST_TEST(err.find("Sanitizer") == std::string::npos, err);
+
+    std::smatch said;
+    BOOST_REQUIRE_MESSAGE(std::regex_search(out, said, std::regex(R"(forked child (\d+): (\w+) (\d+)\n)")), out);
+    const std::string forked = said[1].str();
+    BOOST_TEST(said[2].str() + " " + said[3].str() == "signal " + std::to_string(SIGSEGV));
+    BOOST_TEST(agora_test::read_file(dir.file("segv-marker")) == "previous SIGSEGV handler ran\n"
+                                                                 "previous SIGSEGV handler ran\n");
+
+    // One dump each, decoded undamaged, each naming its own process and thread.
+    for (const auto& [pid, records] : {std::pair{std::to_string(parent.pid), true}, std::pair{forked, false}}) {
+        const auto dumps = files_matching(dir.path(), std::regex("dump\\.crash-" + pid + R"(-\d{8}T\d{6}Z\.bin)"));
+        BOOST_REQUIRE_EQUAL(dumps.size(), 1u);
+        const Decoded decoded = decode(dumps[0]);
+        BOOST_TEST(!decoded.damaged, dumps[0] << " is damaged:" << problems_text(decoded));
+        BOOST_REQUIRE_EQUAL(decoded.inputs.size(), 1u);
+        const InputInfo& info = decoded.inputs[0];
+        BOOST_TEST(std::to_string(info.pid) == pid);
+        BOOST_REQUIRE(info.crash.has_value());
+        BOOST_TEST(info.crash->signal == SIGSEGV);
+        // The parent's crash is on its second thread; the child's on its only one.
+        BOOST_TEST((std::to_string(info.crash->thread) == pid) == !records, "thread " << info.crash->thread);
+        const SplitLines split = split_lines(dir.file("child.log"), decoded.lines);
+        BOOST_TEST(split.errors.empty(), agora_test::join_errors(split.errors));
+        BOOST_TEST(split.dump_own.size() == 1u, "the note is the dump's only entry of the logger's own");
+        if (records) {  // the parent's records: the log file and its dump hold each once
+            std::vector<int> all = indices(split.file_records);
+            const std::vector<int> in_dump = indices(split.dump_records);
+            all.insert(all.end(), in_dump.begin(), in_dump.end());
+            BOOST_TEST((all == range(0, kRecords)), "log file + dump: " << first_difference(all, range(0, kRecords)));
+        } else {
+            BOOST_TEST(split.dump_records.empty(), "the forked child logged nothing");
+        }
+    }
+}
+#endif
 
 // A SIGTERM the process ignored before initialize() stays ignored, even with
 // termination signals configured: no dump, and the process goes on.
