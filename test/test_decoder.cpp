@@ -1254,13 +1254,8 @@ std::vector<std::string> busy_inputs(int files, int records) {
 }
 
 DecodeOptions threaded(unsigned threads, bool sort, bool text, std::size_t chunk_records, std::size_t chunk_bytes) {
-    DecodeOptions o;
-    o.sort = sort;
-    o.text = text;
-    o.threads = threads;
-    o.chunk_records = chunk_records;
-    o.chunk_bytes = chunk_bytes;
-    return o;
+    return DecodeOptions{
+        .sort = sort, .text = text, .threads = threads, .chunk_records = chunk_records, .chunk_bytes = chunk_bytes};
 }
 
 }  // namespace

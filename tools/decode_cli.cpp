@@ -24,6 +24,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -138,6 +139,21 @@ namespace agora::log::detail {
 
 namespace {
 
+/// `a` is the option `name`, alone or as "name=value".
+bool is_option(std::string_view a, std::string_view name) {
+    return a.starts_with(name) && (a.size() == name.size() || a[name.size()] == '=');
+}
+
+/// The value of the option `name` in `a` (is_option() holds): what follows
+/// its '=', or the next argument, past which `i` then moves. None if that
+/// argument is missing.
+std::optional<std::string_view> option_value(std::string_view a, std::string_view name, int& i, int argc,
+                                             char** argv) {
+    if (a.size() > name.size()) return a.substr(name.size() + 1);
+    if (++i >= argc) return std::nullopt;
+    return std::string_view(argv[i]);
+}
+
 /// Closes an --output file on every way out of run().
 struct OutputFile {
     std::FILE* file = nullptr;
@@ -167,38 +183,24 @@ int run(int argc, char** argv, std::FILE* in, std::FILE* stdout_file, std::FILE*
             options.sort = true;
         } else if (a == "--no-sort") {
             options.sort = false;
-        } else if (a == "--threads" || a.starts_with("--threads=")) {
-            std::string_view v;
-            if (a == "--threads") {
-                if (++i >= argc) return usage_error(err, "--threads needs a number");
-                v = argv[i];
-            } else {
-                v = a.substr(10);
-            }
+        } else if (is_option(a, "--threads")) {
+            const auto v = option_value(a, "--threads", i, argc, argv);
+            if (!v) return usage_error(err, "--threads needs a number");
             unsigned n = 0;
-            const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-            if (ec != std::errc() || end != v.data() + v.size() || n == 0 || n > kMaxThreads)
-                return usage_error(err, fmt::format("--threads needs a number from 1 to {}, not '{}'", kMaxThreads, v));
+            const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+            if (ec != std::errc() || end != v->data() + v->size() || n == 0 || n > kMaxThreads)
+                return usage_error(err, fmt::format("--threads needs a number from 1 to {}, not '{}'", kMaxThreads, *v));
             options.threads = n;
-        } else if (a == "--format" || a.starts_with("--format=")) {
-            std::string_view v;
-            if (a == "--format") {
-                if (++i >= argc) return usage_error(err, "--format needs a value: json or text");
-                v = argv[i];
-            } else {
-                v = a.substr(9);
-            }
-            if (v == "json") options.text = false;
-            else if (v == "text") options.text = true;
-            else return usage_error(err, fmt::format("unknown --format '{}' (json or text)", v));
-        } else if (a == "--output" || a == "-o" || a.starts_with("--output=")) {
-            if (a.starts_with("--output=")) {
-                output = a.substr(9);
-            } else {
-                if (++i >= argc) return usage_error(err, "--output needs a file name");
-                output = argv[i];
-            }
-            if (output.empty()) return usage_error(err, "--output needs a file name");
+        } else if (is_option(a, "--format")) {
+            const auto v = option_value(a, "--format", i, argc, argv);
+            if (!v) return usage_error(err, "--format needs a value: json or text");
+            if (*v == "json") options.text = false;
+            else if (*v == "text") options.text = true;
+            else return usage_error(err, fmt::format("unknown --format '{}' (json or text)", *v));
+        } else if (is_option(a, "--output") || a == "-o") {
+            const auto v = option_value(a, a == "-o" ? "-o" : "--output", i, argc, argv);
+            if (!v || v->empty()) return usage_error(err, "--output needs a file name");
+            output = *v;
         } else {
             return usage_error(err, fmt::format("unknown option '{}'", a));
         }
