@@ -21,6 +21,7 @@
 #include <system_error>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace agora::log::detail {
 
@@ -530,10 +531,7 @@ struct Decoder::Input {
     std::vector<std::byte> bytes;
     std::uint32_t info = 0;  // index in Decoder::infos_
     std::unique_ptr<EntryRenderer> renderer;  // created at the first record: exists if any item is of this input
-    // What `renderer` was made with: an identity entry after the first
-    // record changes `identity` and `options` but not how records render.
-    EntryIdentity renderer_identity;
-    RenderOptions renderer_options;
+    // Fixed once `renderer` exists (an identity entry after the first record is ignored).
     EntryIdentity identity;
     RenderOptions options;
     bool has_identity = false;
@@ -561,7 +559,12 @@ struct Decoder::Input {
     std::uint64_t snapshot_ids = 0;
     std::vector<RecordContext> contexts;  // of the records that have any (Item::context)
     std::vector<double> ticks;            // each clock's ns_per_tick (Item::clock)
-    std::unordered_map<std::uint64_t, std::string> symbols;  // each cut to max_message_length
+    // Each cut to max_message_length. An address is defined once, before
+    // any record shows it: a record's bound counted its frames with the
+    // symbols known then, and it renders with the same ones.
+    std::unordered_map<std::uint64_t, std::string> symbols;
+    std::unordered_set<std::uint64_t> shown_as_address;  // frames counted with no symbol
+    bool noted_late_symbol = false;
     std::deque<InternalEntry> internals;
     std::vector<std::uint8_t> noted_types;  // unknown entry types already noted
     std::vector<std::uint8_t> noted_codes;  // unknown type codes already noted
@@ -596,16 +599,12 @@ struct Decoder::Input {
     }
 
     EntryRenderer& get_renderer() {
-        if (!renderer) {
-            renderer_identity = identity;
-            renderer_options = options;
-            renderer = make_renderer();
-        }
+        if (!renderer) renderer = make_renderer();
         return *renderer;
     }
     /// A renderer like `renderer` (which must exist), for another thread.
     std::unique_ptr<EntryRenderer> make_renderer() const {
-        auto r = std::make_unique<EntryRenderer>(renderer_identity, renderer_options);
+        auto r = std::make_unique<EntryRenderer>(identity, options);
         r->symbolizer().use_table(&symbols);
         return r;
     }
@@ -891,7 +890,23 @@ void Parser::entry(const EntryHeader& h, std::size_t pos) {
             // frame): each is cut like a field so a trace stays bounded.
             std::string cut(cut_utf8(text, in_.options.max_message_length));
             if (cut.size() < text.size()) cut += kTruncatedMarker;
-            in_.symbols.insert_or_assign(address, std::move(cut));
+            if (in_.shown_as_address.contains(address)) {
+                // A writer that had no memory for a symbol's text writes it
+                // at a later use: not damage, but the address stays.
+                if (!in_.noted_late_symbol)
+                    info_.notes.push_back(fmt::format("{}: offset {}: a symbol entry for 0x{:x} after records that "
+                                                      "show its address; such entries are ignored",
+                                                      info_.name, pos, address));
+                in_.noted_late_symbol = true;
+                return;
+            }
+            if (const auto known = in_.symbols.find(address); known != in_.symbols.end()) {
+                if (known->second != cut)  // a writer repeats a symbol only as it was
+                    problem(pos, fmt::format("symbol entry for 0x{:x} differs from an earlier one; the earlier one "
+                                             "applies", address));
+                return;
+            }
+            in_.symbols.emplace(address, std::move(cut));
             return;
         }
         case EntryType::thread:
@@ -939,11 +954,13 @@ void Parser::identity(BlobReader r, std::size_t pos, std::uint32_t size) {
         return;
     }
     in_.has_identity = true;
-    in_.identity = EntryIdentity{std::string(service), std::string(environment), std::string(version), std::string(host)};
-    info_.service = in_.identity.service;
-    info_.environment = in_.identity.environment;
-    info_.version = in_.identity.version;
-    info_.host = in_.identity.host;
+    info_.service = service;
+    info_.environment = environment;
+    info_.version = version;
+    info_.host = host;
+    // Records before it were bounded, and render, with the defaults.
+    if (in_.renderer) return problem(pos, "identity entry after the first record; this input renders without it");
+    in_.identity = EntryIdentity{info_.service, info_.environment, info_.version, info_.host};
     // The range Config::validate() accepts; outside it the writer is damaged.
     if (max_message_length >= 64 && max_message_length <= (1u << 24)) {
         in_.options.max_message_length = max_message_length;
@@ -953,8 +970,6 @@ void Parser::identity(BlobReader r, std::size_t pos, std::uint32_t size) {
                                  in_.options.max_message_length));
     }
     in_.options.default_context = std::move(default_context);
-    if (in_.renderer)
-        problem(pos, "identity entry after the first record; this input renders without it");
 }
 
 void Parser::site(BlobReader r, std::size_t pos, std::uint32_t size) {
@@ -1147,6 +1162,7 @@ Refusal Parser::check_args(const DecodedSite& s, const std::byte* p, const std::
                 for (std::uint64_t i = 0; i < shown; ++i) {
                     const auto address = r.get<std::uint64_t>();
                     const auto known = in_.symbols.find(address);
+                    if (known == in_.symbols.end()) in_.shown_as_address.insert(address);
                     bound = add_sat(bound, 8 + (known != in_.symbols.end() ? known->second.size() : 18));
                 }
             }

@@ -850,6 +850,79 @@ BOOST_AUTO_TEST_CASE(stack_trace_is_bounded_by_frames_and_symbol_length) {
                all_problems(got));
 }
 
+// A record's bound counts its frames with the symbols known when it is
+// parsed; it renders with the same ones. A symbol entry that comes later
+// (20000 characters here, where the record counted an 18-character address)
+// or that redefines a symbol changes nothing.
+BOOST_AUTO_TEST_CASE(symbols_are_defined_once_before_the_records_that_show_them) {
+    InputBuilder b = order_input();
+    b.site(make_site(22, Level::error, "Failed", kOneException));
+    d::write_symbol(b.sink, 0x1234, "app::fail()");
+    const std::string args = exception_arg(2, {0x1234, 0x5678});
+    b.record(RecordBuilder(22, kTsc0 + 1, kLogger).raw(args.data(), args.size()).bytes());
+    d::write_symbol(b.sink, 0x5678, std::string(20000, 's'));
+    d::write_symbol(b.sink, 0x1234, "app::fail()");  // a repeat, as a writer with a full table writes
+    const std::size_t redefined = b.offset();
+    d::write_symbol(b.sink, 0x1234, "app::other()");
+    b.record(RecordBuilder(22, kTsc0 + 2, kLogger).raw(args.data(), args.size()).bytes());
+    const Decoded got = decode({finished(b, 2)});
+    BOOST_TEST_REQUIRE(got.lines.size() == 2u);
+    for (const auto& line : got.lines)
+        BOOST_TEST(line.find(R"("stacktrace":"#0 app::fail()\n#1 0x5678")") != std::string::npos, line);
+    const auto& problems = got.inputs.at(0).problems;
+    BOOST_TEST_REQUIRE(problems.size() == 1u, all_problems(got));
+    BOOST_TEST(problems[0].find(fmt::format("offset {}", redefined)) != std::string::npos, problems[0]);
+    BOOST_TEST(problems[0].find("symbol entry for 0x1234 differs from an earlier one; the earlier one applies") !=
+                   std::string::npos,
+               problems[0]);
+    const auto& notes = got.inputs.at(0).notes;
+    BOOST_TEST_REQUIRE(notes.size() == 1u);
+    BOOST_TEST(notes[0].find("a symbol entry for 0x5678 after records that show its address; such entries are ignored") !=
+                   std::string::npos,
+               notes[0]);
+}
+
+// An identity entry after the first record is reported and changes nothing:
+// not the limits the records were bounded with, nor how any of them render
+// (on any thread).
+BOOST_AUTO_TEST_CASE(an_identity_entry_after_the_first_record_changes_nothing) {
+    StringSink sink;
+    const d::FileHeader h = d::make_file_header(d::FileKind::crash_dump, 4242, kTsc0, 1.0, kUnix0);
+    sink.bytes(&h, sizeof h);
+    d::write_clock(sink, kTsc0, 1.0, kUnix0);
+    d::write_logger(sink, kLogger, "orders");
+    d::write_site(sink, order_site());
+    d::write_thread(sink, 101, 0, 0, 4096);
+    const std::string who(200, 'w');
+    auto put = [&sink](const std::string& rec) {
+        d::write_record(sink, reinterpret_cast<const std::byte*>(rec.data()), static_cast<std::uint32_t>(rec.size()));
+    };
+    put(order_record(1, 1, who));
+    const std::size_t late = sink.data.size();
+    d::write_identity(sink, d::IdentityFields{"late-service", "prod", "9.9.9", "late-host", 64, nullptr});
+    put(order_record(2, 2, who));
+    // A symbol after it is cut with the limit the records render with too.
+    d::write_site(sink, make_site(22, Level::error, "Failed", kOneException));
+    d::write_symbol(sink, 0x1234, who);
+    const std::string args = exception_arg(1, {0x1234});
+    put(RecordBuilder(22, kTsc0 + 3000, kLogger).raw(args.data(), args.size()).bytes());
+    d::write_crash(sink, 11, 101, d::kDumpBackendDrained, 3);
+    for (const unsigned threads : {1u, 2u}) {
+        const Decoded got = decode({sink.data}, DecodeOptions{.threads = threads, .chunk_records = 1});
+        BOOST_TEST_REQUIRE(got.lines.size() == 3u);
+        for (const auto& line : got.lines) {
+            BOOST_TEST(line.find("late") == std::string::npos, line);
+            BOOST_TEST(line.find(who) != std::string::npos, "cut to the late entry's 64 bytes: " << line);
+        }
+        const auto& problems = got.inputs.at(0).problems;
+        BOOST_TEST_REQUIRE(problems.size() == 1u, all_problems(got));
+        BOOST_TEST(problems[0].find(fmt::format("offset {}: identity entry after the first record; this input renders "
+                                                "without it", late)) != std::string::npos,
+                   problems[0]);
+        BOOST_TEST(got.inputs.at(0).service == "late-service");  // --info shows what the file says
+    }
+}
+
 BOOST_AUTO_TEST_CASE(count_fields_of_all_ones_are_damage_not_allocations) {
     constexpr std::uint32_t kAllOnes = 0xFFFFFFFFu;
     struct Case {
@@ -1328,7 +1401,7 @@ BOOST_AUTO_TEST_CASE(threads_out_of_memory_while_rendering_write_a_prefix_and_th
     // throw std::bad_alloc or finish, with a prefix of the clean lines.
     const std::vector<std::string> files = busy_inputs(2, 1500);
     const Decoded clean = decode(files, threaded(1, true, false, 4096, 1 << 22));
-    std::uint64_t threw = 0, finished_runs = 0, not_prefix = 0;
+    std::uint64_t threw = 0, finished_runs = 0, not_prefix = 0, finished_short = 0;
     for (std::uint64_t nth = 1; nth <= 400; nth += (nth < 60 ? 1 : 17)) {
         Decoder decoder(threaded(3, true, false, 64, 4000));
         for (std::size_t i = 0; i < files.size(); ++i) decoder.add("input" + std::to_string(i), as_bytes(files[i]));
@@ -1340,6 +1413,7 @@ BOOST_AUTO_TEST_CASE(threads_out_of_memory_while_rendering_write_a_prefix_and_th
             FailAllocations fail(nth);
             decoder.render([&](std::string_view line) { lines[written++].assign(line); });
             ++finished_runs;
+            if (written != clean.lines.size()) ++finished_short;  // finished, but lines went missing
         } catch (const std::bad_alloc&) {
             ++threw;
         }
@@ -1348,6 +1422,7 @@ BOOST_AUTO_TEST_CASE(threads_out_of_memory_while_rendering_write_a_prefix_and_th
     }
     BOOST_TEST(threw > 0u);
     BOOST_TEST(not_prefix == 0u);
+    BOOST_TEST(finished_short == 0u);
     BOOST_TEST_MESSAGE(threw << " runs threw, " << finished_runs << " finished");
 }
 
