@@ -31,8 +31,6 @@
 
 namespace {
 
-using agora::log::detail::DecodeOptions;
-using agora::log::detail::Decoder;
 using agora::log::detail::InputInfo;
 
 /// --threads above this is a typo, not a machine.
@@ -56,8 +54,8 @@ Options:
                       the main thread only); the output is the same for any N
   --help              print this help
 
-Problems with the inputs go to standard error: each names the input, the
-offset, what is wrong and what was skipped.
+Problems with the inputs go to standard error: each names the input, what is
+wrong and, for damage inside the file, the offset and what was skipped.
 Exit status: 0 success; 1 an input was damaged or unreadable (whatever could be
 decoded is still written), the --output file could not be opened (checked
 before any input is read) or written, or memory ran out; 2 usage error.

@@ -1,5 +1,7 @@
 // libFuzzer target: any bytes as one decoder input, rendered as JSON in
-// timestamp order, then again, as text in input order, with checksums
+// timestamp order (on one thread, then on three in chunks of a few records,
+// which must give the same lines and problems), then as text in input
+// order, with checksums
 // ignored (a mutated payload rarely keeps a valid checksum: this pass is the
 // one that exercises the entry parsers on damaged contents), then as that
 // text again on three threads in chunks of a few records, which must give
@@ -45,7 +47,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     DecodeOptions json;
     json.threads = 1;
     g_fuzz_ignore_checksums = false;
-    decode(bytes, json);
+    const Rendered json_one = decode(bytes, json);
+    DecodeOptions json_threaded = json;
+    json_threaded.threads = 3;
+    json_threaded.chunk_records = 5;
+    json_threaded.chunk_bytes = 2048;
+    const Rendered json_three = decode(bytes, json_threaded);
+    if (json_three.lines != json_one.lines || json_three.problems != json_one.problems) std::abort();
 
     DecodeOptions text;
     text.sort = false;
