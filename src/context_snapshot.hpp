@@ -20,7 +20,10 @@
 // calling thread renders their fields before its worker threads' renderers,
 // with the same limit, only read them; EntryRenderer::prepare_context.)
 
+#include "blob_encoding.hpp"
+
 #include <agora/log/context.hpp>
+#include <agora/log/detail/record.hpp>
 
 #include <atomic>
 #include <cstddef>
@@ -86,6 +89,32 @@ struct RawValue {
     std::uint64_t u = 0;
     double d = 0;
     bool b = false;
+};
+
+/// Reads a context blob's fields (record.hpp) one by one; stops at the end
+/// or at damage (then in.ok is false). A blob inside a larger entry is read
+/// from a copy of that entry's reader; `in` is where the blob ends.
+struct ContextBlobReader {
+    BlobReader in;
+    std::uint32_t remaining;  // fields not read yet (the blob's count, to begin with)
+
+    ContextBlobReader(const std::byte* blob, std::size_t size) : ContextBlobReader(BlobReader{blob, blob + size}) {}
+    explicit ContextBlobReader(BlobReader from) : in(from), remaining(in.get<std::uint32_t>()) {}
+
+    bool next(std::string_view& key, RawValue& v) noexcept {
+        if (!in.ok || remaining == 0) return false;
+        --remaining;
+        key = in.string();
+        v = RawValue{};
+        switch (static_cast<ContextTag>(in.get<std::uint8_t>())) {
+            case ContextTag::string: v.s = in.string(); break;
+            case ContextTag::integer: v.kind = RawValue::Kind::integer; v.i = in.get<std::int64_t>(); break;
+            case ContextTag::floating: v.kind = RawValue::Kind::floating; v.d = in.get<double>(); break;
+            case ContextTag::boolean: v.kind = RawValue::Kind::boolean; v.b = in.get<std::uint8_t>() != 0; break;
+            default: in.ok = false;
+        }
+        return in.ok;
+    }
 };
 
 /// Renders one field as RenderedField: slot, key and value JSON. A

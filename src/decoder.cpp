@@ -92,20 +92,20 @@ std::uint64_t mul_sat(std::uint64_t a, std::uint64_t b) noexcept {
 
 /// Reads a context blob (record.hpp) into a Context; false if it is damaged.
 bool read_context(BlobReader& r, Context& out) {
-    const auto count = r.get<std::uint32_t>();
-    for (std::uint32_t i = 0; i < count && r.ok; ++i) {
-        const std::string_view key = r.string();
-        const auto tag = static_cast<ContextTag>(r.get<std::uint8_t>());
+    ContextBlobReader reader(r);
+    std::string_view key;
+    RawValue v;
+    while (reader.next(key, v)) {
         ContextValue value;
-        switch (tag) {
-            case ContextTag::string: value = ContextValue(r.string()); break;
-            case ContextTag::integer: value = ContextValue(r.get<std::int64_t>()); break;
-            case ContextTag::floating: value = ContextValue(r.get<double>()); break;
-            case ContextTag::boolean: value = ContextValue(r.get<std::uint8_t>() != 0); break;
-            default: r.ok = false;
+        switch (v.kind) {
+            case RawValue::Kind::integer: value = ContextValue(v.i); break;
+            case RawValue::Kind::floating: value = ContextValue(v.d); break;
+            case RawValue::Kind::boolean: value = ContextValue(v.b); break;
+            default: value = ContextValue(v.s); break;
         }
-        if (r.ok) out.insert_or_assign(std::string(key), std::move(value));
+        out.insert_or_assign(std::string(key), std::move(value));
     }
+    r = reader.in;
     return r.ok;
 }
 
@@ -117,21 +117,13 @@ struct ContextBlobCheck {
     bool ok = false;
 };
 ContextBlobCheck check_context_blob(const std::byte* p, std::size_t n) noexcept {
-    BlobReader r{p, p + n};
+    ContextBlobReader reader(p, n);
     ContextBlobCheck c;
-    c.claimed = r.get<std::uint32_t>();
-    for (; c.intact < c.claimed && r.ok; ++c.intact) {
-        r.string();
-        switch (static_cast<ContextTag>(r.get<std::uint8_t>())) {
-            case ContextTag::string: r.string(); break;
-            case ContextTag::integer: r.get<std::int64_t>(); break;
-            case ContextTag::floating: r.get<double>(); break;
-            case ContextTag::boolean: r.get<std::uint8_t>(); break;
-            default: r.ok = false;
-        }
-        if (!r.ok) break;
-    }
-    c.ok = r.ok;
+    c.claimed = reader.remaining;
+    std::string_view key;
+    RawValue v;
+    while (reader.next(key, v)) ++c.intact;
+    c.ok = reader.in.ok;
     return c;
 }
 
@@ -1226,9 +1218,9 @@ std::string_view render_item(Decoder::Item& item, std::int64_t unix_ns, const De
             const bool ok = renderer.render_record(h, item.record + item.args_offset, h.size - item.args_offset, site,
                                                    logger_name, unix_ns, view, context, in.ticks[item.clock]);
             if (!ok && (item.flags & Decoder::Item::kReported) == 0) {
-                item.flags |= Decoder::Item::kReported;
                 add_problem(in.info, fmt::format("{}: offset {}: record does not match its call site ({}:{}): {}",
                                                  info.name, item.offset(in), site.file, site.line, view.message));
+                item.flags |= Decoder::Item::kReported;  // once the problem is kept (add_problem may throw)
             }
         }
     }

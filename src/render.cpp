@@ -152,29 +152,6 @@ RawValue raw_value(const ArgRef& ref) noexcept {
     return v;
 }
 
-/// Reads a context blob's fields one by one; stops at the end or at damage.
-struct ContextBlobReader {
-    BlobReader in;
-    std::uint32_t remaining;
-
-    ContextBlobReader(const std::byte* blob, std::size_t size)
-        : in{blob, blob + size}, remaining(in.get<std::uint32_t>()) {}
-
-    bool next(std::string_view& key, RawValue& v) noexcept {
-        if (!in.ok || remaining == 0) return false;
-        --remaining;
-        key = in.string();
-        v = RawValue{};
-        switch (static_cast<ContextTag>(in.get<std::uint8_t>())) {
-            case ContextTag::string: v.s = in.string(); break;
-            case ContextTag::integer: v.kind = RawValue::Kind::integer; v.i = in.get<std::int64_t>(); break;
-            case ContextTag::floating: v.kind = RawValue::Kind::floating; v.d = in.get<double>(); break;
-            case ContextTag::boolean: v.kind = RawValue::Kind::boolean; v.b = in.get<std::uint8_t>() != 0; break;
-            default: in.ok = false;
-        }
-        return in.ok;
-    }
-};
 }  // namespace
 
 void EntryRenderer::collect_call_fields(const CallSite& site) {
