@@ -1,14 +1,12 @@
-// libFuzzer target: any bytes as one decoder input, rendered as JSON in
-// timestamp order (on one thread, then on three in chunks of a few records,
-// which must give the same lines and problems), then as text in input
-// order, with checksums
-// ignored (a mutated payload rarely keeps a valid checksum: this pass is the
-// one that exercises the entry parsers on damaged contents), then as that
-// text again on three threads in chunks of a few records, which must give
-// the same lines and problems. Whatever the bytes, the decoder must not
-// crash, read out of bounds, hit undefined behaviour or allocate beyond what
-// the input's size justifies (libFuzzer's -malloc_limit_mb, by default its
-// -rss_limit_mb, catches the last).
+// libFuzzer target: any bytes as one decoder input, rendered twice: as JSON
+// in timestamp order, and as text in input order with checksums ignored (a
+// mutated payload rarely keeps a valid checksum: this pass is the one that
+// exercises the entry parsers on damaged contents). Each is rendered on one
+// thread and on three in chunks of a few records, which must give the same
+// lines and problems. Whatever the bytes, the decoder must not crash, read
+// out of bounds, hit undefined behaviour or allocate beyond what the input's
+// size justifies (libFuzzer's -malloc_limit_mb, by default its -rss_limit_mb,
+// catches the last).
 
 #include "decoder.hpp"
 
@@ -39,33 +37,26 @@ Rendered decode(std::span<const std::byte> bytes, const agora::log::detail::Deco
     for (const auto& p : decoder.inputs().at(0).problems) out.problems.push_back(p);
     return out;
 }
+
+/// Decodes on one thread, then on three in chunks of a few records, and
+/// aborts unless the lines and problems are the same.
+void decode_on_one_and_three_threads(std::span<const std::byte> bytes, agora::log::detail::DecodeOptions options) {
+    options.threads = 1;
+    const Rendered one = decode(bytes, options);
+    options.threads = 3;
+    options.chunk_records = 5;
+    options.chunk_bytes = 2048;
+    const Rendered three = decode(bytes, options);
+    if (three.lines != one.lines || three.problems != one.problems) std::abort();
+}
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace agora::log::detail;
     const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
-    DecodeOptions json;
-    json.threads = 1;
     g_fuzz_ignore_checksums = false;
-    const Rendered json_one = decode(bytes, json);
-    DecodeOptions json_threaded = json;
-    json_threaded.threads = 3;
-    json_threaded.chunk_records = 5;
-    json_threaded.chunk_bytes = 2048;
-    const Rendered json_three = decode(bytes, json_threaded);
-    if (json_three.lines != json_one.lines || json_three.problems != json_one.problems) std::abort();
-
-    DecodeOptions text;
-    text.sort = false;
-    text.text = true;
-    text.threads = 1;
+    decode_on_one_and_three_threads(bytes, DecodeOptions{.sort = true, .text = false});
     g_fuzz_ignore_checksums = true;
-    const Rendered one = decode(bytes, text);
-    DecodeOptions threaded = text;
-    threaded.threads = 3;
-    threaded.chunk_records = 5;
-    threaded.chunk_bytes = 2048;
-    const Rendered three = decode(bytes, threaded);
-    if (three.lines != one.lines || three.problems != one.problems) std::abort();
+    decode_on_one_and_three_threads(bytes, DecodeOptions{.sort = false, .text = true});
     return 0;
 }
