@@ -21,8 +21,8 @@
 #include "perf_common.hpp"
 
 #include "binary_input.hpp"
-#include "decoder.hpp"
-#include "render.hpp"
+#include "decode/decoder.hpp"
+#include "format/render.hpp"
 
 #include <agora/log/handlers/rotating_file.hpp>
 

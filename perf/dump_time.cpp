@@ -11,7 +11,7 @@
 
 #include "perf_common.hpp"
 
-#include "crash.hpp"
+#include "crash/crash.hpp"
 
 #include <agora/log.hpp>
 

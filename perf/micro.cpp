@@ -18,9 +18,9 @@
 //   AppendJsonString_*  detail::append_json_string on 100 bytes
 //   AppendTimestamp   detail::append_timestamp (the once-a-second slow path)
 
-#include "format.hpp"
-#include "registry.hpp"
-#include "render.hpp"
+#include "format/format.hpp"
+#include "frontend/registry.hpp"
+#include "format/render.hpp"
 
 #include <agora/log.hpp>
 #include <agora/log/detail/frontend.hpp>

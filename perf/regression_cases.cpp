@@ -19,7 +19,7 @@
 
 #include "perf_common.hpp"
 
-#include "render.hpp"
+#include "format/render.hpp"
 
 #include <agora/log.hpp>
 #include <agora/log/handlers/rotating_file.hpp>

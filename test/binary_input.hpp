@@ -5,7 +5,7 @@
 // Shared by test/test_decoder.cpp, the fuzz corpus generator and
 // perf/decode.cpp.
 
-#include "binary_writer.hpp"
+#include "format/binary_writer.hpp"
 
 #include <agora/log/detail/frontend.hpp>
 

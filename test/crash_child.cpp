@@ -35,7 +35,7 @@
 // the backend is held between records, so every later record can only reach
 // the log through a dump (or, for dump_now, after the release).
 
-#include "crash.hpp"
+#include "crash/crash.hpp"
 
 #include <agora/log.hpp>
 

@@ -11,10 +11,10 @@
 #define BOOST_TEST_MODULE binary_sink
 #include "common.hpp"
 
-#include "binary_sink.hpp"
-#include "blob_encoding.hpp"
-#include "clock.hpp"
-#include "context_snapshot.hpp"
+#include "sinks/binary_sink.hpp"
+#include "format/record_codec.hpp"
+#include "base/clock.hpp"
+#include "format/context_snapshot.hpp"
 
 #include <agora/log/detail/binary_format.hpp>
 

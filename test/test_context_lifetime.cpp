@@ -13,7 +13,7 @@
 #define BOOST_TEST_MODULE context_lifetime
 #include "common.hpp"
 
-#include "context_snapshot.hpp"
+#include "format/context_snapshot.hpp"
 
 #include <fmt/format.h>
 

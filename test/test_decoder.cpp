@@ -10,8 +10,8 @@
 
 #include "binary_input.hpp"
 #include "decode_cli.hpp"
-#include "decoder.hpp"
-#include "render.hpp"
+#include "decode/decoder.hpp"
+#include "format/render.hpp"
 
 #include <sys/wait.h>
 

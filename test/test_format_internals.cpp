@@ -5,7 +5,7 @@
 #define BOOST_TEST_MODULE format_internals
 #include "common.hpp"
 
-#include "format.hpp"
+#include "format/format.hpp"
 
 #include <agora/log/detail/frontend.hpp>
 

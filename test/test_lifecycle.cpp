@@ -7,8 +7,8 @@
 #define BOOST_TEST_MODULE lifecycle
 #include "common.hpp"
 
-#include "backend.hpp"
-#include "binary_sink.hpp"
+#include "backend/backend.hpp"
+#include "sinks/binary_sink.hpp"
 
 #include <condition_variable>
 #include <mutex>

@@ -6,8 +6,8 @@
 #define BOOST_TEST_MODULE text_safety
 #include "common.hpp"
 
-#include "format.hpp"
-#include "handlers/text_safety.hpp"
+#include "format/format.hpp"
+#include "format/text_safety.hpp"
 
 #include <algorithm>
 #include <cstdint>

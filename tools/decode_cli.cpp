@@ -10,8 +10,8 @@
 
 #include "decode_cli.hpp"
 
-#include "decoder.hpp"
-#include "format.hpp"
+#include "decode/decoder.hpp"
+#include "format/format.hpp"
 
 #include <fmt/format.h>
 

@@ -5,6 +5,7 @@
 // Priority, highest first: environment > file > code (the base) > defaults.
 
 #include <agora/log/context.hpp>
+#include <agora/log/detail/limits.hpp>
 #include <agora/log/error.hpp>
 #include <agora/log/level.hpp>
 
@@ -109,7 +110,7 @@ struct Config {
     /// String arguments are also cut on the calling thread, so a huge string
     /// costs no more ring space than this. 64 to 16777216. Env: LOG_MAX_MESSAGE_LENGTH.
     /// YAML: max_message_length.
-    std::size_t max_message_length = 10000;
+    std::size_t max_message_length = detail::kDefaultMaxMessageLength;  // 10000
 
     /// Returns an error naming the first field whose value is not accepted.
     Expected<void> validate() const;

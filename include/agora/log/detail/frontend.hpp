@@ -8,6 +8,7 @@
 //   - a full ring (queue-full policy).
 
 #include <agora/log/context.hpp>
+#include <agora/log/detail/limits.hpp>
 #include <agora/log/detail/record.hpp>
 #include <agora/log/detail/spsc_ring.hpp>
 #include <agora/log/level.hpp>
@@ -59,8 +60,8 @@ struct ContextArg {
 /// An exception passed to error()/critical(), captured on the calling thread
 /// (capture_exception, src/exception.cpp): names, messages and the stack.
 struct ExceptionArg {
-    static constexpr std::size_t kMaxDepth = 8;     // outermost + nested levels kept
-    static constexpr std::size_t kMaxFrames = 64;
+    static constexpr std::size_t kMaxDepth = kMaxExceptionDepth;    // outermost + nested levels kept
+    static constexpr std::size_t kMaxFrames = kMaxExceptionFrames;
     const char* types[kMaxDepth];                   // typeid(...).name(): static storage
     std::string_view messages[kMaxDepth];           // what(): owned by the exceptions
     std::exception_ptr keep_alive[kMaxDepth];       // nested exceptions outlive the call
@@ -120,11 +121,12 @@ struct Formatted<T, TypeCode::f64> { using type = double; };
 template <class T>
 using formatted_t = typename Formatted<T>::type;
 
-/// Longest string argument encoded, in bytes: Config::max_message_length + 4,
+/// Longest string argument encoded, in bytes: Config::max_message_length +
+/// kStringArgSlack (detail/limits.hpp),
 /// so that a cut string still makes the message longer than the limit and
 /// the backend marks it "...[truncated]". Written by initialize(), read
 /// relaxed by calling threads (a stale value only moves the cut).
-inline std::atomic<std::uint32_t> g_string_arg_limit{10000 + 4};
+inline std::atomic<std::uint32_t> g_string_arg_limit{string_arg_limit(kDefaultMaxMessageLength)};
 
 /// `s` cut to at most `limit` bytes without splitting a UTF-8 sequence.
 inline std::string_view cut_utf8(std::string_view s, std::size_t limit) noexcept {

@@ -86,6 +86,11 @@ static_assert(sizeof(RecordHeader) == 24, "record header layout is part of the f
 static_assert(alignof(RecordHeader) == 8);
 
 inline constexpr std::uint32_t kPaddingSiteId = 0;
+
+/// Exception blobs: a writer records at most this many levels (the outermost
+/// and its nested chain) and stack frames; readers show no more frames.
+inline constexpr std::uint32_t kMaxExceptionDepth = 8;
+inline constexpr std::uint32_t kMaxExceptionFrames = 64;
 inline constexpr std::size_t kRecordAlign = 8;
 
 constexpr std::size_t align_record(std::size_t n) noexcept {

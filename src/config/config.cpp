@@ -1,0 +1,181 @@
+#include <agora/log/config.hpp>
+#include <agora/log/level.hpp>
+
+#include "config/config_parse.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <optional>
+
+namespace agora::log {
+
+namespace {
+
+using detail::kLevelAccepted;
+using detail::lower;
+using detail::valid_environment;
+using detail::valid_version;
+
+Error env_error(std::string_view var, std::string_view value, std::string_view accepted) {
+    return Error{ErrorCode::invalid_env,
+                 fmt::format("{}='{}' is not accepted: expected {}", var, value, accepted)};
+}
+
+Error config_error(std::string_view field, std::string_view value, std::string_view accepted) {
+    return Error{ErrorCode::invalid_config,
+                 fmt::format("Config.{}='{}' is not accepted: expected {}", field, value, accepted)};
+}
+
+}  // namespace
+
+std::optional<Level> parse_level(std::string_view name) noexcept {
+    std::string s;
+    try {
+        s = lower(name);
+    } catch (...) {
+        return std::nullopt;
+    }
+    if (s == "debug") return Level::debug;
+    if (s == "info") return Level::info;
+    if (s == "warning" || s == "warn") return Level::warning;
+    if (s == "error") return Level::error;
+    if (s == "critical") return Level::critical;
+    return std::nullopt;
+}
+
+std::string_view to_string(ConsoleFormat f) noexcept { return f == ConsoleFormat::json ? "json" : "text"; }
+std::string_view to_string(FileFormat f) noexcept { return f == FileFormat::json ? "json" : "binary"; }
+
+std::string_view to_string(QueueFullPolicy p) noexcept {
+    switch (p) {
+        case QueueFullPolicy::block: return "block";
+        case QueueFullPolicy::drop: return "drop";
+        case QueueFullPolicy::grow: return "grow";
+    }
+    return "grow";
+}
+
+Expected<void> Config::validate() const {
+    if (service_name.empty()) return config_error("service_name", service_name, "a non-empty service name");
+    if (!valid_environment(environment))
+        return config_error("environment", environment, "development, staging or production");
+    if (!valid_version(version)) return config_error("version", version, "a version MAJOR.MINOR.PATCH, e.g. 1.4.2");
+    // to_string() maps unknown values to "INFO", so check the value itself.
+    switch (level) {
+        case Level::debug: case Level::info: case Level::warning: case Level::error: case Level::critical: break;
+        default: return config_error("level", std::to_string(static_cast<int>(level)), kLevelAccepted);
+    }
+    if (file_enabled && file_path.empty()) return config_error("file_path", file_path, "a file path");
+    if (max_file_size_mb == 0 || max_file_size_mb > (1u << 20))
+        return config_error("max_file_size_mb", std::to_string(max_file_size_mb), "an integer from 1 to 1048576");
+    if (max_backup_count > 1000)
+        return config_error("max_backup_count", std::to_string(max_backup_count), "an integer from 0 to 1000");
+    if (queue_capacity_bytes < 4096 || queue_capacity_bytes > (std::size_t{1} << 32))
+        return config_error("queue_capacity_bytes", std::to_string(queue_capacity_bytes), "bytes from 4096 to 4294967296");
+    if (queue_max_capacity_bytes < queue_capacity_bytes || queue_max_capacity_bytes > (std::size_t{1} << 32))
+        return config_error("queue_max_capacity_bytes", std::to_string(queue_max_capacity_bytes),
+                            "bytes from queue_capacity_bytes to 4294967296");
+    if (backend_idle_sleep.count() < 0 || backend_idle_sleep > std::chrono::seconds(1))
+        return config_error("backend_idle_sleep", std::to_string(backend_idle_sleep.count()) + "us", "0 to 1000000 us");
+    if (backend_ordering_grace.count() < 0 || backend_ordering_grace > std::chrono::seconds(1))
+        return config_error("backend_ordering_grace", std::to_string(backend_ordering_grace.count()) + "us",
+                            "0 to 1000000 us");
+    if (max_message_length < detail::kMinMaxMessageLength || max_message_length > detail::kMaxMaxMessageLength)
+        return config_error("max_message_length", std::to_string(max_message_length),
+                            fmt::format("bytes from {} to {}", detail::kMinMaxMessageLength, detail::kMaxMaxMessageLength));
+    switch (file_format) {
+        case FileFormat::json: case FileFormat::binary: break;
+        default: return config_error("file_format", std::to_string(static_cast<int>(file_format)), "json or binary");
+    }
+    if (crash_drain_timeout.count() < 0 || crash_drain_timeout > std::chrono::milliseconds(60'000))
+        return config_error("crash_drain_timeout", std::to_string(crash_drain_timeout.count()) + "ms", "0 to 60000 ms");
+    if (crash_watchdog < std::chrono::seconds(1) || crash_watchdog > std::chrono::seconds(3600))
+        return config_error("crash_watchdog", std::to_string(crash_watchdog.count()) + "s", "1 to 3600 s");
+    if (backend_cpu < -1) return config_error("backend_cpu", std::to_string(backend_cpu), "-1 (not pinned) or a CPU number");
+    return {};
+}
+
+Expected<Config> Config::from_env() { return from_env(Config{}); }
+
+Expected<Config> Config::from_env(Config c) {
+    using namespace detail;
+    try {
+        auto get = [](const char* name) -> std::optional<std::string_view> {
+            const char* v = std::getenv(name);
+            if (v == nullptr) return std::nullopt;
+            return std::string_view(v);
+        };
+        // The file first, so that every variable below wins over it.
+        if (auto v = get("LOG_CONFIG_FILE")) {
+            if (v->empty()) return env_error("LOG_CONFIG_FILE", *v, "the path of a YAML configuration file");
+            auto from_config_file = from_file(std::string(*v), std::move(c));
+            if (!from_config_file) return from_config_file.error();
+            c = std::move(*from_config_file);
+        }
+        if (auto v = get("ENVIRONMENT")) {
+            if (!valid_environment(*v)) return env_error("ENVIRONMENT", *v, kEnvironmentAccepted);
+            c.environment = *v;
+        }
+        if (auto v = get("SERVICE_VERSION")) {
+            if (!valid_version(*v)) return env_error("SERVICE_VERSION", *v, kVersionAccepted);
+            c.version = *v;
+        }
+        if (auto v = get("HOSTNAME")) c.host = *v;
+        if (auto v = get("LOG_LEVEL")) {
+            auto level = parse_level(*v);
+            if (!level) return env_error("LOG_LEVEL", *v, kLevelAccepted);
+            c.level = *level;
+        }
+        struct BoolVar { const char* name; bool* field; };
+        for (BoolVar b : {BoolVar{"LOG_CONSOLE_ENABLED", &c.console_enabled}, BoolVar{"LOG_CONSOLE_COLORS", &c.console_colors},
+                          BoolVar{"LOG_FILE_ENABLED", &c.file_enabled}, BoolVar{"LOG_CRASH_HANDLER", &c.crash_handler}}) {
+            if (auto v = get(b.name)) {
+                auto parsed = parse_bool(*v);
+                if (!parsed) return env_error(b.name, *v, kBoolAccepted);
+                *b.field = *parsed;
+            }
+        }
+        if (auto v = get("LOG_CONSOLE_FORMAT")) {
+            auto format = parse_console_format(*v);
+            if (!format) return env_error("LOG_CONSOLE_FORMAT", *v, kConsoleFormatAccepted);
+            c.console_format = *format;
+        }
+        if (auto v = get("LOG_FILE_PATH")) {
+            if (v->empty()) return env_error("LOG_FILE_PATH", *v, kFilePathAccepted);
+            c.file_path = *v;
+        }
+        if (auto v = get("LOG_FILE_FORMAT")) {
+            auto format = parse_file_format(*v);
+            if (!format) return env_error("LOG_FILE_FORMAT", *v, kFileFormatAccepted);
+            c.file_format = *format;
+        }
+        if (auto v = get("LOG_MAX_FILE_SIZE_MB")) {
+            auto n = parse_uint(*v, 1, kMaxFileSizeMbMax);
+            if (!n) return env_error("LOG_MAX_FILE_SIZE_MB", *v, kMaxFileSizeAccepted);
+            c.max_file_size_mb = *n;
+        }
+        if (auto v = get("LOG_MAX_BACKUP_COUNT")) {
+            auto n = parse_uint(*v, 0, kMaxBackupCountMax);
+            if (!n) return env_error("LOG_MAX_BACKUP_COUNT", *v, kMaxBackupCountAccepted);
+            c.max_backup_count = static_cast<std::uint32_t>(*n);
+        }
+        if (auto v = get("LOG_QUEUE_SIZE")) {
+            auto n = parse_uint(*v, kQueueBytesMin, kQueueBytesMax);
+            if (!n) return env_error("LOG_QUEUE_SIZE", *v, kQueueSizeAccepted);
+            c.queue_capacity_bytes = static_cast<std::size_t>(*n);
+            c.queue_max_capacity_bytes = std::max(c.queue_max_capacity_bytes, c.queue_capacity_bytes);
+        }
+        if (auto v = get("LOG_MAX_MESSAGE_LENGTH")) {
+            auto n = parse_uint(*v, kMessageLengthMin, kMessageLengthMax);
+            if (!n) return env_error("LOG_MAX_MESSAGE_LENGTH", *v, kMessageLengthAccepted);
+            c.max_message_length = static_cast<std::size_t>(*n);
+        }
+        return c;
+    } catch (const std::exception& e) {
+        return Error{ErrorCode::invalid_env, fmt::format("reading the environment failed: {}", e.what())};
+    }
+}
+
+}  // namespace agora::log

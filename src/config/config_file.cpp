@@ -1,0 +1,495 @@
+// Config::from_file(): a YAML file (the seed's logging.yaml) applied on top of
+// a Config. Every key is checked: an unknown key, a value of the wrong type or
+// out of range, a duplicate key or a YAML syntax error is an Error naming the
+// file, the line and the dotted key; nothing is skipped or defaulted.
+// yaml-cpp reports problems by throwing: everything it throws is caught here.
+
+#include <agora/log/config.hpp>
+
+#include "config/config_parse.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <map>
+#include <optional>
+#include <regex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace agora::log {
+
+namespace {
+
+using namespace detail;
+
+/// The whole file, or the errno of the failing call.
+std::optional<std::string> read_whole_file(const std::string& path, int& error) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        error = errno;
+        return std::nullopt;
+    }
+    std::string text;
+    char buffer[16384];
+    for (;;) {
+        ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n > 0) {
+            text.append(buffer, static_cast<std::size_t>(n));
+        } else if (n == 0) {
+            break;
+        } else if (errno != EINTR) {
+            error = errno;
+            ::close(fd);
+            return std::nullopt;
+        }
+    }
+    ::close(fd);
+    return text;
+}
+
+/// 1-based line of a mark; 0 when yaml-cpp has none.
+int line_of(const YAML::Mark& mark) { return mark.is_null() ? 0 : mark.line + 1; }
+
+/// How a value is shown in "<this> is not accepted".
+std::string describe(const YAML::Node& node) {
+    switch (node.Type()) {
+        case YAML::NodeType::Scalar: return fmt::format("'{}'", node.Scalar());
+        case YAML::NodeType::Sequence: return "a sequence";
+        case YAML::NodeType::Map: return "a map";
+        case YAML::NodeType::Null: return "an empty value (null)";
+        case YAML::NodeType::Undefined: break;
+    }
+    return "an undefined value";
+}
+
+std::string join_keys(std::span<const std::string_view> names) {
+    std::string out;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (i > 0) out += (i + 1 == names.size()) ? " or " : ", ";
+        out += names[i];
+    }
+    return out;
+}
+
+/// One key of a map: its line and dotted name, and its value.
+struct Entry {
+    int line;
+    std::string key;  // dotted, e.g. "file.max_size_mb"
+    YAML::Node value;
+};
+
+/// Reads one file into a Config. Each member returning std::optional<Error>
+/// returns the first problem found, in file order.
+class FileReader {
+public:
+    FileReader(const std::string& path, Config& config) : path_(path), c_(config) {}
+
+    std::optional<Error> read(const std::string& text) {
+        std::vector<YAML::Node> documents;
+        try {
+            documents = YAML::LoadAll(text);
+        } catch (const YAML::ParserException& e) {
+            return Error{ErrorCode::invalid_config_file,
+                         fmt::format("{}:{}: YAML syntax error at column {}: {}", path_, line_of(e.mark),
+                                     e.mark.column + 1, e.msg)};
+        }
+        if (documents.empty())
+            return Error{ErrorCode::invalid_config_file,
+                         fmt::format("{}: the file holds no YAML document: expected a map of settings "
+                                     "(write {{}} for none)",
+                                     path_)};
+        if (documents.size() > 1)
+            return file_error(line_of(documents[1].Mark()), "second document",
+                              "a second YAML document is not accepted: expected one document");
+        const YAML::Node& top = documents.front();
+        if (!top.IsMap())
+            return not_accepted(std::max(line_of(top.Mark()), 1), "top level", describe(top),
+                                "a map of settings (" + join_keys(kTopKeys) + ")");
+        return read_top(top);
+    }
+
+private:
+    static constexpr std::string_view kTopKeys[] = {"service_name", "environment", "version", "host",  "level",
+                                                    "max_message_length", "console", "file", "queue", "backend",
+                                                    "crash", "default_context"};
+    static constexpr std::string_view kConsoleKeys[] = {"enabled", "format", "colors"};
+    static constexpr std::string_view kFileKeys[] = {"enabled", "path", "max_size_mb", "max_backup_count", "format"};
+    static constexpr std::string_view kQueueKeys[] = {"size", "max_size", "full_policy"};
+    static constexpr std::string_view kBackendKeys[] = {"idle_sleep_us", "cpu", "ordering_grace_us"};
+    static constexpr std::string_view kCrashKeys[] = {"enabled", "termination_signals", "drain_timeout_ms", "watchdog_s",
+                                                      "dump_prefix"};
+    static constexpr std::string_view kDumpPrefixAccepted = "a file name prefix (empty: file.path)";
+    static constexpr std::string_view kQueueMaxSizeAccepted =
+        "bytes, an integer from queue.size (at least 4096) to 4294967296";
+
+    Error file_error(int line, std::string_view key, std::string_view what) const {
+        return Error{ErrorCode::invalid_config_file, fmt::format("{}:{}: {}: {}", path_, line, key, what)};
+    }
+    Error not_accepted(int line, std::string_view key, std::string_view value, std::string_view accepted) const {
+        return file_error(line, key, fmt::format("{} is not accepted: expected {}", value, accepted));
+    }
+    Error not_accepted(const Entry& e, std::string_view accepted) const {
+        return not_accepted(e.line, e.key, describe(e.value), accepted);
+    }
+
+    /// The keys of `map`, in file order. A key that is not a scalar, that is
+    /// not one of `known` (when given) or that repeats is an error.
+    std::optional<Error> entries(const YAML::Node& map, std::string_view prefix,
+                                 std::span<const std::string_view> known, std::vector<Entry>& out) const {
+        std::map<std::string, int, std::less<>> seen;
+        for (const auto& pair : map) {  // yaml-cpp yields each pair by value
+            const YAML::Node key = pair.first;
+            int line = line_of(key.Mark());
+            std::string where = prefix.empty() ? std::string("top level") : std::string(prefix);
+            if (!key.IsScalar())
+                return not_accepted(line, where, describe(key) + " as a key", "a key name");
+            std::string dotted = prefix.empty() ? key.Scalar() : fmt::format("{}.{}", prefix, key.Scalar());
+            if (!known.empty() && std::find(known.begin(), known.end(), key.Scalar()) == known.end())
+                return file_error(line, dotted, fmt::format("unknown key: expected {}", join_keys(known)));
+            if (auto [first, inserted] = seen.emplace(key.Scalar(), line); !inserted)
+                return file_error(line, dotted, fmt::format("duplicate key (first at line {})", first->second));
+            out.push_back(Entry{line, std::move(dotted), pair.second});
+        }
+        return std::nullopt;
+    }
+
+    /// The value's text, or an error if it is not a scalar or has a tag other
+    /// than YAML's own (a custom tag would otherwise be dropped unseen).
+    std::optional<Error> scalar(const Entry& e, std::string_view accepted, std::string& out) const {
+        if (!e.value.IsScalar()) return not_accepted(e, accepted);
+        const std::string& tag = e.value.Tag();
+        if (tag != "?" && tag != "!" && !tag.starts_with("tag:yaml.org,2002:"))
+            return not_accepted(e.line, e.key, fmt::format("the tag '{}'", tag), accepted);
+        out = e.value.Scalar();
+        return std::nullopt;
+    }
+
+    std::optional<Error> map_entries(const Entry& e, std::span<const std::string_view> known, std::string_view what,
+                                     std::vector<Entry>& out) const {
+        if (!e.value.IsMap()) return not_accepted(e, fmt::format("a map of {} ({})", what, join_keys(known)));
+        return entries(e.value, e.key, known, out);
+    }
+
+    std::optional<Error> read_uint(const Entry& e, std::uint64_t min, std::uint64_t max, std::string_view accepted,
+                                   std::uint64_t& out) const {
+        std::string text;
+        if (auto error = scalar(e, accepted, text)) return error;
+        auto n = parse_uint(text, min, max);
+        if (!n) return not_accepted(e, accepted);
+        out = *n;
+        return std::nullopt;
+    }
+
+    std::optional<Error> read_bool(const Entry& e, bool& out) const {
+        std::string text;
+        if (auto error = scalar(e, kBoolAccepted, text)) return error;
+        auto b = parse_bool(text);
+        if (!b) return not_accepted(e, kBoolAccepted);
+        out = *b;
+        return std::nullopt;
+    }
+
+    std::optional<Error> read_microseconds(const Entry& e, std::chrono::microseconds& out) const {
+        std::uint64_t n = 0;
+        if (auto error = read_uint(e, 0, kMicrosecondsMax, kMicrosecondsAccepted, n)) return error;
+        out = std::chrono::microseconds(static_cast<std::int64_t>(n));
+        return std::nullopt;
+    }
+
+    std::optional<Error> read_top(const YAML::Node& top) {
+        std::vector<Entry> list;
+        if (auto error = entries(top, "", kTopKeys, list)) return error;
+        for (const Entry& e : list) {
+            std::string text;
+            std::optional<Error> error;
+            if (e.key == "service_name") {
+                if ((error = scalar(e, "a non-empty service name", text))) return error;
+                if (text.empty()) return not_accepted(e, "a non-empty service name");
+                c_.service_name = text;
+            } else if (e.key == "environment") {
+                if ((error = scalar(e, kEnvironmentAccepted, text))) return error;
+                if (!valid_environment(text)) return not_accepted(e, kEnvironmentAccepted);
+                c_.environment = text;
+            } else if (e.key == "version") {
+                if ((error = scalar(e, kVersionAccepted, text))) return error;
+                if (!valid_version(text)) return not_accepted(e, kVersionAccepted);
+                c_.version = text;
+            } else if (e.key == "host") {
+                if ((error = scalar(e, "a host name (empty: HOSTNAME, else gethostname())", text))) return error;
+                c_.host = text;
+            } else if (e.key == "level") {
+                if ((error = scalar(e, kLevelAccepted, text))) return error;
+                auto level = parse_level(text);
+                if (!level) return not_accepted(e, kLevelAccepted);
+                c_.level = *level;
+            } else if (e.key == "max_message_length") {
+                std::uint64_t n = 0;
+                if ((error = read_uint(e, kMessageLengthMin, kMessageLengthMax, kMessageLengthAccepted, n)))
+                    return error;
+                c_.max_message_length = static_cast<std::size_t>(n);
+            } else if (e.key == "console") {
+                error = read_console(e);
+            } else if (e.key == "file") {
+                error = read_file_section(e);
+            } else if (e.key == "queue") {
+                error = read_queue(e);
+            } else if (e.key == "backend") {
+                error = read_backend(e);
+            } else if (e.key == "crash") {
+                error = read_crash(e);
+            } else if (e.key == "default_context") {
+                error = read_default_context(e);
+            }
+            if (error) return error;
+        }
+        return std::nullopt;
+    }
+
+    std::optional<Error> read_console(const Entry& section) {
+        std::vector<Entry> list;
+        if (auto error = map_entries(section, kConsoleKeys, "console settings", list)) return error;
+        for (const Entry& e : list) {
+            std::optional<Error> error;
+            if (e.key.ends_with(".enabled")) {
+                error = read_bool(e, c_.console_enabled);
+            } else if (e.key.ends_with(".colors")) {
+                error = read_bool(e, c_.console_colors);
+            } else {  // format
+                std::string text;
+                if ((error = scalar(e, kConsoleFormatAccepted, text))) return error;
+                auto format = parse_console_format(text);
+                if (!format) return not_accepted(e, kConsoleFormatAccepted);
+                c_.console_format = *format;
+            }
+            if (error) return error;
+        }
+        return std::nullopt;
+    }
+
+    std::optional<Error> read_file_section(const Entry& section) {
+        std::vector<Entry> list;
+        if (auto error = map_entries(section, kFileKeys, "file settings", list)) return error;
+        for (const Entry& e : list) {
+            std::optional<Error> error;
+            std::uint64_t n = 0;
+            if (e.key.ends_with(".enabled")) {
+                error = read_bool(e, c_.file_enabled);
+            } else if (e.key.ends_with(".path")) {
+                std::string text;
+                if ((error = scalar(e, kFilePathAccepted, text))) return error;
+                if (text.empty()) return not_accepted(e, kFilePathAccepted);
+                c_.file_path = text;
+            } else if (e.key.ends_with(".max_size_mb")) {
+                if ((error = read_uint(e, 1, kMaxFileSizeMbMax, kMaxFileSizeAccepted, n))) return error;
+                c_.max_file_size_mb = n;
+            } else if (e.key.ends_with(".format")) {
+                std::string text;
+                if ((error = scalar(e, kFileFormatAccepted, text))) return error;
+                auto format = parse_file_format(text);
+                if (!format) return not_accepted(e, kFileFormatAccepted);
+                c_.file_format = *format;
+            } else {  // max_backup_count
+                if ((error = read_uint(e, 0, kMaxBackupCountMax, kMaxBackupCountAccepted, n))) return error;
+                c_.max_backup_count = static_cast<std::uint32_t>(n);
+            }
+            if (error) return error;
+        }
+        return std::nullopt;
+    }
+
+    std::optional<Error> read_queue(const Entry& section) {
+        std::vector<Entry> list;
+        if (auto error = map_entries(section, kQueueKeys, "queue settings", list)) return error;
+        const Entry* max_entry = nullptr;
+        std::optional<std::uint64_t> max_size;
+        for (const Entry& e : list) {
+            std::uint64_t n = 0;
+            if (e.key.ends_with(".max_size")) {
+                // Also checked against the ring size below, once both are known.
+                if (auto error = read_uint(e, kQueueBytesMin, kQueueBytesMax, kQueueMaxSizeAccepted, n)) return error;
+                max_entry = &e;
+                max_size = n;
+            } else if (e.key.ends_with(".size")) {
+                if (auto error = read_uint(e, kQueueBytesMin, kQueueBytesMax, kQueueSizeAccepted, n)) return error;
+                c_.queue_capacity_bytes = static_cast<std::size_t>(n);
+            } else {  // full_policy
+                std::string text;
+                if (auto error = scalar(e, kQueueFullPolicyAccepted, text)) return error;
+                auto policy = parse_queue_full_policy(text);
+                if (!policy) return not_accepted(e, kQueueFullPolicyAccepted);
+                c_.queue_full_policy = *policy;
+            }
+        }
+        if (max_size) {
+            if (*max_size < c_.queue_capacity_bytes)
+                return not_accepted(*max_entry, fmt::format("bytes, an integer from queue.size ({}) to {}",
+                                                            c_.queue_capacity_bytes, kQueueBytesMax));
+            c_.queue_max_capacity_bytes = static_cast<std::size_t>(*max_size);
+        } else {
+            // A larger ring alone raises the largest one, as LOG_QUEUE_SIZE does.
+            c_.queue_max_capacity_bytes = std::max(c_.queue_max_capacity_bytes, c_.queue_capacity_bytes);
+        }
+        return std::nullopt;
+    }
+
+    std::optional<Error> read_backend(const Entry& section) {
+        std::vector<Entry> list;
+        if (auto error = map_entries(section, kBackendKeys, "backend settings", list)) return error;
+        for (const Entry& e : list) {
+            std::optional<Error> error;
+            if (e.key.ends_with(".idle_sleep_us")) {
+                error = read_microseconds(e, c_.backend_idle_sleep);
+            } else if (e.key.ends_with(".ordering_grace_us")) {
+                error = read_microseconds(e, c_.backend_ordering_grace);
+            } else {  // cpu
+                std::string text;
+                if ((error = scalar(e, kBackendCpuAccepted, text))) return error;
+                auto cpu = parse_int(text, -1, std::numeric_limits<int>::max());
+                if (!cpu) return not_accepted(e, kBackendCpuAccepted);
+                c_.backend_cpu = static_cast<int>(*cpu);
+            }
+            if (error) return error;
+        }
+        return std::nullopt;
+    }
+
+    std::optional<Error> read_crash(const Entry& section) {
+        std::vector<Entry> list;
+        if (auto error = map_entries(section, kCrashKeys, "crash handler settings", list)) return error;
+        for (const Entry& e : list) {
+            std::optional<Error> error;
+            std::uint64_t n = 0;
+            if (e.key.ends_with(".enabled")) {
+                error = read_bool(e, c_.crash_handler);
+            } else if (e.key.ends_with(".termination_signals")) {
+                error = read_bool(e, c_.crash_on_termination_signals);
+            } else if (e.key.ends_with(".drain_timeout_ms")) {
+                if ((error = read_uint(e, 0, kDrainTimeoutMsMax, kDrainTimeoutAccepted, n))) return error;
+                c_.crash_drain_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(n));
+            } else if (e.key.ends_with(".watchdog_s")) {
+                if ((error = read_uint(e, kWatchdogSecondsMin, kWatchdogSecondsMax, kWatchdogAccepted, n))) return error;
+                c_.crash_watchdog = std::chrono::seconds(static_cast<std::int64_t>(n));
+            } else {  // dump_prefix
+                std::string text;
+                if ((error = scalar(e, kDumpPrefixAccepted, text))) return error;
+                c_.crash_dump_prefix = text;
+            }
+            if (error) return error;
+        }
+        return std::nullopt;
+    }
+
+    /// Entries merge into the base's default_context (a key in the file
+    /// replaces the same key there). A value keeps its YAML 1.2 type.
+    std::optional<Error> read_default_context(const Entry& section) {
+        static constexpr std::string_view kValueAccepted = "a string, an integer, a number or true/false";
+        if (!section.value.IsMap()) return not_accepted(section, "a map of context keys to " + std::string(kValueAccepted));
+        std::vector<Entry> list;
+        if (auto error = entries(section.value, section.key, {}, list)) return error;
+        for (const Entry& e : list) {
+            if (!e.value.IsScalar()) return not_accepted(e, kValueAccepted);
+            auto value = context_value(e);
+            if (!value) return value.error();
+            c_.default_context.insert_or_assign(e.key.substr(section.key.size() + 1), std::move(*value));
+        }
+        return std::nullopt;
+    }
+
+    /// A scalar typed as the YAML 1.2 core schema does: a quoted or block
+    /// scalar (or one tagged !!str) is a string; a plain one is an integer,
+    /// a float, a bool, null (refused: it has no JSON context type here), or
+    /// else a string.
+    Expected<ContextValue> context_value(const Entry& e) const {
+        const std::string& text = e.value.Scalar();
+        const std::string& tag = e.value.Tag();
+        if (tag == "!" || tag == "tag:yaml.org,2002:str") return ContextValue(text);
+        if (tag != "?")
+            return not_accepted(e.line, e.key, fmt::format("the tag '{}'", tag), "no tag, or !!str");
+
+        static const std::regex kInt(R"([-+]?[0-9]+)");
+        static const std::regex kHex(R"(0x[0-9a-fA-F]+)");
+        static const std::regex kOct(R"(0o[0-7]+)");
+        static const std::regex kFloat(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
+        static const std::regex kInfNan(R"([-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))");
+        static const std::regex kNull(R"(~|null|Null|NULL|)");
+        static const std::regex kTrue(R"(true|True|TRUE)");
+        static const std::regex kFalse(R"(false|False|FALSE)");
+
+        auto integer = [&](std::string_view digits, int base, bool negative) -> Expected<ContextValue> {
+            std::uint64_t magnitude = 0;
+            auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), magnitude, base);
+            constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+            if (ec != std::errc() || ptr != digits.data() + digits.size() || magnitude > kMax + (negative ? 1 : 0))
+                return not_accepted(e, "an integer from -9223372036854775808 to 9223372036854775807 "
+                                       "(quote it to keep it as a string)");
+            if (!negative) return ContextValue(static_cast<std::int64_t>(magnitude));
+            return ContextValue(magnitude == kMax + 1 ? std::numeric_limits<std::int64_t>::min()
+                                                      : -static_cast<std::int64_t>(magnitude));
+        };
+
+        if (std::regex_match(text, kInt)) {
+            bool negative = text.front() == '-';
+            std::string_view digits = text;
+            if (text.front() == '-' || text.front() == '+') digits.remove_prefix(1);
+            return integer(digits, 10, negative);
+        }
+        if (std::regex_match(text, kHex)) return integer(std::string_view(text).substr(2), 16, false);
+        if (std::regex_match(text, kOct)) return integer(std::string_view(text).substr(2), 8, false);
+        if (std::regex_match(text, kFloat)) {
+            std::string_view digits = text;
+            if (digits.front() == '+') digits.remove_prefix(1);
+            double d = 0;
+            auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), d);
+            if (ec != std::errc() || ptr != digits.data() + digits.size() || !std::isfinite(d))
+                return not_accepted(e, "a finite number (quote it to keep it as a string)");
+            return ContextValue(d);
+        }
+        if (std::regex_match(text, kInfNan))
+            return not_accepted(e, "a finite number: JSON has no infinity or NaN (quote it to keep it as a string)");
+        if (std::regex_match(text, kNull))
+            return not_accepted(e, "a string, an integer, a number or true/false (quote it to keep it as a string)");
+        if (std::regex_match(text, kTrue)) return ContextValue(true);
+        if (std::regex_match(text, kFalse)) return ContextValue(false);
+        return ContextValue(text);
+    }
+
+    const std::string& path_;
+    Config& c_;
+};
+
+}  // namespace
+
+Expected<Config> Config::from_file(const std::string& path) { return from_file(path, Config{}); }
+
+Expected<Config> Config::from_file(const std::string& path, Config base) {
+    try {
+        int error = 0;
+        auto text = read_whole_file(path, error);
+        if (!text)
+            return Error{ErrorCode::io_error,
+                         fmt::format("{}: cannot read the configuration file: {}", path, std::strerror(error))};
+        if (auto problem = FileReader(path, base).read(*text)) return *problem;
+        return base;
+    } catch (const std::exception& e) {
+        return Error{ErrorCode::invalid_config_file,
+                     fmt::format("{}: reading the configuration file failed: {}", path, e.what())};
+    } catch (...) {
+        return Error{ErrorCode::invalid_config_file,
+                     fmt::format("{}: reading the configuration file failed: unknown exception", path)};
+    }
+}
+
+}  // namespace agora::log

@@ -1,0 +1,277 @@
+#include "format/format.hpp"
+
+#include "format/record_codec.hpp"
+
+#include <agora/log/detail/frontend.hpp>
+
+#include <array>
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+
+namespace agora::log::detail {
+
+namespace {
+
+template <class T>
+T load(const std::byte* p) noexcept {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/// Adds the record's format arguments to `store` and notes its other
+/// arguments in `extras`. False if the bytes do not frame as the types say.
+bool push_args(const TypeCode* types, const std::byte* p, const std::byte* end, ArgStore& store,
+               RecordExtras& extras) {
+    ArgIterator args(types, p, end);
+    ArgRef a;
+    while (args.next(a)) {
+        switch (a.type) {
+            case TypeCode::boolean: store.push_back(load<std::uint8_t>(a.data) != 0); break;
+            case TypeCode::character: store.push_back(load<char>(a.data)); break;
+            case TypeCode::i8: store.push_back(static_cast<int>(load<std::int8_t>(a.data))); break;
+            case TypeCode::u8: store.push_back(static_cast<unsigned>(load<std::uint8_t>(a.data))); break;
+            case TypeCode::i16: store.push_back(static_cast<int>(load<std::int16_t>(a.data))); break;
+            case TypeCode::u16: store.push_back(static_cast<unsigned>(load<std::uint16_t>(a.data))); break;
+            case TypeCode::i32: store.push_back(load<std::int32_t>(a.data)); break;
+            case TypeCode::u32: store.push_back(load<std::uint32_t>(a.data)); break;
+            case TypeCode::i64: store.push_back(static_cast<long long>(load<std::int64_t>(a.data))); break;
+            case TypeCode::u64: store.push_back(static_cast<unsigned long long>(load<std::uint64_t>(a.data))); break;
+            case TypeCode::f32: store.push_back(load<float>(a.data)); break;
+            case TypeCode::f64: store.push_back(load<double>(a.data)); break;
+            case TypeCode::pointer:
+                store.push_back(reinterpret_cast<const void*>(static_cast<std::uintptr_t>(load<std::uint64_t>(a.data))));
+                break;
+            case TypeCode::string:
+                // A view into the record: valid until the record is released.
+                store.push_back(fmt::string_view(reinterpret_cast<const char*>(a.data), a.size));
+                break;
+            case TypeCode::duration:
+                extras.duration_ticks = load<std::uint64_t>(a.data);
+                extras.has_duration = true;
+                break;
+            case TypeCode::context:
+                extras.context = a.data;
+                extras.context_size = a.size;
+                break;
+            case TypeCode::exception:
+                extras.exception = a.data;
+                extras.exception_size = a.size;
+                break;
+            case TypeCode::end: break;
+        }
+        if (is_format_arg(a.type)) {
+            if (extras.arg_count >= RecordExtras::kMaxArgs) return false;
+            // ArgRef in RecordExtras points at the value (a string's at its length).
+            extras.args[extras.arg_count++] = FormatArgRef{a.type, a.type == TypeCode::string ? a.data - 4 : a.data};
+        }
+    }
+    return !args.damaged();
+}
+
+}  // namespace
+
+bool format_message(std::string_view format, const TypeCode* types, const std::byte* args, std::size_t size,
+                    ArgStore& store, std::string& out, RecordExtras& extras) noexcept {
+    try {
+        store.clear();
+        extras.reset();
+        if (!push_args(types, args, args + size, store, extras)) {
+            out.append(format);
+            out.append(" [agora-log: record arguments are damaged]");
+            return false;
+        }
+        fmt::vformat_to(std::back_inserter(out), fmt::string_view(format.data(), format.size()), store);
+        extras.intact = true;
+        return true;
+    } catch (const std::exception& e) {
+        // noexcept: the note needs memory too (after a std::bad_alloc there
+        // may be none), and an exception from here would end the process.
+        try {
+            out.append(format);
+            out.append(" [agora-log: format error: ");
+            out.append(e.what());
+            out.push_back(']');
+        } catch (...) {
+        }
+        return false;
+    } catch (...) {
+        return false;
+    }
+}
+
+namespace {
+// 0: copy as is; 1: needs escaping or validation.
+constexpr std::array<std::uint8_t, 256> kNeedsWork = [] {
+    std::array<std::uint8_t, 256> t{};
+    for (int c = 0; c < 256; ++c) t[c] = (c < 0x20 || c == '"' || c == '\\' || c >= 0x7f) ? 1 : 0;
+    return t;
+}();
+
+/// Length of the valid UTF-8 sequence at s (s[0] >= 0x80), or 0 if invalid.
+std::size_t utf8_sequence(const unsigned char* s, std::size_t n) noexcept {
+    unsigned char c = s[0];
+    std::size_t len;
+    std::uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
+    else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
+    else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
+    else return 0;
+    if (n < len) return 0;
+    for (std::size_t i = 1; i < len; ++i) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) return 0;  // overlong / range
+    if (cp >= 0xd800 && cp <= 0xdfff) return 0;  // surrogates
+    return len;
+}
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out.push_back('"');
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const std::size_t n = s.size();
+    std::size_t run = 0;  // start of the pending run of bytes copied as is
+    std::size_t i = 0;
+    while (i < n) {
+        // Skip 8 plain bytes at a time: none below 0x20, none >= 0x7f, no " or \.
+        while (i + 8 <= n) {
+            std::uint64_t w;
+            std::memcpy(&w, p + i, 8);
+            constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+            const std::uint64_t below_space = w - ones * 0x20;
+            const std::uint64_t quote = (w ^ (ones * '"')) - ones;
+            const std::uint64_t backslash = (w ^ (ones * '\\')) - ones;
+            const std::uint64_t del_or_high = w + ones * 0x01;  // 0x7f -> 0x80; >= 0x80 keeps its high bit
+            if (((below_space | quote | backslash | del_or_high | w) & highs) != 0) break;
+            i += 8;
+        }
+        if (i >= n) break;
+        unsigned char c = p[i];
+        if (!kNeedsWork[c]) { ++i; continue; }
+        if (c >= 0x80) {
+            std::size_t len = utf8_sequence(p + i, n - i);
+            if (len != 0) { i += len; continue; }
+        }
+        out.append(s.data() + run, i - run);
+        switch (c) {
+            case '"': out.append("\\\""); break;
+            case '\\': out.append("\\\\"); break;
+            case '\n': out.append("\\n"); break;
+            case '\r': out.append("\\r"); break;
+            case '\t': out.append("\\t"); break;
+            case '\b': out.append("\\b"); break;
+            case '\f': out.append("\\f"); break;
+            default:
+                if (c < 0x20) {
+                    char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+                    out.append(esc, 6);
+                } else if (c == 0x7f) {
+                    out.append("\\u007f");
+                } else {
+                    out.append("\xef\xbf\xbd");  // U+FFFD for an invalid byte
+                }
+        }
+        ++i;
+        run = i;
+    }
+    out.append(s.data() + run, n - run);
+    out.push_back('"');
+}
+
+void append_json_string_limited(std::string& out, std::string_view s, std::size_t limit) {
+    if (s.size() <= limit) return append_json_string(out, s);
+    append_json_string(out, cut_utf8(s, limit));
+    out.pop_back();  // reopen the string for the marker
+    out.append(kTruncatedMarker);
+    out.push_back('"');
+}
+
+void append_json_double(std::string& out, double v) {
+    if (std::isnan(v)) out.append("\"NaN\"");
+    else if (std::isinf(v)) out.append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+    else fmt::format_to(std::back_inserter(out), "{}", v);
+}
+
+bool truncate_message(std::string& message, std::size_t limit) {
+    if (message.size() <= limit) return false;
+    message.resize(cut_utf8(message, limit).size());
+    message.append(kTruncatedMarker);
+    return true;
+}
+
+void append_timestamp(std::string& out, std::int64_t unix_ns) {
+    std::int64_t secs = unix_ns / 1'000'000'000;
+    std::int64_t frac = unix_ns % 1'000'000'000;
+    if (frac < 0) { frac += 1'000'000'000; --secs; }
+    std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[40];
+    int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                          tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(frac / 1000));
+    out.append(buf, static_cast<std::size_t>(n));
+}
+
+std::string_view clean_function_name(std::string_view s) noexcept {
+    // Drop GCC's " [with T = ...]" template argument list.
+    if (auto w = s.find(" [with "); w != std::string_view::npos) s = s.substr(0, w);
+    // Drop trailing cv/ref/noexcept qualifiers of member functions.
+    for (bool again = true; again;) {
+        again = false;
+        for (std::string_view q : {" const", " volatile", " &&", " &", " noexcept"}) {
+            if (s.size() > q.size() && s.substr(s.size() - q.size()) == q) {
+                s.remove_suffix(q.size());
+                again = true;
+            }
+        }
+    }
+    std::size_t end = s.size();
+    if (!s.empty() && s.back() == ')') {
+        // Cut the parameter list: the '(' matching the final ')'.
+        int depth = 0;
+        for (std::size_t i = s.size(); i-- > 0;) {
+            if (s[i] == ')') ++depth;
+            else if (s[i] == '(' && --depth == 0) { end = i; break; }
+        }
+    }
+    // An operator's symbols ("<", "<<", "->", ">=", "()") are not brackets:
+    // look for the return type only before the "operator" keyword.
+    std::size_t scan_end = end;
+    auto is_ident = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    for (std::size_t pos = s.substr(0, end).rfind("operator"); pos != std::string_view::npos;
+         pos = pos == 0 ? std::string_view::npos : s.substr(0, pos).rfind("operator")) {
+        if ((pos == 0 || !is_ident(s[pos - 1])) && (pos + 8 >= end || !is_ident(s[pos + 8]))) {
+            scan_end = pos;
+            break;
+        }
+    }
+    // The name starts after the last space outside <> and () (the return type).
+    int depth = 0;
+    std::size_t start = 0;
+    for (std::size_t i = scan_end; i-- > 0;) {
+        char c = s[i];
+        if (c == '>' || c == ')') ++depth;
+        else if (c == '<' || c == '(') --depth;
+        else if (c == ' ' && depth == 0) {
+            // "Foo::operator int" is a conversion operator, not a return type.
+            std::string_view before = s.substr(0, i);
+            if (before.size() >= 8 && before.substr(before.size() - 8) == "operator") continue;
+            start = i + 1;
+            break;
+        }
+    }
+    if (start >= end) return s;
+    return s.substr(start, end - start);
+}
+
+std::string_view file_base_name(std::string_view path) noexcept {
+    auto pos = path.find_last_of("/\\");
+    return pos == std::string_view::npos ? path : path.substr(pos + 1);
+}
+
+}  // namespace agora::log::detail

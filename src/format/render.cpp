@@ -1,0 +1,297 @@
+#include "format/render.hpp"
+
+#include "format/record_codec.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace agora::log::detail {
+
+EntryRenderer::EntryRenderer(const EntryIdentity& id, const RenderOptions& options) : options_(options) {
+    auto field = [this](std::string_view key, const std::string& value) {
+        identity_json_ += ",\"";
+        identity_json_ += key;
+        identity_json_ += "\":";
+        append_json_string(identity_json_, value);
+    };
+    field("service", id.service);
+    field("environment", id.environment);
+    field("version", id.version);
+    field("host", id.host);
+    json_.reserve(1024);
+    message_.reserve(512);
+    // Never a record's bound or scoped context: its id (0) never meets theirs (from 1).
+    default_context_ = std::make_unique<ContextSnapshot>();
+    default_context_->values = options_.default_context;
+    for (const auto& f : fields_of(default_context_.get())) default_only_.push_back(&f);
+}
+
+EntryRenderer::~EntryRenderer() = default;
+
+EntryRenderer::SiteInfo EntryRenderer::make_site_info(std::string_view file, std::uint32_t line,
+                                                      std::string_view function) {
+    SiteInfo info;
+    info.file = file_base_name(file);
+    info.function = clean_function_name(function);
+    info.line = line;
+    info.json_tail = ",\"file\":";
+    append_json_string(info.json_tail, info.file);
+    info.json_tail += ",\"line\":";
+    info.json_tail += std::to_string(info.line);
+    info.json_tail += ",\"function\":";
+    append_json_string(info.json_tail, info.function);
+    return info;
+}
+
+const EntryRenderer::SiteInfo& EntryRenderer::site_info(const CallSite& site) {
+    if (site.id >= sites_.size()) sites_.resize(site.id + 1);
+    SiteInfo& info = sites_[site.id];
+    if (info.json_tail.empty()) info = make_site_info(site.file, site.line, site.function);
+    return info;
+}
+
+const std::string& EntryRenderer::logger_json(std::uint32_t logger_id, std::string_view name) {
+    if (logger_id >= logger_json_.size()) logger_json_.resize(logger_id + 1);
+    std::string& s = logger_json_[logger_id];
+    if (s.empty()) {
+        s = ",\"logger_name\":";
+        append_json_string(s, name);
+    }
+    return s;
+}
+
+void EntryRenderer::begin_entry(Level level, std::int64_t unix_ns, std::string_view message, const SiteInfo& site,
+                                std::uint32_t logger_id, std::string_view logger_name) {
+    // The date and time to the second change once a second: reuse them.
+    std::int64_t second = unix_ns >= 0 ? unix_ns / 1'000'000'000 : (unix_ns - 999'999'999) / 1'000'000'000;
+    if (second != cached_second_) {
+        timestamp_.clear();
+        append_timestamp(timestamp_, unix_ns);
+        cached_second_ = second;
+    } else {
+        auto micros = static_cast<unsigned>((unix_ns - second * 1'000'000'000) / 1000);
+        char* digits = timestamp_.data() + 20;  // "YYYY-MM-DDTHH:MM:SS." is 20 chars
+        for (int i = 5; i >= 0; --i, micros /= 10) digits[i] = static_cast<char>('0' + micros % 10);
+    }
+
+    json_.clear();
+    json_ += "{\"timestamp\":\"";
+    json_ += timestamp_;
+    json_ += "\",\"level\":\"";
+    json_ += to_string(level);
+    json_ += "\",\"message\":";
+    append_json_string(json_, message);
+    json_ += identity_json_;
+    json_ += logger_json(logger_id, logger_name);
+    json_ += site.json_tail;
+    extra_start_ = json_.size();
+}
+
+void EntryRenderer::finish_entry(Level level, std::int64_t unix_ns, std::string_view message, const SiteInfo& site,
+                                 std::string_view logger_name, LogRecordView& view) {
+    const std::size_t extra = json_.size() - extra_start_;
+    json_ += '}';
+    // After the last append (a view taken before it could dangle): the members
+    // after "function", without their leading comma (text output shows them).
+    view.fields_json = extra == 0 ? std::string_view() : std::string_view(json_).substr(extra_start_ + 1, extra - 1);
+    view.level = level;
+    view.unix_time_ns = unix_ns;
+    view.timestamp = timestamp_;
+    view.message = message;
+    view.logger_name = logger_name;
+    view.file = site.file;
+    view.line = site.line;
+    view.function = site.function;
+    view.json = json_;
+}
+
+void EntryRenderer::render(Level level, std::int64_t unix_ns, std::string_view message, const SiteInfo& site,
+                           std::uint32_t logger_id, std::string_view logger_name, LogRecordView& view) {
+    begin_entry(level, unix_ns, message, site, logger_id, logger_name);
+    call_field_count_ = 0;
+    append_fields(default_only_, 0, false);
+    finish_entry(level, unix_ns, message, site, logger_name, view);
+}
+
+namespace {
+template <class T>
+T load(const std::byte* p) noexcept {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/// The JSON value of a format argument at `ref` (bytes checked by format_message).
+RawValue raw_value(const FormatArgRef& ref) noexcept {
+    RawValue v;
+    switch (ref.type) {
+        case TypeCode::boolean: v.kind = RawValue::Kind::boolean; v.b = load<std::uint8_t>(ref.data) != 0; break;
+        case TypeCode::character: v.s = std::string_view(reinterpret_cast<const char*>(ref.data), 1); break;
+        case TypeCode::i8: v.kind = RawValue::Kind::integer; v.i = load<std::int8_t>(ref.data); break;
+        case TypeCode::i16: v.kind = RawValue::Kind::integer; v.i = load<std::int16_t>(ref.data); break;
+        case TypeCode::i32: v.kind = RawValue::Kind::integer; v.i = load<std::int32_t>(ref.data); break;
+        case TypeCode::i64: v.kind = RawValue::Kind::integer; v.i = load<std::int64_t>(ref.data); break;
+        case TypeCode::u8: v.kind = RawValue::Kind::unsigned_integer; v.u = load<std::uint8_t>(ref.data); break;
+        case TypeCode::u16: v.kind = RawValue::Kind::unsigned_integer; v.u = load<std::uint16_t>(ref.data); break;
+        case TypeCode::u32: v.kind = RawValue::Kind::unsigned_integer; v.u = load<std::uint32_t>(ref.data); break;
+        case TypeCode::u64: v.kind = RawValue::Kind::unsigned_integer; v.u = load<std::uint64_t>(ref.data); break;
+        case TypeCode::f32: v.kind = RawValue::Kind::floating; v.d = load<float>(ref.data); break;
+        case TypeCode::f64: v.kind = RawValue::Kind::floating; v.d = load<double>(ref.data); break;
+        case TypeCode::string:
+            v.s = std::string_view(reinterpret_cast<const char*>(ref.data) + 4, load<std::uint32_t>(ref.data));
+            break;
+        case TypeCode::pointer: {
+            // A string: JSON numbers cannot hold every 64-bit address exactly.
+            thread_local char buf[24];
+            auto r = fmt::format_to_n(buf, sizeof buf, "0x{:x}", load<std::uint64_t>(ref.data));
+            v.s = std::string_view(buf, r.size);
+            break;
+        }
+        default: break;
+    }
+    return v;
+}
+
+}  // namespace
+
+void EntryRenderer::collect_call_fields(const CallSite& site) {
+    call_field_count_ = 0;
+    auto next_slot = [this]() -> RenderedField& {
+        if (call_field_count_ == call_fields_.size()) call_fields_.emplace_back();
+        return call_fields_[call_field_count_++];
+    };
+    const std::size_t limit = options_.max_message_length;
+    const std::size_t named = std::min(site.names.size(), extras_.arg_count);
+    for (std::size_t i = 0; i < named; ++i) render_raw_field(next_slot(), site.names[i], raw_value(extras_.args[i]), limit);
+    if (extras_.context != nullptr) {
+        ContextBlobReader reader(extras_.context, extras_.context_size);
+        std::string_view key;
+        RawValue value;
+        while (reader.next(key, value)) render_raw_field(next_slot(), key, value, limit);
+    }
+}
+
+const std::vector<RenderedField>& EntryRenderer::fields_of(const ContextSnapshot* s) {
+    const std::size_t limit = options_.max_message_length;
+    if (s->fields_limit != limit) {
+        // The snapshot is immutable except for these backend-only members.
+        auto* rendered = const_cast<ContextSnapshot*>(s);
+        rendered->fields.resize(s->values.size());
+        std::size_t i = 0;
+        for (const auto& [key, value] : s->values) render_field(rendered->fields[i++], key, value, limit);
+        rendered->fields_limit = limit;
+    }
+    return s->fields;
+}
+
+const std::vector<const RenderedField*>& EntryRenderer::merged_context(RecordContext context) {
+    if (context.scope == nullptr && context.bound == nullptr) return default_only_;
+    const std::uint64_t scope_id = context.scope ? context.scope->id : 0;
+    const std::uint64_t bound_id = context.bound ? context.bound->id : 0;
+    if (merged_.scope_id == scope_id && merged_.bound_id == bound_id) return merged_.fields;
+    // (key, precedence) order; the first of each key wins.
+    std::vector<std::pair<const RenderedField*, int>> all;
+    int precedence = 0;
+    for (const ContextSnapshot* s : {context.scope, context.bound, static_cast<const ContextSnapshot*>(default_context_.get())}) {
+        if (s != nullptr)
+            for (const auto& f : fields_of(s)) all.emplace_back(&f, precedence);
+        ++precedence;
+    }
+    std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+        if (a.first->key != b.first->key) return a.first->key < b.first->key;
+        return a.second < b.second;
+    });
+    merged_.fields.clear();
+    for (std::size_t i = 0; i < all.size(); ++i)
+        if (i == 0 || all[i].first->key != all[i - 1].first->key) merged_.fields.push_back(all[i].first);
+    merged_.scope_id = scope_id;
+    merged_.bound_id = bound_id;
+    return merged_.fields;
+}
+
+void EntryRenderer::append_fields(const std::vector<const RenderedField*>& inherited, double duration_ms,
+                                  bool has_duration) {
+    call_ptrs_.clear();
+    for (std::size_t i = 0; i < call_field_count_; ++i) call_ptrs_.push_back(&call_fields_[i]);
+    const RenderedField* const* call = call_ptrs_.data();
+    const std::size_t ncall = call_ptrs_.size();
+
+    // Inherited fields whose key the call also has are hidden by it.
+    bool collisions_possible = ncall > 0 && !inherited.empty();
+    if (collisions_possible) {
+        call_keys_.clear();
+        for (std::size_t i = 0; i < ncall; ++i) call_keys_.push_back(call[i]->key);
+        std::sort(call_keys_.begin(), call_keys_.end());
+    }
+    auto hidden = [&](const RenderedField* f) {
+        return collisions_possible && std::binary_search(call_keys_.begin(), call_keys_.end(), std::string_view(f->key));
+    };
+
+    // Top-level fields, in the schema's order.
+    bool any_context = false;
+    for (int slot = 0; slot < kTopLevelKeyCount; ++slot) {
+        const RenderedField* chosen = nullptr;
+        for (std::size_t i = 0; i < ncall && chosen == nullptr; ++i)
+            if (call[i]->slot == slot) chosen = call[i];
+        for (const RenderedField* f : inherited) {
+            if (chosen != nullptr) break;
+            if (f->slot == slot && !hidden(f)) chosen = f;
+        }
+        if (chosen != nullptr) {
+            json_ += ',';
+            json_ += chosen->json;
+        }
+    }
+    if (has_duration) fmt::format_to(std::back_inserter(json_), ",\"duration_ms\":{:.3f}", duration_ms);
+
+    for (std::size_t i = 0; i < ncall && !any_context; ++i) any_context = call[i]->slot < 0;
+    for (const RenderedField* f : inherited) {
+        if (any_context) break;
+        any_context = f->slot < 0 && !hidden(f);
+    }
+    if (any_context) {
+        json_ += ",\"context\":{";
+        bool first = true;
+        auto put = [&](const RenderedField* f) {
+            if (!first) json_ += ',';
+            first = false;
+            json_ += f->json;
+        };
+        for (std::size_t i = 0; i < ncall; ++i)
+            if (call[i]->slot < 0) put(call[i]);
+        for (const RenderedField* f : inherited)
+            if (f->slot < 0 && !hidden(f)) put(f);
+        json_ += '}';
+    }
+}
+
+bool EntryRenderer::render_record(const RecordHeader& header, const std::byte* args, std::size_t args_size,
+                                  const CallSite& site, std::string_view logger_name, std::int64_t unix_ns,
+                                  LogRecordView& view, RecordContext context, double ns_per_tick) {
+    message_.clear();
+    const bool ok = format_message(site.fmt_template(), site.types, args, args_size, store_, message_, extras_);
+    truncate_message(message_, options_.max_message_length);
+    const std::uint32_t logger_id = header.logger_id & kLoggerIdMask;
+    const SiteInfo& info = site_info(site);
+    begin_entry(site.level, unix_ns, message_, info, logger_id, logger_name);
+    call_field_count_ = 0;
+    if (ok && (!site.names.empty() || extras_.context != nullptr)) collect_call_fields(site);
+    const auto& inherited = merged_context(context);
+    const bool has_duration = ok && extras_.has_duration;
+    if (call_field_count_ != 0 || !inherited.empty() || has_duration) {
+        const double duration_ms = static_cast<double>(extras_.duration_ticks) * ns_per_tick / 1e6;
+        append_fields(inherited, duration_ms, has_duration);
+    }
+    if (ok && extras_.exception != nullptr) {
+        json_ += ',';
+        if (!append_exception_json(json_, extras_.exception, extras_.exception_size, symbols_,
+                                   options_.max_message_length))
+            json_.pop_back();
+    }
+    finish_entry(site.level, unix_ns, message_, info, logger_name, view);
+    return ok;
+}
+
+}  // namespace agora::log::detail

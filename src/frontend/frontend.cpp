@@ -1,0 +1,280 @@
+// Calling-thread slow paths: a thread's first record, a call site's first use
+// on a thread, and a full ring. Everything here runs rarely; the steady-state
+// path is detail/frontend.hpp.
+
+#include "frontend/alt_signal_stack.hpp"
+#include "frontend/registry.hpp"
+
+#include <agora/log/config.hpp>
+#include <agora/log/detail/message_template.hpp>
+
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <new>
+
+namespace agora::log::detail {
+
+static_assert(sizeof(SpscRing) <= SpscRing::kStorageOffset, "ring header must fit before its storage");
+
+Registry& Registry::instance() noexcept {
+    static Registry* r = new Registry();  // never destroyed
+    return *r;
+}
+
+std::size_t ring_capacity_for(std::size_t bytes, std::size_t min) noexcept {
+    std::size_t c = min;
+    while (c < bytes && c < (std::size_t{1} << 40)) c <<= 1;
+    return c;
+}
+
+SpscRing* SpscRing::create(std::size_t capacity) noexcept {
+    void* mem = nullptr;
+    if (posix_memalign(&mem, kCacheLine, kStorageOffset + capacity) != 0) return nullptr;
+    // Touch every page now: a first touch later would cost a page fault on the hot path.
+    std::memset(mem, 0, kStorageOffset + capacity);
+    return new (mem) SpscRing(capacity);
+}
+
+void SpscRing::destroy(SpscRing* ring) noexcept {
+    if (ring == nullptr) return;
+    ring->~SpscRing();
+    std::free(ring);
+}
+
+namespace {
+
+constexpr std::size_t kInitialSiteCache = 256;
+
+bool init_site_cache(SiteCache& cache, std::size_t capacity) noexcept {
+    auto* entries = static_cast<SiteCache::Entry*>(std::calloc(capacity, sizeof(SiteCache::Entry)));
+    if (entries == nullptr) return false;
+    std::memset(static_cast<void*>(entries), 0, capacity * sizeof(SiteCache::Entry));  // touch the pages
+    cache.entries_ = entries;
+    cache.mask_ = capacity - 1;
+    cache.used_ = 0;
+    return true;
+}
+
+void insert_site(SiteCache& cache, const SiteKey& key, std::uint32_t id) noexcept {
+    if ((cache.used_ + 1) * 2 > cache.mask_ + 1) {
+        SiteCache bigger;
+        if (!init_site_cache(bigger, (cache.mask_ + 1) * 2)) return;  // stay uncached: correct, slower
+        for (std::size_t i = 0; i <= cache.mask_; ++i)
+            if (cache.entries_[i].id != 0) insert_site(bigger, cache.entries_[i].key, cache.entries_[i].id);
+        std::free(cache.entries_);
+        cache = bigger;
+    }
+    std::size_t i = SiteCache::hash(key) & cache.mask_;
+    while (cache.entries_[i].id != 0) i = (i + 1) & cache.mask_;
+    cache.entries_[i] = SiteCache::Entry{key, id};
+    ++cache.used_;
+}
+
+/// Retires this thread's context when the thread exits: the backend drains
+/// the ring and frees it. Constructed on the thread's first record.
+struct ThreadExitHook {
+    bool armed = false;
+    ~ThreadExitHook() {
+        ThreadContext* ctx = t_context;
+        if (ctx == nullptr) return;
+        t_context = nullptr;
+        // release: every record this thread committed is visible before "done".
+        ctx->queue->producer_done.store(true, std::memory_order_release);
+        std::free(ctx->sites.entries_);
+        delete ctx;
+        release_alt_signal_stack();
+    }
+};
+thread_local ThreadExitHook t_exit_hook;
+
+void pause_cpu() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/// A parked queue of an exited thread, or a new one on Registry::all_queues.
+ThreadQueue* acquire_thread_queue() noexcept {
+    Registry& reg = Registry::instance();
+    try {
+        std::lock_guard lock(reg.mutex);
+        if (!reg.free_queues.empty()) {
+            ThreadQueue* q = reg.free_queues.back();
+            reg.free_queues.pop_back();
+            return q;
+        }
+        auto* q = new ThreadQueue{};
+        q->next_all = reg.all_queues.load(std::memory_order_relaxed);
+        reg.all_queues.store(q, std::memory_order_release);
+        return q;
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+}  // namespace
+
+SpscRing* recycle_thread_queue(ThreadQueue* q) noexcept {
+    Registry& reg = Registry::instance();
+    // The crash path stops seeing the ring before it is freed.
+    q->live_ring.store(nullptr, std::memory_order_release);
+    SpscRing* ring = q->ring;
+    q->ring = nullptr;
+    q->producer_done.store(false, std::memory_order_relaxed);
+    q->dropped.store(0, std::memory_order_relaxed);
+    q->dropped_reported = 0;
+    try {
+        std::lock_guard lock(reg.mutex);
+        reg.free_queues.push_back(q);
+    } catch (...) {
+        // No memory for the free list: the queue stays on all_queues, unused.
+    }
+    return ring;
+}
+
+ThreadContext* create_thread_context() noexcept {
+    Registry& reg = Registry::instance();
+    auto* ctx = new (std::nothrow) ThreadContext{};
+    SpscRing* ring = SpscRing::create(reg.queue_capacity.load(std::memory_order_relaxed));
+    if (ctx == nullptr || ring == nullptr || !init_site_cache(ctx->sites, kInitialSiteCache)) {
+        delete ctx;
+        SpscRing::destroy(ring);
+        return nullptr;
+    }
+    ThreadQueue* queue = acquire_thread_queue();
+    if (queue == nullptr) {
+        std::free(ctx->sites.entries_);
+        delete ctx;
+        SpscRing::destroy(ring);
+        return nullptr;
+    }
+    ctx->ring = ring;
+    ctx->queue = queue;
+    ctx->sequence = 0;
+    ctx->scope = t_scope;  // a ScopedContext may be open already
+    queue->ring = ring;
+    queue->os_thread_id.store(static_cast<std::uint64_t>(::syscall(SYS_gettid)), std::memory_order_relaxed);
+    queue->live_ring.store(ring, std::memory_order_release);
+    ensure_alt_signal_stack();
+    t_exit_hook.armed = true;  // odr-use: constructs the hook, so its destructor runs at thread exit
+    t_context = ctx;
+    reg.new_queues.load(std::memory_order_acquire)->enqueue(queue);
+    return ctx;
+}
+
+std::uint32_t register_call_site(ThreadContext& ctx, const TypeCode* types, Level level, std::source_location loc,
+                                 std::string_view format) noexcept {
+    Registry& reg = Registry::instance();
+    const SiteKey key{location_key(loc), format.data(), types};
+    std::uint32_t id = 0;
+    try {
+        std::lock_guard lock(reg.mutex);
+        auto it = reg.site_ids.find(key);
+        if (it != reg.site_ids.end()) {
+            id = it->second;
+        } else {
+            CallSite site{0, level, format, loc.file_name(), loc.function_name(), loc.line(), key.types, {}, {}};
+            describe_template(site);
+            id = reg.sites.append_locked(std::move(site));
+            if (id != 0) {
+                reg.sites.get_mut(id)->id = id;
+                reg.site_ids.emplace(key, id);
+            }
+        }
+    } catch (...) {
+        return 0;
+    }
+    if (id != 0) insert_site(ctx.sites, key, id);
+    return id;
+}
+
+void count_lost_record() noexcept {
+    Registry::instance().lost_records.fetch_add(1, std::memory_order_relaxed);
+}
+
+namespace {
+void count_drop(ThreadContext& ctx) noexcept {
+    // Only this thread writes the counter: load+store is enough, relaxed
+    // because the backend only needs an eventually-seen total.
+    auto& d = ctx.queue->dropped;
+    d.store(d.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+std::byte* reserve_blocking(ThreadContext& ctx, std::size_t size) noexcept {
+    Registry& reg = Registry::instance();
+    for (unsigned spin = 0;; ++spin) {
+        if (std::byte* p = ctx.ring->try_reserve(size)) return p;
+        if (!reg.backend_running.load(std::memory_order_acquire)) break;  // nobody will make room
+        if (spin < 64) {
+            pause_cpu();
+        } else if (spin < 128) {
+            sched_yield();
+        } else {
+            timespec ts{0, spin < 1024 ? 1000 : 50000};
+            nanosleep(&ts, nullptr);
+        }
+    }
+    count_drop(ctx);
+    return nullptr;
+}
+
+std::byte* grow(ThreadContext& ctx, std::size_t size) noexcept {
+    Registry& reg = Registry::instance();
+    std::size_t max_cap = reg.queue_max_capacity.load(std::memory_order_relaxed);
+    std::size_t cap = ctx.ring->capacity() * 2;
+    while (cap < size && cap <= max_cap) cap *= 2;
+    if (cap > max_cap) return nullptr;
+    SpscRing* bigger = SpscRing::create(cap);
+    if (bigger == nullptr) return nullptr;
+    // After this the producer never touches the old ring; the backend drains
+    // it, then follows next() and frees it.
+    ctx.ring->set_next(bigger);
+    ctx.ring = bigger;
+    return bigger->try_reserve(size);
+}
+}  // namespace
+
+std::byte* reserve_slow(ThreadContext& ctx, std::size_t size) noexcept {
+    Registry& reg = Registry::instance();
+    auto policy = static_cast<QueueFullPolicy>(reg.queue_policy.load(std::memory_order_relaxed));
+    if (size > ctx.ring->capacity()) {
+        // Can never fit this ring: grow (under any policy) or drop.
+        if (std::byte* p = grow(ctx, size)) return p;
+        count_drop(ctx);
+        return nullptr;
+    }
+    switch (policy) {
+        case QueueFullPolicy::drop:
+            count_drop(ctx);
+            return nullptr;
+        case QueueFullPolicy::grow:
+            if (std::byte* p = grow(ctx, size)) return p;
+            return reserve_blocking(ctx, size);
+        case QueueFullPolicy::block:
+            break;
+    }
+    return reserve_blocking(ctx, size);
+}
+
+}  // namespace agora::log::detail
+
+namespace agora::log {
+
+namespace {
+detail::LoggerState* null_logger_state() noexcept {
+    static auto* s = new detail::LoggerState{{kLevelOff}, {kLevelOff}, 0, std::string()};
+    return s;
+}
+}  // namespace
+
+Logger::Logger() noexcept : state_(null_logger_state()) {}
+
+void preallocate() noexcept {
+    if (detail::t_context == nullptr) (void)detail::create_thread_context();
+}
+
+}  // namespace agora::log

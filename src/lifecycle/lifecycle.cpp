@@ -1,0 +1,303 @@
+// initialize / flush / shutdown / get_logger, and fork() support.
+
+#include "backend/backend.hpp"
+#include "sinks/binary_sink.hpp"
+#include "crash/crash.hpp"
+#include "frontend/registry.hpp"
+
+#include <agora/log/crash.hpp>
+#include <agora/log/handlers/console.hpp>
+#include <agora/log/handlers/rotating_file.hpp>
+#include <agora/log/logger.hpp>
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <mutex>
+
+namespace agora::log {
+
+namespace {
+
+using detail::Backend;
+using detail::LoggerState;
+using detail::Registry;
+
+/// Lifecycle state. `lifecycle_mutex` serialises initialize/shutdown/fork;
+/// `backend` is read by flush() under it too (flush is not on the hot path).
+struct Lifecycle {
+    std::mutex mutex;
+    Backend* backend = nullptr;
+    Config config;
+    detail::EntryIdentity identity;  // of `config`
+    std::vector<std::shared_ptr<Handler>> extra_handlers;
+    bool atexit_registered = false;
+    bool atfork_registered = false;
+};
+
+Lifecycle& lifecycle() noexcept {
+    static Lifecycle* l = new Lifecycle();  // never destroyed: threads may log during exit
+    return *l;
+}
+
+std::string default_host() {
+    if (const char* h = std::getenv("HOSTNAME"); h != nullptr && *h != '\0') return h;
+    char buf[256] = {};
+    if (gethostname(buf, sizeof buf - 1) == 0 && buf[0] != '\0') return buf;
+    return "unknown";
+}
+
+/// Sets every logger's effective level: its configured level while running, off otherwise.
+void apply_levels_locked(Registry& reg, bool running) {
+    for (auto& [name, state] : reg.logger_by_name) {
+        std::uint8_t level = running ? state->configured_level.load(std::memory_order_relaxed) : kLevelOff;
+        state->level.store(level, std::memory_order_relaxed);
+    }
+}
+
+void set_running(bool running) {
+    Registry& reg = Registry::instance();
+    std::lock_guard lock(reg.mutex);
+    reg.backend_running.store(running, std::memory_order_release);
+    apply_levels_locked(reg, running);
+}
+
+detail::EntryIdentity make_identity(const Config& config) {
+    return detail::EntryIdentity{config.service_name, config.environment, config.version,
+                                 config.host.empty() ? default_host() : config.host};
+}
+
+Backend* build_backend(const Config& config, const detail::EntryIdentity& identity,
+                       const std::vector<std::shared_ptr<Handler>>& extra, std::vector<std::string>& warnings) {
+    std::vector<std::shared_ptr<Handler>> handlers;
+    std::unique_ptr<RotatingFileHandler> binary_file;
+    bool console = config.console_enabled;
+    if (config.file_enabled) {
+        RotatingFileHandler::Options o;
+        o.path = config.file_path;
+        o.max_size_bytes = config.max_file_size_mb << 20;
+        o.max_backups = config.max_backup_count;
+        auto file = std::make_unique<RotatingFileHandler>(o);
+        if (!file->is_open()) {
+            warnings.push_back("Log file " + config.file_path + " cannot be written (" + file->last_error() +
+                               "); logging to the console instead");
+            console = true;
+        } else if (config.file_format == FileFormat::binary) {
+            binary_file = std::move(file);
+        } else {
+            handlers.push_back(std::move(file));
+        }
+    }
+    if (console) handlers.push_back(std::make_shared<ConsoleHandler>(config.console_format, config.console_colors));
+    for (const auto& h : extra)
+        if (h) handlers.push_back(h);
+    std::unique_ptr<detail::BinaryLogSink> binary;
+    if (binary_file) binary = std::make_unique<detail::BinaryLogSink>(std::move(binary_file), identity, config);
+    return new Backend(config, identity, std::move(handlers), std::move(binary));
+}
+
+void apply_queue_settings(const Config& config) {
+    Registry& reg = Registry::instance();
+    reg.queue_capacity.store(detail::ring_capacity_for(config.queue_capacity_bytes), std::memory_order_relaxed);
+    reg.queue_max_capacity.store(detail::ring_capacity_for(config.queue_max_capacity_bytes), std::memory_order_relaxed);
+    reg.queue_policy.store(static_cast<int>(config.queue_full_policy), std::memory_order_relaxed);
+}
+
+// fork(): the child has only the forking thread. Its copy of the rings holds
+// the parent's unwritten records (the parent writes them), and no backend.
+void before_fork() {
+    Lifecycle& l = lifecycle();
+    l.mutex.lock();
+    // The backend waits between two records: it holds no lock (its own or
+    // the allocator's) that the child would inherit locked.
+    if (l.backend != nullptr) l.backend->pause();
+    Registry::instance().mutex.lock();
+}
+void after_fork_parent() {
+    Registry::instance().mutex.unlock();
+    Lifecycle& l = lifecycle();
+    if (l.backend != nullptr) l.backend->resume();
+    l.mutex.unlock();
+}
+void after_fork_child() {
+    Registry& reg = Registry::instance();
+    reg.mutex.unlock();
+    Lifecycle& l = lifecycle();
+    // The forking thread's context belongs to the parent's queue set: leak
+    // it and let the next record create a fresh one.
+    detail::t_context = nullptr;
+    detail::reset_crash_state_after_fork();
+    reg.new_queues.store(new moodycamel::ConcurrentQueue<detail::ThreadQueue*>(), std::memory_order_release);
+    // Retired snapshots may still be referred to by the parent's records,
+    // which the child never reads: keep them (leaked), never free them here.
+    reg.retired.store(new moodycamel::ConcurrentQueue<detail::RetiredSnapshot>(), std::memory_order_release);
+    new (&reg.pending_retired) std::vector<detail::PendingRetirement>();
+    // The parent's rings are the parent's: a dump in the child leaves them out.
+    for (detail::ThreadQueue* q = reg.all_queues.load(std::memory_order_acquire); q != nullptr; q = q->next_all)
+        q->live_ring.store(nullptr, std::memory_order_release);
+    if (l.backend != nullptr) {
+        l.backend->abandon_thread_after_fork();  // leaked: its state belongs to the parent's thread
+        std::vector<std::string> warnings;
+        l.backend = build_backend(l.config, l.identity, l.extra_handlers, warnings);
+        l.backend->start();
+        if (l.config.crash_handler) (void)detail::install_crash_handler(l.config, l.identity, l.backend);
+    }
+    l.mutex.unlock();
+}
+
+}  // namespace
+
+Expected<void> initialize(const Config& config, std::vector<std::shared_ptr<Handler>> extra_handlers) {
+    if (auto valid = config.validate(); !valid) return valid.error();
+    Lifecycle& l = lifecycle();
+    std::lock_guard lock(l.mutex);
+    if (l.backend != nullptr) return Error{ErrorCode::already_running, "initialize(): the logger is already running; call shutdown() first"};
+    try {
+        if (!l.atfork_registered) {
+            pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+            l.atfork_registered = true;
+        }
+        if (!l.atexit_registered) {
+            std::atexit([] { shutdown(); });
+            l.atexit_registered = true;
+        }
+        apply_queue_settings(config);
+        detail::g_string_arg_limit.store(static_cast<std::uint32_t>(config.max_message_length + 4),
+                                         std::memory_order_relaxed);
+        {
+            Registry& reg = Registry::instance();
+            std::lock_guard rlock(reg.mutex);
+            reg.default_level.store(static_cast<std::uint8_t>(config.level), std::memory_order_relaxed);
+            for (auto& [name, state] : reg.logger_by_name)
+                state->configured_level.store(static_cast<std::uint8_t>(config.level), std::memory_order_relaxed);
+        }
+        std::vector<std::string> warnings;
+        detail::EntryIdentity identity = make_identity(config);
+        l.backend = build_backend(config, identity, extra_handlers, warnings);
+        l.config = config;
+        l.identity = std::move(identity);
+        l.extra_handlers = std::move(extra_handlers);
+        if (config.crash_handler) {
+            if (auto installed = detail::install_crash_handler(config, l.identity, l.backend); !installed)
+                warnings.push_back(installed.error().message + "; running without crash dumps");
+        }
+        for (const auto& w : warnings) l.backend->emit_internal(Level::warning, w);
+        l.backend->start();
+        set_running(true);
+    } catch (const std::exception& e) {
+        return Error{ErrorCode::io_error, std::string("initialize(): ") + e.what()};
+    } catch (...) {
+        return Error{ErrorCode::io_error, "initialize(): unknown failure"};
+    }
+    return {};
+}
+
+void flush() noexcept {
+    // From a handler: a no-op, decided before taking the lock, which a thread
+    // waiting in flush() for this very backend thread may hold.
+    if (Backend::on_a_backend_thread()) return;
+    Lifecycle& l = lifecycle();
+    Backend* backend = nullptr;
+    {
+        std::lock_guard lock(l.mutex);
+        backend = l.backend;
+        if (backend == nullptr) return;
+        // Holding the lock while waiting keeps shutdown() from deleting the backend under us.
+        backend->flush();
+    }
+}
+
+void shutdown() noexcept {
+    if (Backend::on_a_backend_thread()) {
+        // From a handler: cannot join ourselves, and must not wait for the
+        // lock (a thread in flush() holds it while waiting for us). Only stop
+        // accepting records; a later shutdown() from another thread stops the backend.
+        try {
+            set_running(false);
+        } catch (...) {
+        }
+        return;
+    }
+    Lifecycle& l = lifecycle();
+    std::lock_guard lock(l.mutex);
+    if (l.backend == nullptr) return;
+    try {
+        set_running(false);
+    } catch (...) {
+    }
+    // The handler stays for the final drain (a crash then still gets its
+    // dump) and goes before the backend it points to.
+    l.backend->stop();
+    detail::uninstall_crash_handler();
+    delete l.backend;
+    l.backend = nullptr;
+    l.extra_handlers.clear();
+}
+
+Expected<void> dump_now(const std::string& path) {
+    Lifecycle& l = lifecycle();
+    // From a handler, the backend is this thread and is between two calls of
+    // ours: no pause, and no lock (a thread in flush() may hold it).
+    if (Backend::on_a_backend_thread()) return detail::write_dump_now(path, l.config, l.identity, nullptr);
+    std::lock_guard lock(l.mutex);  // keeps shutdown() from deleting the backend meanwhile
+    return detail::write_dump_now(path, l.config, l.identity, l.backend);
+}
+
+Logger get_logger(std::string_view name) noexcept try {
+    Registry& reg = Registry::instance();
+    std::lock_guard lock(reg.mutex);
+    auto it = reg.logger_by_name.find(std::string(name));
+    if (it != reg.logger_by_name.end()) return Logger(it->second);
+    auto configured = reg.default_level.load(std::memory_order_relaxed);
+    auto* state = new LoggerState{{kLevelOff}, {configured}, 0, std::string(name)};
+    std::uint32_t id = reg.loggers.append_locked(state);
+    if (id == 0) {
+        delete state;
+        return Logger();
+    }
+    state->id = id;
+    reg.logger_by_name.emplace(state->name, state);
+    state->level.store(reg.backend_running.load(std::memory_order_relaxed) ? configured : kLevelOff,
+                       std::memory_order_relaxed);
+    return Logger(state);
+} catch (...) {
+    return Logger();  // no memory: a logger that discards
+}
+
+void Logger::set_level(Level level) noexcept {
+    auto v = static_cast<std::uint8_t>(level);
+    state_->configured_level.store(v, std::memory_order_relaxed);
+    if (state_->id != 0 && Registry::instance().backend_running.load(std::memory_order_acquire))
+        state_->level.store(v, std::memory_order_relaxed);
+}
+
+Level Logger::level() const noexcept {
+    return static_cast<Level>(state_->configured_level.load(std::memory_order_relaxed));
+}
+
+Stats stats() noexcept {
+    // Lock-free: callable from a handler, or while another thread is in flush().
+    const Registry& reg = Registry::instance();
+    return Stats{reg.records_written.load(std::memory_order_relaxed), reg.dropped_total.load(std::memory_order_relaxed)};
+}
+
+}  // namespace agora::log
+
+namespace agora::log::detail {
+
+bool hold_backend_for_tests() noexcept {
+    Lifecycle& l = lifecycle();
+    std::lock_guard lock(l.mutex);
+    if (l.backend == nullptr) return false;
+    l.backend->pause();
+    return true;
+}
+
+void release_backend_for_tests() noexcept {
+    Lifecycle& l = lifecycle();
+    std::lock_guard lock(l.mutex);
+    if (l.backend != nullptr) l.backend->resume();
+}
+
+}  // namespace agora::log::detail
