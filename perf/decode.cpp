@@ -21,7 +21,7 @@
 #include "perf_common.hpp"
 
 #include "binary_input.hpp"
-#include "decoder.hpp"
+#include "decode/decoder.hpp"
 #include "render.hpp"
 
 #include <agora/log/handlers/rotating_file.hpp>

@@ -37,7 +37,7 @@ struct CallSite {
     std::uint32_t line;
     const TypeCode* types;      // terminated by TypeCode::end
     // Live call sites point into static storage; a decoder's point into
-    // storage it owns (tools/, src/decoder.cpp).
+    // storage it owns (tools/, src/decode/).
     /// Named templates only: the names in argument order, and the template
     /// with the names removed (what fmt formats).
     std::vector<std::string> names;

@@ -14,7 +14,7 @@
 #define BOOST_TEST_MODULE crash
 #include "common.hpp"
 
-#include "decoder.hpp"
+#include "decode/decoder.hpp"
 
 #include <signal.h>
 #include <spawn.h>

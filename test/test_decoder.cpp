@@ -1,4 +1,4 @@
-// The post-mortem decoder (src/decoder.cpp) and agora-log-decode: inputs are
+// The post-mortem decoder (src/decode/) and agora-log-decode: inputs are
 // built with the writers the crash dump and the binary sink use
 // (binary_input.hpp); a clean input must render byte for byte what the live
 // backend's EntryRenderer renders for the same records, and damage must cost
@@ -10,7 +10,7 @@
 
 #include "binary_input.hpp"
 #include "decode_cli.hpp"
-#include "decoder.hpp"
+#include "decode/decoder.hpp"
 #include "render.hpp"
 
 #include <sys/wait.h>

@@ -8,7 +8,7 @@
 // size justifies (libFuzzer's -malloc_limit_mb, by default its -rss_limit_mb,
 // catches the last).
 
-#include "decoder.hpp"
+#include "decode/decoder.hpp"
 
 #include <cstddef>
 #include <cstdint>

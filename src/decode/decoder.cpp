@@ -1,4 +1,4 @@
-#include "decoder.hpp"
+#include "decode/decoder.hpp"
 
 #include "blob_encoding.hpp"
 #include "render.hpp"
