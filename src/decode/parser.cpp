@@ -472,7 +472,9 @@ void Parser::record(const std::byte* p, std::size_t n, std::size_t pos, const st
     if (s.static_only) {
         // The common case: nothing about the record itself to check.
     } else if (!s.shape.parses) {
-        item.refusal = refuse(pos, Refusal::bad_template, "its call site's template is not valid fmt syntax");
+        item.refusal = refuse(pos, Refusal::bad_template,
+                              fmt::format("its call site's template is outside the fmt syntax the decoder formats "
+                                          "({} at byte {})", s.shape.why, s.shape.where));
     } else if (s.shape.too_wide) {
         item.refusal = refuse(pos, Refusal::too_wide,
                               fmt::format("its call site's template asks for a field wider than {} characters", kMaxFieldWidth));
@@ -542,12 +544,12 @@ Refusal Parser::check_args(const DecodedSite& s, const std::byte* p, const std::
                                               string_limit));
                 bound = add_sat(bound, mul_sat(len, std::uint64_t{u.refs} + 6 * std::uint64_t{u.debug_refs}));
             }
-            if (u.width_weight != 0 || u.precision_refs != 0) {
+            if (u.width_refs != 0 || u.precision_refs != 0) {
                 const auto v = integer_value(*t, p);
                 if (v && *v > static_cast<std::int64_t>(kMaxFieldWidth))
                     return refuse(pos, Refusal::too_wide, fmt::format("it asks for a field {} characters wide", *v));
                 if (v && *v > 0)
-                    bound = add_sat(bound, static_cast<std::uint64_t>(*v) * (u.width_weight + u.precision_refs));
+                    bound = add_sat(bound, static_cast<std::uint64_t>(*v) * (u.width_refs + u.precision_refs));
             }
             ++arg;
         } else if (*t == TypeCode::context) {

@@ -15,7 +15,7 @@ namespace {
 std::string_view refusal_note(Refusal r) noexcept {
     switch (r) {
         case Refusal::none: break;
-        case Refusal::bad_template: return " [agora-log: not formatted: the template is not valid fmt syntax]";
+        case Refusal::bad_template: return " [agora-log: not formatted: the template is outside the fmt syntax the decoder formats]";
         case Refusal::too_wide: return " [agora-log: not formatted: a field wider than 4096 characters]";
         case Refusal::too_large: return " [agora-log: not formatted: the message would be too large]";
         case Refusal::long_string: return " [agora-log: not formatted: a string argument longer than the writer writes]";

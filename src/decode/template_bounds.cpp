@@ -13,14 +13,19 @@ std::uint64_t message_bound_cap(std::size_t max_message_length) noexcept {
     return std::min<std::uint64_t>(std::uint64_t{64} << 20, (std::uint64_t{1} << 20) + 64 * std::uint64_t{max_message_length});
 }
 
-/// The longest text fmt 9.1 makes of one argument of type `t` without width
-/// or precision, whatever the presentation type and locale (digit grouping
-/// may put a separator after every digit). Strings: only the quotes of '?';
-/// their bytes count per record.
+// Every bound below holds for fmt 8 to 11 alike: none depends on a
+// version's algorithm, only on what any of them can print for the value.
 std::uint64_t longest_text(TypeCode t) noexcept {
     switch (t) {
+        // "false" (5); as an integer ('d', 'x', ...) one digit, or "0b1".
         case TypeCode::boolean: return 8;
-        case TypeCode::character: return 16;  // '?': quoted escape
+        // One byte; '?' quotes and escapes it ('\x{ff}', 8), as an integer
+        // ('d', 'b', ...) at most "0b11111111" (10).
+        case TypeCode::character: return 16;
+        // 64 binary digits, "0b" and a sign: 67. With 'L' the global locale
+        // may put its separator (one char: std::numpunct<char>) after every
+        // digit: 130. The decoder never installs fmt 11's format_facet, whose
+        // separator could be a longer string.
         case TypeCode::i8:
         case TypeCode::u8:
         case TypeCode::i16:
@@ -28,10 +33,17 @@ std::uint64_t longest_text(TypeCode t) noexcept {
         case TypeCode::i32:
         case TypeCode::u32:
         case TypeCode::i64:
-        case TypeCode::u64: return 160;  // 64 binary digits, separators, "0b", sign
+        case TypeCode::u64: return 160;
+        // Without a precision, any presentation type: at most DBL_MAX in
+        // fixed notation (309 digits) with a separator after each with 'L'
+        // (617), a sign and "." with 6 decimals ('f' and '#g'): 625. A
+        // precision adds at most its value (counted per field).
         case TypeCode::f32:
-        case TypeCode::f64: return 1024;  // DBL_MAX in fixed notation (309 digits), separators, 6 decimals
+        case TypeCode::f64: return 1024;
+        // "0x" and 16 hex digits.
         case TypeCode::pointer: return 24;
+        // The quotes of '?'; the string's own bytes (6 per byte escaped)
+        // count per record.
         case TypeCode::string: return 8;
         default: return 0;
     }
@@ -39,14 +51,34 @@ std::uint64_t longest_text(TypeCode t) noexcept {
 
 namespace {
 
-/// Walks a template exactly as fmt 9.1's parse_format_string and
-/// parse_format_specs (fmt/core.h) do at run time, for what decides the
-/// size of the output: which argument each field shows, its fill, width,
-/// precision and presentation type. Step for step, because a scanner that
-/// frames a field differently from fmt can be fooled: fmt takes any one code
-/// point but '{' as fill, '}' included ("{:}<2000000000}"), and reads the
-/// spec to the end of the template, not to the next '}'. Where fmt would
-/// throw, the scan stops and the template does not parse.
+/// Reads a template as every fmt version from 8 to 11 reads it, accepting
+/// only a conservative subset of fmt's replacement-field grammar on which
+/// those versions agree byte for byte; anything else does not parse and is
+/// not formatted (TemplateShape::parses), whatever fmt would make of it.
+/// The subset (docs/binary-format.md):
+///
+///   text     any byte but '{' and '}'; "{{" and "}}" stand for one brace
+///   field    '{' [id] [':' spec] '}'
+///   id       '0' or [1-9][0-9]* (at most INT_MAX): all fields use ids or
+///            none does (automatic numbering)
+///   spec     [[fill] align] [sign] ['#'] ['0'] [width] ['.' precision] ['L'] [type]
+///   fill     one ASCII byte 0x20-0x7e other than '{' and '}'
+///   align    '<', '>' or '^'
+///   sign     '+', '-' or ' '
+///   width    [1-9][0-9]* or '{' [id] '}'
+///   precision [0-9]+ or '{' [id] '}'
+///   type     one of b B c d o x X a A e E f F g G s p ?
+///
+/// Why a subset: where fmt's own grammar is wider, versions frame a field
+/// differently, and a template framed one way by this scanner and another
+/// by fmt can ask fmt for what the bound did not count. fmt 9 takes any
+/// code point but '{' as fill, '}' included, framed by its lead byte alone,
+/// so "{:}<2000000000}" is a field of two billion '}' there and text with a
+/// stray '}' here; a non-ASCII or control fill, a leading zero before a
+/// width (fmt 11 refuses "{:00}") and named ids are other such places. The
+/// writers' templates are checked against fmt at compile time and stay
+/// within the subset. Numbers above INT_MAX are refused as fmt does; a
+/// static width or precision above kMaxFieldWidth sets too_wide.
 class TemplateScanner {
 public:
     TemplateScanner(std::string_view s, const TypeCode* types) : s_(s) {
@@ -65,18 +97,18 @@ public:
         while (ok_ && i_ < s_.size()) {
             const char c = s_[i_];
             if (c == '}') {
-                // fmt: "unmatched '}' in format string" unless doubled.
-                if (i_ + 1 < s_.size() && s_[i_ + 1] == '}') i_ += 2;
-                else fail();
+                if (peek(1) == '}') i_ += 2;
+                else fail("a '}' that is not doubled");
             } else if (c == '{') {
-                replacement_field();
+                if (peek(1) == '{') i_ += 2;
+                else replacement_field();
             } else {
                 ++i_;
             }
         }
         shape_.parses = ok_;
         for (const ArgUse& u : shape_.uses)
-            if (u.width_weight != 0 || u.precision_refs != 0) shape_.per_record = true;
+            if (u.width_refs != 0 || u.precision_refs != 0) shape_.per_record = true;
         return std::move(shape_);
     }
 
@@ -86,205 +118,177 @@ private:
         std::uint32_t arg = kNoArg;
         std::uint32_t width_arg = kNoArg, precision_arg = kNoArg;
         std::uint64_t width = 0, precision = 0;
-        std::uint32_t fill_bytes = 1;
         bool debug = false;
     };
 
-    void fail() noexcept { ok_ = false; }
-    bool at_end() const noexcept { return i_ >= s_.size(); }
+    /// The first reason is kept; the scan stops.
+    void fail(std::string_view why) noexcept {
+        if (ok_) {
+            shape_.why = why;
+            shape_.where = i_;
+        }
+        ok_ = false;
+    }
+    /// The byte `ahead` positions on, or '\0' past the end (a NUL byte in
+    /// the template is never a brace, digit or spec character either).
+    char peek(std::size_t ahead = 0) const noexcept { return s_.size() - i_ > ahead ? s_[i_ + ahead] : '\0'; }
     static bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-    static bool is_name_start(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+    static bool is_align(char c) noexcept { return c == '<' || c == '>' || c == '^'; }
 
-    // basic_format_parse_context::next_arg_id and check_arg_id: automatic
-    // and manual indexing do not mix.
+    // Automatic and manual numbering do not mix (every version throws).
     std::uint32_t automatic_id() noexcept {
-        if (next_arg_id_ < 0) {
-            fail();
+        if (numbering_ < 0) {
+            fail("automatic and manual argument numbering mixed");
             return kNoArg;
         }
-        return static_cast<std::uint32_t>(next_arg_id_++);
+        numbering_ = 1;
+        return next_arg_id_++;
     }
     std::uint32_t manual_id(std::uint32_t id) noexcept {
-        if (next_arg_id_ > 0) {
-            fail();
+        if (numbering_ > 0) {
+            fail("automatic and manual argument numbering mixed");
             return kNoArg;
         }
-        next_arg_id_ = -1;
+        numbering_ = -1;
         return id;
     }
 
-    // parse_nonnegative_int: s_[i_] is a digit. error_value if above INT_MAX.
-    std::int64_t nonnegative_int(std::int64_t error_value) noexcept {
-        const std::size_t start = i_;
-        unsigned value = 0, prev = 0;
+    /// Decimal digits at i_ (at least one): nullopt above INT_MAX.
+    std::optional<std::uint64_t> number() noexcept {
+        std::uint64_t value = 0;
         do {
-            prev = value;
             value = value * 10 + static_cast<unsigned>(s_[i_] - '0');
+            if (value > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) return std::nullopt;
             ++i_;
-        } while (i_ < s_.size() && is_digit(s_[i_]));
-        const std::size_t digits = i_ - start;
-        if (digits <= static_cast<std::size_t>(std::numeric_limits<int>::digits10)) return value;
-        const auto max = static_cast<unsigned long long>(std::numeric_limits<int>::max());
-        return digits == static_cast<std::size_t>(std::numeric_limits<int>::digits10) + 1 &&
-                       prev * 10ull + static_cast<unsigned>(s_[i_ - 1] - '0') <= max
-                   ? static_cast<std::int64_t>(value)
-                   : error_value;
+        } while (is_digit(peek()));
+        return value;
     }
 
-    // parse_arg_id and do_parse_arg_id; i_ < size. A name never resolves:
-    // the decoder's argument store has no named arguments.
+    /// An id, or none (automatic numbering) before '}' or ':'.
     std::uint32_t arg_id() noexcept {
-        const char c = s_[i_];
+        const char c = peek();
         if (c == '}' || c == ':') return automatic_id();
-        if (is_digit(c)) {
-            std::int64_t index = 0;
-            if (c != '0') index = nonnegative_int(std::numeric_limits<int>::max());
-            else ++i_;
-            if (at_end() || (s_[i_] != '}' && s_[i_] != ':')) {
-                fail();
-                return kNoArg;
-            }
-            return manual_id(static_cast<std::uint32_t>(index));
+        if (!is_digit(c)) {
+            fail("an argument id that is not a number");
+            return kNoArg;
         }
-        fail();  // a name ("argument not found") or not an id ("invalid format string")
-        return kNoArg;
+        if (c == '0' && is_digit(peek(1))) {
+            fail("an argument id with a leading zero");
+            return kNoArg;
+        }
+        const auto id = number();
+        if (!id) {
+            fail("an argument id above INT_MAX");
+            return kNoArg;
+        }
+        return manual_id(static_cast<std::uint32_t>(*id));
     }
 
-    // parse_replacement_field; s_[i_] == '{'.
+    // s_[i_] == '{', not "{{".
     void replacement_field() {
         ++i_;
-        if (at_end()) return fail();
-        if (s_[i_] == '}') {
-            Field f;
-            f.arg = automatic_id();
-            if (ok_) add(f);
-            ++i_;
-            return;
-        }
-        if (s_[i_] == '{') {  // "{{"
-            ++i_;
-            return;
-        }
         Field f;
         f.arg = arg_id();
         if (!ok_) return;
-        const char c = at_end() ? '\0' : s_[i_];
-        if (c == ':') {
+        if (peek() == ':') {
             ++i_;
             specs(f);
             if (!ok_) return;
-            if (at_end() || s_[i_] != '}') return fail();
-        } else if (c != '}') {
-            return fail();
         }
-        add(f);
+        if (peek() != '}') return fail("a field that does not close with '}' where its spec ends");
         ++i_;
+        add(f);
     }
 
-    // parse_format_specs; the spec may run to the end of the template.
+    /// '{' [id] '}' in a spec (s_[i_] == '{'): the argument it names.
+    std::uint32_t nested_arg() noexcept {
+        ++i_;
+        const std::uint32_t id = arg_id();
+        if (!ok_) return kNoArg;
+        if (peek() != '}') {
+            fail("a nested width or precision that does not close with '}'");
+            return kNoArg;
+        }
+        ++i_;
+        return id;
+    }
+
     void specs(Field& f) {
-        const std::size_t n = s_.size();
-        auto is_ascii_letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
-        if (n - i_ > 1 && s_[i_ + 1] == '}' && is_ascii_letter(s_[i_]) && s_[i_] != 'L') {
-            presentation_type(f);
-            return;
-        }
-        if (at_end()) return;
-        align(f);
-        if (!ok_ || at_end()) return;
-        if (s_[i_] == '+' || s_[i_] == '-' || s_[i_] == ' ') ++i_;
-        if (at_end()) return;
-        if (s_[i_] == '#' && ++i_ == n) return;
-        if (s_[i_] == '0' && ++i_ == n) return;
-        // parse_width
-        if (is_digit(s_[i_])) {
-            const std::int64_t w = nonnegative_int(-1);
-            if (w < 0) return fail();  // "number is too big"
-            f.width = static_cast<std::uint64_t>(w);
-        } else if (s_[i_] == '{') {
+        // [[fill] align]: a fill is one byte, so every version sees the
+        // same two bytes. A '}' or '{' before an align character is where
+        // versions differ ("{:}<5}"): refused, as are non-ASCII and control
+        // fills.
+        if (is_align(peek(1))) {
+            const auto fill = static_cast<unsigned char>(peek());
+            if (fill == '{' || fill == '}') return fail("'{' or '}' as a fill");
+            if (fill < 0x20 || fill == 0x7f) return fail("a control character as a fill");
+            if (fill >= 0x80) return fail("a non-ASCII fill");
+            i_ += 2;
+        } else if (is_align(peek())) {
             ++i_;
-            if (!at_end()) f.width_arg = arg_id();
+        } else if (static_cast<unsigned char>(peek()) >= 0x80) {
+            // fmt 9 frames a fill by its lead byte: "\xE2\x82\xAC^" is one.
+            return fail("a non-ASCII fill");
+        }
+        if (peek() == '+' || peek() == '-' || peek() == ' ') ++i_;
+        if (peek() == '#') ++i_;
+        if (peek() == '0') ++i_;
+        if (is_digit(peek())) {
+            if (peek() == '0') return fail("a width with a leading zero");
+            const auto w = number();
+            if (!w) return fail("a width above INT_MAX");
+            f.width = *w;
+        } else if (peek() == '{') {
+            f.width_arg = nested_arg();
             if (!ok_) return;
-            if (at_end() || s_[i_] != '}') return fail();
-            ++i_;
         }
-        if (at_end()) return;
-        // parse_precision
-        if (s_[i_] == '.') {
+        if (peek() == '.') {
             ++i_;
-            const char c = at_end() ? '\0' : s_[i_];
-            if (is_digit(c)) {
-                const std::int64_t p = nonnegative_int(-1);
-                if (p < 0) return fail();
-                f.precision = static_cast<std::uint64_t>(p);
-            } else if (c == '{') {
-                ++i_;
-                if (!at_end()) f.precision_arg = arg_id();
+            if (is_digit(peek())) {
+                const auto p = number();
+                if (!p) return fail("a precision above INT_MAX");
+                f.precision = *p;
+            } else if (peek() == '{') {
+                f.precision_arg = nested_arg();
                 if (!ok_) return;
-                if (at_end() || s_[i_++] != '}') return fail();
             } else {
-                return fail();  // "missing precision specifier"
+                return fail("a '.' without a precision");
             }
-            if (at_end()) return;
         }
-        if (s_[i_] == 'L') ++i_;
-        if (!at_end() && s_[i_] != '}') presentation_type(f);
-    }
-
-    // parse_align: a fill is one code point, framed by its lead byte alone
-    // (code_point_length), then '<', '>' or '^'; '{' is the only fill refused.
-    void align(Field& f) noexcept {
-        static constexpr char kLength[] = "\1\1\1\1\1\1\1\1\1\1\1\1\1\1\1\1\0\0\0\0\0\0\0\0\2\2\2\2\3\3\4";
-        const int len = kLength[static_cast<unsigned char>(s_[i_]) >> 3];
-        std::size_t p = i_ + static_cast<std::size_t>(len + !len);
-        if (p >= s_.size()) p = i_;
-        for (;;) {
-            const char c = s_[p];
-            if (c == '<' || c == '>' || c == '^') {
-                if (p != i_) {
-                    if (s_[i_] == '{') return fail();  // "invalid fill character '{'"
-                    f.fill_bytes = static_cast<std::uint32_t>(p - i_);
-                    i_ = p + 1;
-                } else {
-                    ++i_;
-                }
-                return;
-            }
-            if (p == i_) return;
-            p = i_;
-        }
-    }
-
-    // parse_presentation_type: s_[i_] is the type; anything else is an error.
-    void presentation_type(Field& f) noexcept {
-        const char c = s_[i_++];
-        if (std::string_view("doxXbBaAeEfFgGcsp?").find(c) == std::string_view::npos) return fail();
-        f.debug = c == '?';
+        if (peek() == 'L') ++i_;
+        const char type = peek();
+        if (type == '}') return;
+        if (type == '\0' && i_ == s_.size()) return fail("a field that does not close");
+        if (std::string_view("bBcdoxXaAeEfFgGsp?").find(type) == std::string_view::npos)
+            return fail("a spec character outside [[fill]align][sign][#][0][width][.precision][L][type]");
+        ++i_;
+        f.debug = type == '?';
     }
 
     void add(const Field& f) {
         if (f.width > kMaxFieldWidth || f.precision > kMaxFieldWidth) shape_.too_wide = true;
         const TypeCode type = f.arg < arg_types_.size() ? arg_types_[f.arg] : TypeCode::end;
+        // A one-byte fill: the padding is at most `width` bytes.
         std::uint64_t bound = add_sat(longest_text(type), f.precision);
-        bound = add_sat(bound, mul_sat(f.width, f.fill_bytes));
+        bound = add_sat(bound, f.width);
         shape_.static_bound = add_sat(shape_.static_bound, bound);
         // An argument index past the arguments: fmt throws "argument not found" there.
         if (f.arg < shape_.uses.size()) {
             ArgUse& u = shape_.uses[f.arg];
             ++(f.debug ? u.debug_refs : u.refs);
         }
-        if (f.width_arg < shape_.uses.size()) shape_.uses[f.width_arg].width_weight += f.fill_bytes;
+        if (f.width_arg < shape_.uses.size()) ++shape_.uses[f.width_arg].width_refs;
         if (f.precision_arg < shape_.uses.size()) ++shape_.uses[f.precision_arg].precision_refs;
     }
 
     std::string_view s_;
     std::size_t i_ = 0;
-    int next_arg_id_ = 0;  // fmt's: > 0 automatic indexing used, -1 manual
+    std::uint32_t next_arg_id_ = 0;
+    int numbering_ = 0;  // > 0 automatic, < 0 manual, 0 neither yet
     bool ok_ = true;
     std::vector<TypeCode> arg_types_;
     TemplateShape shape_;
 };
-
 
 }  // namespace
 

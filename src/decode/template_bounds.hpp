@@ -40,24 +40,27 @@ std::uint64_t message_bound_cap(std::size_t max_message_length) noexcept;
 struct ArgUse {
     std::uint32_t refs = 0;          // fields showing it
     std::uint32_t debug_refs = 0;    // ... with '?' (escaped: up to 6 bytes per byte)
-    std::uint64_t width_weight = 0;  // fields taking their width from it, times their fill's bytes
+    std::uint32_t width_refs = 0;  // fields taking their width from it (their fill is one byte)
     std::uint32_t precision_refs = 0;
 };
 
 /// What fmt can make of a call site's template at most, computed once per
 /// site so that a record costs a few additions (TemplateScanner).
 struct TemplateShape {
-    /// fmt 9.1's grammar accepts the template. If not, fmt throws part way,
-    /// after formatting the fields before the error: such a template is
-    /// not formatted at all (no writer produces one: templates are checked
-    /// against fmt at compile time).
+    /// The template is within the subset of fmt's grammar that fmt 8 to 11
+    /// all read alike (scan_template). If not, it is not formatted at all:
+    /// fmt might throw part way, or frame a field otherwise than the bound
+    /// did. No writer produces one: templates are checked against fmt at
+    /// compile time and keep to the subset.
     bool parses = true;
+    std::string_view why;    // !parses: what is outside the subset (static text)
+    std::size_t where = 0;   // !parses: the byte of the template where the scan stopped
     bool too_wide = false;  // a static width or precision above kMaxFieldWidth
     /// Upper bound of the message in bytes without what depends on the
     /// record: the template twice (text, and the template again in a format
     /// error note), 256 bytes of note, and per field the longest text of its
-    /// argument's type, its static precision and its static width times its
-    /// fill's bytes.
+    /// argument's type, its static precision and its static width (a fill is
+    /// one byte).
     std::uint64_t static_bound = 0;
     /// The record's bytes matter (string, context or exception arguments, or
     /// widths and precisions taken from arguments): Parser::check_args.
@@ -70,7 +73,15 @@ struct TemplateShape {
 std::uint64_t longest_text(TypeCode t) noexcept;
 
 /// The shape of `fmt_template` for a site whose argument types are `types`
-/// (terminated by TypeCode::end).
+/// (terminated by TypeCode::end). Accepts only templates within a subset of
+/// fmt's replacement-field grammar that fmt 8 to 11 frame identically, so
+/// the bound holds whatever fmt the decoder is built with:
+///   field = '{' [id] [':' spec] '}', id = '0' | [1-9][0-9]* (all fields
+///   numbered or none), spec = [[fill]align][sign]['#']['0'][width]
+///   ['.'precision]['L'][type], fill = one ASCII byte 0x20-0x7e but '{' and
+///   '}', width = [1-9][0-9]* | '{' [id] '}', precision = [0-9]+ | '{' [id]
+///   '}', type = one of bBcdoxXaAeEfFgGsp?; "{{" and "}}" in text.
+/// The grammar and why in template_bounds.cpp (TemplateScanner).
 TemplateShape scan_template(std::string_view fmt_template, const TypeCode* types);
 
 /// The integer value of a format argument at `p` (its bytes are there), for
