@@ -208,6 +208,67 @@ std::string three_records(std::vector<std::size_t>* offsets = nullptr) {
 
 }  // namespace
 
+BOOST_AUTO_TEST_CASE(renderers_with_different_limits_share_a_snapshot) {
+    // Each renderer renders a snapshot's fields with its own limit and keeps
+    // them: another renderer rendering the same snapshot in between changes
+    // nothing for the first (the decoder's workers and the live backend
+    // share snapshots).
+    const std::unique_ptr<d::ContextSnapshot> bound(
+        d::make_snapshot({{"desk", std::string(300, 'd')}, {"book", 7}}, nullptr));
+    const std::string rec = RecordBuilder(kSite, kTsc0 + 1, kLogger)
+                                .bound(reinterpret_cast<std::uint64_t>(bound.get()))
+                                .arg(2)
+                                .arg(std::string_view("globex"))
+                                .bytes();
+    const d::EntryIdentity id{"decode-test", "staging", "1.2.3", "test-host"};
+    EntryRenderer wide(id, d::RenderOptions{10000, {}});
+    EntryRenderer narrow(id, d::RenderOptions{100, {}});
+    const d::RecordContext context{bound.get(), nullptr};
+    const std::string wide_first = backend_json(wide, rec, order_site(), "orders", kUnix0, context, 8);
+    const std::string narrow_first = backend_json(narrow, rec, order_site(), "orders", kUnix0, context, 8);
+    const std::string wide_again = backend_json(wide, rec, order_site(), "orders", kUnix0, context, 8);
+    BOOST_TEST(wide_first.find(std::string(300, 'd')) != std::string::npos, wide_first);
+    BOOST_TEST(narrow_first.find(std::string(300, 'd')) == std::string::npos, narrow_first);
+    BOOST_TEST(wide_again == wide_first);
+    BOOST_TEST(backend_json(narrow, rec, order_site(), "orders", kUnix0, context, 8) == narrow_first);
+}
+
+BOOST_AUTO_TEST_CASE(a_renderer_seeing_thousands_of_snapshots_renders_each_right) {
+    // More snapshots than a renderer keeps rendered (it starts over): each
+    // record, an early snapshot's again after the cache was cleared, renders
+    // as a fresh renderer renders it.
+    constexpr int kSnapshots = 9000;
+    std::vector<std::unique_ptr<d::ContextSnapshot>> snapshots;
+    for (int i = 0; i < kSnapshots; ++i)
+        snapshots.emplace_back(d::make_snapshot({{"desk", fmt::format("desk-{}", i)}, {"book", i}}, nullptr));
+    const d::EntryIdentity id{"decode-test", "staging", "1.2.3", "test-host"};
+    const agora::log::Context defaults{{"region", "eu"}, {"desk", "default"}};
+    EntryRenderer renderer(id, d::RenderOptions{10000, defaults});
+    const auto render = [&](EntryRenderer& r, int scope, int bound) {
+        const std::string rec = RecordBuilder(kSite, kTsc0 + 1, kLogger)
+                                    .bound(reinterpret_cast<std::uint64_t>(snapshots[bound].get()))
+                                    .scoped(reinterpret_cast<std::uint64_t>(snapshots[scope].get()))
+                                    .arg(2)
+                                    .arg(std::string_view("globex"))
+                                    .bytes();
+        return backend_json(r, rec, order_site(), "orders", kUnix0,
+                            d::RecordContext{snapshots[bound].get(), snapshots[scope].get()}, 16);
+    };
+    int wrong = 0;
+    std::string first_wrong;
+    for (int i = 0; i < kSnapshots + 100; ++i) {
+        const int scope = (i * 7) % kSnapshots, bound = i < kSnapshots ? i : i - kSnapshots;
+        EntryRenderer fresh(id, d::RenderOptions{10000, defaults});
+        const std::string got = render(renderer, scope, bound);
+        const std::string expected = render(fresh, scope, bound);
+        if (got != expected && wrong++ == 0) first_wrong = got + "\n" + expected;
+        // The same pair again (the merged context is reused).
+        if (render(renderer, scope, bound) != expected && wrong++ == 0) first_wrong = "again: " + expected;
+    }
+    BOOST_TEST(wrong == 0, first_wrong);
+    BOOST_TEST(render(renderer, 1, 0).find("\"desk\":\"desk-1\"") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(clean_input_renders_as_the_backend_does) {
     // Context: a default context, a bound snapshot and a scoped one.
     const agora::log::Context defaults{{"region", "eu"}};
@@ -1367,7 +1428,7 @@ namespace {
 /// timestamp order) and interleaved in time with the other files'. Some
 /// records carry a context snapshot, every 997th does not match its site
 /// (a problem found while rendering), one has a flipped byte (found while
-/// parsing), one is refused (its template is not fmt syntax), and an
+/// parsing), one is refused (its template is outside the fmt syntax the decoder formats), and an
 /// internal entry sits in the middle.
 std::string busy_input(int file, int records) {
     static const CallSite broken = make_site(40, Level::warning, "broken {", kIntString);

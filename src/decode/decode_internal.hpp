@@ -66,8 +66,8 @@ inline constexpr std::uint32_t kDirectIds = 1024;
 /// after add() stored it.
 ///
 /// Threads: add() builds it on the caller's thread. While render() runs
-/// workers, they only read it (render_parallel renders every snapshot's
-/// `fields` before they start); `renderer` is the calling thread's.
+/// workers, they only read it, snapshots included (each worker's renderers
+/// keep their own rendered fields); `renderer` is the calling thread's.
 struct Decoder::Input {
     using Clock = decode::Clock;
     using DecodedSite = decode::DecodedSite;

@@ -139,13 +139,6 @@ void Decoder::render_parallel(LineSink line, unsigned threads) {
         floors[c] = last;
         for (const std::size_t end = std::min(count, i + chunk_records); i < end; ++i) last = std::max(last, items[i].unix_ns);
     }
-    // Workers only read snapshots: their rendered fields are made here, by
-    // the calling thread's renderer of the input (the workers' have the same
-    // limit, so EntryRenderer::fields_of finds them done).
-    for (const auto& in : inputs_)
-        if (in->renderer)
-            for (const auto& snapshot : in->snapshots) in->renderer->prepare_context(snapshot.get());
-
     // The calling thread renders too (RenderPool::claim_next and help):
     // threads - 1 workers, and two buffered chunks per rendering thread.
     const unsigned workers = static_cast<unsigned>(std::min<std::size_t>(threads - 1, chunks));
