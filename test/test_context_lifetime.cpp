@@ -6,7 +6,9 @@
 // never lend their values to each other (the renderer caches merged context
 // per snapshot pair); every snapshot is freed by shutdown()
 // (detail::live_context_snapshots()); concurrent threads with their own
-// scopes and a shared bound logger get exactly their own fields.
+// scopes and a shared bound logger get exactly their own fields; renderers
+// on several threads render the same snapshots at once (the decoder's
+// workers do), each with its own cache.
 //
 // Built and run under ASan (use after free of a snapshot, leaks) and TSan.
 
@@ -14,6 +16,7 @@
 #include "common.hpp"
 
 #include "format/context_snapshot.hpp"
+#include "format/render.hpp"
 
 #include <fmt/format.h>
 
@@ -657,4 +660,55 @@ BOOST_AUTO_TEST_CASE(threads_with_their_own_scopes_and_a_shared_bound_logger) {
     }
     BOOST_TEST(m.count == 0u, m.first);
     for (int t = 0; t < kThreads; ++t) BOOST_TEST(counts[static_cast<std::size_t>(t)] == kPerThread, "thread " << t);
+}
+
+BOOST_AUTO_TEST_CASE(renderers_on_several_threads_render_shared_snapshots) {
+    // A snapshot is never written once published: renderers on several
+    // threads render the same ones concurrently (TSan sees any write), with
+    // different limits, and each gets what a renderer alone gets.
+    namespace d = agora::log::detail;
+    constexpr int kSnapshots = 40, kThreads = 3, kRounds = 20;
+    std::vector<std::unique_ptr<d::ContextSnapshot>> snapshots;
+    for (int i = 0; i < kSnapshots; ++i)
+        snapshots.emplace_back(d::make_snapshot({{"desk", std::string(150, static_cast<char>('a' + i % 26))}, {"n", i}}, nullptr));
+    static constexpr d::TypeCode kTypes[] = {d::TypeCode::i32, d::TypeCode::end};
+    const d::CallSite site{1, agora::log::Level::info, "n={}", "/src/a.cpp", "void f()", 1, kTypes, {}, {}};
+    const d::EntryIdentity id{"svc", "env", "1", "host"};
+    // Thread t renders with limit 100 * (t + 1): the snapshots' 150-byte
+    // values are cut for some renderers and not for others.
+    const auto render_all = [&](std::size_t limit, int rounds) {
+        d::EntryRenderer renderer(id, d::RenderOptions{limit, {}});
+        std::vector<std::string> out(kSnapshots);
+        for (int round = 0; round < rounds; ++round) {
+            for (int i = 0; i < kSnapshots; ++i) {
+                const int which = (i * 7 + round) % kSnapshots;
+                const d::RecordHeader h{24 + 8, 1, 0, 0, 1};
+                const std::int32_t arg = which;
+                agora::log::LogRecordView view{};
+                renderer.render_record(h, reinterpret_cast<const std::byte*>(&arg), 4, site, "lg", 0, view,
+                                       d::RecordContext{snapshots[which].get(), nullptr});
+                if (round == 0) out[which] = std::string(view.json);
+                else if (out[which] != view.json) out[which] = "differs between rounds";
+            }
+        }
+        return out;
+    };
+    std::vector<std::vector<std::string>> got(kThreads);
+    std::latch start(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            start.arrive_and_wait();
+            got[t] = render_all(100 * static_cast<std::size_t>(t + 1), kRounds);
+        });
+    }
+    for (auto& th : threads) th.join();
+    for (int t = 0; t < kThreads; ++t) {
+        BOOST_TEST_CONTEXT("thread " << t) {
+            const std::vector<std::string> alone = render_all(100 * static_cast<std::size_t>(t + 1), 1);
+            BOOST_TEST(got[t] == alone, boost::test_tools::per_element());
+        }
+    }
+    BOOST_TEST(got[0][0].find(std::string(150, 'a')) == std::string::npos);
+    BOOST_TEST(got[1][0].find(std::string(150, 'a')) != std::string::npos);
 }

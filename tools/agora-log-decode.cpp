@@ -1,6 +1,6 @@
 // agora-log-decode: renders the records of crash dumps, dump_now() files and
 // binary log files as the live backend would have written them. The command
-// line is tools/decode_cli.cpp, the decoding src/decoder.cpp.
+// line is tools/decode_cli.cpp, the decoding is in src/decode/.
 
 #include "decode_cli.hpp"
 

@@ -1,6 +1,6 @@
 // agora-log-decode's command line: renders the records of crash dumps,
 // dump_now() files and binary log files as the live backend would have
-// written them (JSON lines, or text lines). The work is src/decoder.cpp; this
+// written them (JSON lines, or text lines). The work is src/decode/; this
 // file reads the inputs, parses the options and writes. A function rather
 // than main() so that tests can run it in-process (decode_cli.hpp).
 //

@@ -138,7 +138,7 @@ public:
     /// Any problem in any input.
     bool damaged() const noexcept;
 
-    struct Input;  // decoder.cpp
+    struct Input;  // decode_internal.hpp
     struct Item;
 
 private:
@@ -160,7 +160,7 @@ private:
     std::vector<std::pair<std::int64_t, std::size_t>> order_;
     bool ordered_ = false;  // order_ (or its absence) is up to date
     /// Bytes of message bounds the records still to be parsed may ask for
-    /// (grows with each input; see decoder.cpp).
+    /// (grows with each input; see Parser::record).
     std::uint64_t format_budget_;
 };
 

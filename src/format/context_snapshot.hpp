@@ -14,11 +14,11 @@
 //
 // Threads. `values` and `id` are written once, before the snapshot is
 // published; any thread may read them (the crash dump does, from a signal
-// handler: iterating the map allocates nothing). `fields` and
-// `fields_limit` belong to the one backend renderer running at a time; no
-// other reader may use them. (The decoder's snapshots are its own: its
-// calling thread renders their fields before its worker threads' renderers,
-// with the same limit, only read them; EntryRenderer::prepare_context.)
+// handler: iterating the map allocates nothing). After that a snapshot is
+// never written (but for `refs`): each renderer keeps the snapshot's
+// rendered fields in a cache of its own, keyed by `id` (EntryRenderer), so
+// renderers on several threads (the decoder's workers) may read one
+// snapshot at once.
 
 #include "format/record_codec.hpp"
 
@@ -59,15 +59,10 @@ struct ContextSnapshot {
     /// Unique for the life of the process (addresses are reused; ids are not).
     std::uint64_t id = 0;
     /// Every field, this snapshot's merged over the one it extends.
-    /// Immutable after make_snapshot().
+    /// Immutable after make_snapshot(). Renderers render it on first use
+    /// (EntryRenderer::fields_of), so binding a context costs the caller
+    /// only the map copy.
     Context values;
-
-    // Backend only: `values` rendered (sorted by key) with the limit of the
-    // backend that rendered them, on its first use (EntryRenderer::fields_of).
-    // Calling threads never touch them, so binding a context costs the caller
-    // only the map copy.
-    std::vector<RenderedField> fields;
-    std::size_t fields_limit = 0;  // 0: not rendered yet
 };
 
 /// Snapshots constructed and not yet destroyed, in the whole process (a test

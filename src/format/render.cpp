@@ -25,7 +25,11 @@ EntryRenderer::EntryRenderer(const EntryIdentity& id, const RenderOptions& optio
     // Never a record's bound or scoped context: its id (0) never meets theirs (from 1).
     default_context_ = std::make_unique<ContextSnapshot>();
     default_context_->values = options_.default_context;
-    for (const auto& f : fields_of(default_context_.get())) default_only_.push_back(&f);
+    default_fields_.resize(default_context_->values.size());
+    std::size_t i = 0;
+    for (const auto& [key, value] : default_context_->values)
+        render_field(default_fields_[i++], key, value, options_.max_message_length);
+    for (const auto& f : default_fields_) default_only_.push_back(&f);
 }
 
 EntryRenderer::~EntryRenderer() = default;
@@ -174,16 +178,20 @@ void EntryRenderer::collect_call_fields(const CallSite& site) {
 }
 
 const std::vector<RenderedField>& EntryRenderer::fields_of(const ContextSnapshot* s) {
-    const std::size_t limit = options_.max_message_length;
-    if (s->fields_limit != limit) {
-        // The snapshot is immutable except for these backend-only members.
-        auto* rendered = const_cast<ContextSnapshot*>(s);
-        rendered->fields.resize(s->values.size());
-        std::size_t i = 0;
-        for (const auto& [key, value] : s->values) render_field(rendered->fields[i++], key, value, limit);
-        rendered->fields_limit = limit;
+    const auto [it, inserted] = snapshot_fields_.try_emplace(s->id);
+    if (inserted) {
+        std::vector<RenderedField>& fields = it->second;
+        try {
+            fields.resize(s->values.size());
+            std::size_t i = 0;
+            for (const auto& [key, value] : s->values)
+                render_field(fields[i++], key, value, options_.max_message_length);
+        } catch (...) {
+            snapshot_fields_.erase(it);  // not left half rendered for the next record
+            throw;
+        }
     }
-    return s->fields;
+    return it->second;
 }
 
 const std::vector<const RenderedField*>& EntryRenderer::merged_context(RecordContext context) {
@@ -191,18 +199,25 @@ const std::vector<const RenderedField*>& EntryRenderer::merged_context(RecordCon
     const std::uint64_t scope_id = context.scope ? context.scope->id : 0;
     const std::uint64_t bound_id = context.bound ? context.bound->id : 0;
     if (merged_.scope_id == scope_id && merged_.bound_id == bound_id) return merged_.fields;
+    // Cleared before this merge takes pointers, never during it: merged_ is
+    // rebuilt below, and nothing else keeps pointers into the cache.
+    if (snapshot_fields_.size() + 2 > kMaxCachedSnapshots) {
+        merged_ = MergedCache{};
+        snapshot_fields_.clear();
+    }
     // (key, precedence) order; the first of each key wins.
     std::vector<std::pair<const RenderedField*, int>> all;
-    int precedence = 0;
-    for (const ContextSnapshot* s : {context.scope, context.bound, static_cast<const ContextSnapshot*>(default_context_.get())}) {
-        if (s != nullptr)
-            for (const auto& f : fields_of(s)) all.emplace_back(&f, precedence);
-        ++precedence;
-    }
+    if (context.scope != nullptr)
+        for (const auto& f : fields_of(context.scope)) all.emplace_back(&f, 0);
+    if (context.bound != nullptr)
+        for (const auto& f : fields_of(context.bound)) all.emplace_back(&f, 1);
+    for (const auto& f : default_fields_) all.emplace_back(&f, 2);
     std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
         if (a.first->key != b.first->key) return a.first->key < b.first->key;
         return a.second < b.second;
     });
+    // Matches no pair while it is rebuilt (push_back may throw).
+    merged_.scope_id = merged_.bound_id = ~std::uint64_t{0};
     merged_.fields.clear();
     for (std::size_t i = 0; i < all.size(); ++i)
         if (i == 0 || all[i].first->key != all[i - 1].first->key) merged_.fields.push_back(all[i].first);

@@ -14,6 +14,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace agora::log::detail {
@@ -72,19 +73,15 @@ public:
                        const CallSite& site, std::string_view logger_name, std::int64_t unix_ns,
                        LogRecordView& view, RecordContext context = {}, double ns_per_tick = 1.0);
 
-    /// Renders a snapshot's fields now, with this renderer's limit: other
-    /// renderers with the same limit then only read them, so they may run on
-    /// other threads (the decoder's workers; see ContextSnapshot's Threads).
-    void prepare_context(const ContextSnapshot* snapshot) { fields_of(snapshot); }
-
     /// Where exception stack frames get their text (a decoder sets table mode).
     StackSymbolizer& symbolizer() noexcept { return symbols_; }
 
 private:
     /// Fields of the call itself (named placeholders, a Context argument).
     void collect_call_fields(const CallSite& site);
-    /// A snapshot's fields rendered with this renderer's limit (rendered on
-    /// first use, or again if another backend rendered them with another).
+    /// A snapshot's fields rendered with this renderer's limit, from
+    /// snapshot_fields_ (rendered on first use). The reference stays valid
+    /// until snapshot_fields_ is cleared (merged_context only).
     const std::vector<RenderedField>& fields_of(const ContextSnapshot* snapshot);
     /// scope > bound > default, merged once per (scope, bound) pair.
     const std::vector<const RenderedField*>& merged_context(RecordContext context);
@@ -109,7 +106,16 @@ private:
     RecordExtras extras_;
     StackSymbolizer symbols_;
 
-    std::unique_ptr<ContextSnapshot> default_context_;  // Config::default_context, rendered
+    std::unique_ptr<ContextSnapshot> default_context_;  // Config::default_context
+    std::vector<RenderedField> default_fields_;         // default_context_ rendered, for this renderer's life
+    /// Snapshots' rendered fields by ContextSnapshot::id (unique in the
+    /// process, and within a decoder's input: an id never names two
+    /// snapshots for one renderer). Node-based: a reference to a vector stays
+    /// valid across insertions, so merged_.fields may point into it; cleared
+    /// whole, together with merged_, once it holds kMaxCachedSnapshots (the
+    /// live backend's retired snapshots are never looked up again).
+    std::unordered_map<std::uint64_t, std::vector<RenderedField>> snapshot_fields_;
+    static constexpr std::size_t kMaxCachedSnapshots = 4096;
     std::vector<RenderedField> call_fields_;  // reused; the first call_field_count_ are this record's
     std::size_t call_field_count_ = 0;
     std::vector<const RenderedField*> call_ptrs_;
@@ -117,7 +123,7 @@ private:
     struct MergedCache {
         std::uint64_t scope_id = ~std::uint64_t{0};
         std::uint64_t bound_id = ~std::uint64_t{0};
-        std::vector<const RenderedField*> fields;  // sorted by key, unique
+        std::vector<const RenderedField*> fields;  // sorted by key, unique; into snapshot_fields_ and default_fields_
     } merged_;
     std::vector<const RenderedField*> default_only_;
 };

@@ -126,8 +126,9 @@ int main(int argc, char** argv) {
     d::write_crash(small.sink, 0, 7, d::kDumpNoBackend, 1);
     write(dir, "on_demand.bin", small.data());
 
-    // What the decoder must bound: templates whose fills fmt frames
-    // differently from a naive scan, widths and precisions from arguments,
+    // What the decoder must bound or refuse: a template whose fills fmt 9
+    // frames differently from a naive scan (outside the subset the decoder
+    // formats: refused), widths and precisions from arguments,
     // a field shown many times, a long string, a stack trace of many frames.
     static constexpr TypeCode kIntIntString[] = {TypeCode::i32, TypeCode::i32, TypeCode::string, TypeCode::end};
     static constexpr TypeCode kException[] = {TypeCode::exception, TypeCode::end};

@@ -1,7 +1,7 @@
 #pragma once
 // The binary file format of crash dumps, dump_now() files and binary log files
 // (Config::file_format = binary). Written by src/ (crash.cpp,
-// binary_sink.cpp), read by src/decoder.cpp, which agora-log-decode (tools/)
+// binary_sink.cpp), read by src/decode/, which agora-log-decode (tools/)
 // links. This is the only definition of the layout; docs/binary-format.md
 // explains it and the rules for changing it.
 //
