@@ -179,11 +179,11 @@ std::uint32_t register_call_site(ThreadContext& ctx, const TypeCode* types, Leve
         } else {
             CallSite site{0, level, format, loc.file_name(), loc.function_name(), loc.line(), key.types, {}, {}};
             describe_template(site);
-            id = reg.sites.append_locked(std::move(site));
-            if (id != 0) {
-                reg.sites.get_mut(id)->id = id;
-                reg.site_ids.emplace(key, id);
-            }
+            id = reg.sites.append_locked([&site](std::uint32_t new_id) {
+                site.id = new_id;
+                return std::move(site);
+            });
+            if (id != 0) reg.site_ids.emplace(key, id);
         }
     } catch (...) {
         return 0;

@@ -50,8 +50,11 @@ struct CallSite {
 void describe_template(CallSite& site);
 
 /// Append-only table with lock-free reads by id (ids start at 1).
-/// Appends are serialised by the owner's mutex; a reader that holds an id
-/// obtained through a release/acquire chain from the append sees the entry.
+/// Appends are serialised by the owner's mutex. An entry is complete (its id
+/// included) before the count that publishes it is stored with release: a
+/// reader that sees the count (acquire, in get() and size()), or holds an id
+/// obtained through a release/acquire chain from the append, sees the whole
+/// entry, and nobody writes it afterwards.
 template <class T>
 class ChunkedTable {
 public:
@@ -61,8 +64,11 @@ public:
 
     ChunkedTable() { chunks_[0].store(new T[kChunkSize], std::memory_order_relaxed); }
 
-    /// Appends under the caller's lock; returns the new id or 0 when full.
-    std::uint32_t append_locked(T value) {
+    /// Appends `make(id)` under the caller's lock and returns the new id, or 0
+    /// when the table is full (then `make` is not called). `make` learns the
+    /// id before the entry is published, so it can store it in the entry.
+    template <class Make>
+    std::uint32_t append_locked(Make&& make) {
         std::uint32_t id = size_ + 1;
         std::size_t index = id - 1;
         std::size_t c = index >> kChunkBits;
@@ -73,7 +79,7 @@ public:
             if (chunk == nullptr) return 0;
             chunks_[c].store(chunk, std::memory_order_release);
         }
-        chunk[index & (kChunkSize - 1)] = std::move(value);
+        chunk[index & (kChunkSize - 1)] = make(id);
         size_ = id;
         count_.store(id, std::memory_order_release);
         return id;
@@ -86,7 +92,6 @@ public:
         T* chunk = chunks_[index >> kChunkBits].load(std::memory_order_acquire);
         return chunk ? &chunk[index & (kChunkSize - 1)] : nullptr;
     }
-    T* get_mut(std::uint32_t id) noexcept { return const_cast<T*>(std::as_const(*this).get(id)); }
 
     std::uint32_t size() const noexcept { return count_.load(std::memory_order_acquire); }
 
