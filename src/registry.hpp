@@ -115,7 +115,9 @@ struct ThreadQueue {
     std::atomic<SpscRing*> live_ring{nullptr};
     /// Next in Registry::all_queues; set once, before the queue is published.
     ThreadQueue* next_all = nullptr;
-    /// Set once (release) by the thread-exit hook; the producer writes nothing after it.
+    /// Set once (release) when the producer thread ends (its pthread key
+    /// destructor, which glibc runs after the thread's C++ thread_local
+    /// destructors; src/frontend.cpp); the producer writes nothing after it.
     std::atomic<bool> producer_done{false};
     /// Records this thread dropped. Producer: relaxed increments; backend: reads.
     std::atomic<std::uint64_t> dropped{0};
@@ -227,6 +229,16 @@ inline bool dump_reading() noexcept {
     std::atomic_thread_fence(std::memory_order_seq_cst);
     return Registry::instance().dump_readers.load(std::memory_order_relaxed) != 0;
 }
+
+/// True once this thread's context has been retired at its end (the thread
+/// may still run destructors, and even log, which makes a new context).
+/// Written by the retiring thread only; read by ScopedContext on it.
+inline thread_local bool t_context_retired = false;
+
+/// Test hook: queues in use, i.e. on Registry::all_queues and not parked on
+/// Registry::free_queues: one per thread with a context, plus those of
+/// exited threads the backend has not yet reclaimed.
+std::size_t active_thread_queues() noexcept;
 
 /// Backend: unlinks a drained queue's ring from the crash path (live_ring),
 /// parks the queue on Registry::free_queues (queues are never freed; see
