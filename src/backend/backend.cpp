@@ -435,7 +435,7 @@ void Backend::free_retired() {
 void Backend::reclaim_exited() {
     for (std::size_t i = 0; i < queues_.size();) {
         ThreadQueue* q = queues_[i];
-        // acquire: pairs with the exit hook's release, so the emptiness check
+        // acquire: pairs with the thread-end mark's release, so the emptiness check
         // below sees every record the thread committed.
         if (q->producer_done.load(std::memory_order_acquire) && head(*q) == nullptr) {
             std::uint64_t d = q->dropped.load(std::memory_order_relaxed);

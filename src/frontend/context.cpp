@@ -172,14 +172,22 @@ ScopedContext::ScopedContext(const Context& fields) noexcept : snapshot_(nullptr
 ScopedContext::~ScopedContext() {
     if (snapshot_ == nullptr) return;
     detail::t_scope = outer_;
-    // Only this thread's records refer to a scope: only its queue need be passed.
     detail::ThreadContext* ctx = detail::t_context;
     if (ctx != nullptr) ctx->scope = outer_;
+    if (detail::t_context_retired) {
+        // Closed at the thread's end, after its context was retired (by a
+        // destructor that runs after the logger's end-of-thread mark): the
+        // retired context's queue, and any context made since, may hold
+        // records that refer to the snapshot. Every queue is passed.
+        detail::retire_snapshot(snapshot_, nullptr);
+        return;
+    }
     if (ctx == nullptr) {
         // No record was ever written by this thread: nothing refers to the snapshot.
         delete snapshot_;
         return;
     }
+    // Only this thread's records refer to a scope: only its queue need be passed.
     detail::retire_snapshot(snapshot_, ctx->queue);
 }
 

@@ -8,6 +8,7 @@
 #include <agora/log/config.hpp>
 #include <agora/log/detail/message_template.hpp>
 
+#include <pthread.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -74,22 +75,58 @@ void insert_site(SiteCache& cache, const SiteKey& key, std::uint32_t id) noexcep
     ++cache.used_;
 }
 
-/// Retires this thread's context when the thread exits: the backend drains
-/// the ring and frees it. Constructed on the thread's first record.
+/// Retires this thread's context: the backend drains the ring and frees it.
+/// Runs at the thread's end (below), or never for a thread that ends
+/// with the process. Keeps the alternate signal stack until then: a thread
+/// can crash in any destructor that runs before.
+void retire_thread_context() noexcept {
+    ThreadContext* ctx = t_context;
+    if (ctx == nullptr) return;  // none, or (in a forked child) the parent's, which stays leaked
+    t_context = nullptr;
+    t_context_retired = true;
+    // release: every record this thread committed is visible before "done".
+    ctx->queue->producer_done.store(true, std::memory_order_release);
+    std::free(ctx->sites.entries_);
+    delete ctx;
+    release_alt_signal_stack();
+}
+
+// The thread's end. A pthread key destructor, not a thread_local object: glibc
+// runs key destructors after every C++ thread_local destructor of the thread,
+// so records those write (and the ScopedContexts they close) still find the
+// thread's context. A key destructor of another library that runs after ours
+// and logs creates a new context, which sets the key again: glibc then runs
+// ours once more (up to PTHREAD_DESTRUCTOR_ITERATIONS rounds), so that
+// context is retired too. The key's value is only a "set" flag.
+void on_thread_end(void*) noexcept { retire_thread_context(); }
+
+/// Fallback when no key can be had (the process used up PTHREAD_KEYS_MAX, or
+/// pthread_setspecific had no memory): a thread_local hook, which retires the
+/// context when the thread's thread_local objects are destroyed (those
+/// constructed before the thread's first record are destroyed after it).
 struct ThreadExitHook {
     bool armed = false;
     ~ThreadExitHook() {
-        ThreadContext* ctx = t_context;
-        if (ctx == nullptr) return;
-        t_context = nullptr;
-        // release: every record this thread committed is visible before "done".
-        ctx->queue->producer_done.store(true, std::memory_order_release);
-        std::free(ctx->sites.entries_);
-        delete ctx;
-        release_alt_signal_stack();
+        if (armed) retire_thread_context();
     }
 };
 thread_local ThreadExitHook t_exit_hook;
+
+struct ThreadEndKey {
+    pthread_key_t key{};
+    bool valid = false;
+    ThreadEndKey() noexcept { valid = pthread_key_create(&key, on_thread_end) == 0; }
+};
+
+/// Arranges for retire_thread_context() at this thread's end. Slow path only
+/// (the thread's first record): the key is created on the first call in the
+/// process, never deleted.
+void mark_thread_end() noexcept {
+    static const ThreadEndKey end_key;
+    static int flag = 0;  // any non-null value: pthread only calls destructors for those
+    if (end_key.valid && pthread_setspecific(end_key.key, &flag) == 0) return;
+    t_exit_hook.armed = true;  // odr-use: constructs the hook, so its destructor runs at thread exit
+}
 
 void pause_cpu() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -117,6 +154,18 @@ ThreadQueue* acquire_thread_queue() noexcept {
 }
 
 }  // namespace
+
+std::size_t active_thread_queues() noexcept {
+    Registry& reg = Registry::instance();
+    try {
+        std::lock_guard lock(reg.mutex);
+        std::size_t n = 0;
+        for (ThreadQueue* q = reg.all_queues.load(std::memory_order_acquire); q != nullptr; q = q->next_all) ++n;
+        return n - reg.free_queues.size();
+    } catch (...) {
+        return 0;
+    }
+}
 
 SpscRing* recycle_thread_queue(ThreadQueue* q) noexcept {
     Registry& reg = Registry::instance();
@@ -160,7 +209,7 @@ ThreadContext* create_thread_context() noexcept {
     queue->os_thread_id.store(static_cast<std::uint64_t>(::syscall(SYS_gettid)), std::memory_order_relaxed);
     queue->live_ring.store(ring, std::memory_order_release);
     ensure_alt_signal_stack();
-    t_exit_hook.armed = true;  // odr-use: constructs the hook, so its destructor runs at thread exit
+    mark_thread_end();
     t_context = ctx;
     reg.new_queues.load(std::memory_order_acquire)->enqueue(queue);
     return ctx;
@@ -179,11 +228,11 @@ std::uint32_t register_call_site(ThreadContext& ctx, const TypeCode* types, Leve
         } else {
             CallSite site{0, level, format, loc.file_name(), loc.function_name(), loc.line(), key.types, {}, {}};
             describe_template(site);
-            id = reg.sites.append_locked(std::move(site));
-            if (id != 0) {
-                reg.sites.get_mut(id)->id = id;
-                reg.site_ids.emplace(key, id);
-            }
+            id = reg.sites.append_locked([&site](std::uint32_t new_id) {
+                site.id = new_id;
+                return std::move(site);
+            });
+            if (id != 0) reg.site_ids.emplace(key, id);
         }
     } catch (...) {
         return 0;

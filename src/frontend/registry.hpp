@@ -29,8 +29,11 @@
 namespace agora::log::detail {
 
 /// Append-only table with lock-free reads by id (ids start at 1).
-/// Appends are serialised by the owner's mutex; a reader that holds an id
-/// obtained through a release/acquire chain from the append sees the entry.
+/// Appends are serialised by the owner's mutex. An entry is complete (its id
+/// included) before the count that publishes it is stored with release: a
+/// reader that sees the count (acquire, in get() and size()), or holds an id
+/// obtained through a release/acquire chain from the append, sees the whole
+/// entry, and nobody writes it afterwards.
 template <class T>
 class ChunkedTable {
 public:
@@ -40,8 +43,11 @@ public:
 
     ChunkedTable() { chunks_[0].store(new T[kChunkSize], std::memory_order_relaxed); }
 
-    /// Appends under the caller's lock; returns the new id or 0 when full.
-    std::uint32_t append_locked(T value) {
+    /// Appends `make(id)` under the caller's lock and returns the new id, or 0
+    /// when the table is full (then `make` is not called). `make` learns the
+    /// id before the entry is published, so it can store it in the entry.
+    template <class Make>
+    std::uint32_t append_locked(Make&& make) {
         std::uint32_t id = size_ + 1;
         std::size_t index = id - 1;
         std::size_t c = index >> kChunkBits;
@@ -52,7 +58,7 @@ public:
             if (chunk == nullptr) return 0;
             chunks_[c].store(chunk, std::memory_order_release);
         }
-        chunk[index & (kChunkSize - 1)] = std::move(value);
+        chunk[index & (kChunkSize - 1)] = make(id);
         size_ = id;
         count_.store(id, std::memory_order_release);
         return id;
@@ -65,7 +71,6 @@ public:
         T* chunk = chunks_[index >> kChunkBits].load(std::memory_order_acquire);
         return chunk ? &chunk[index & (kChunkSize - 1)] : nullptr;
     }
-    T* get_mut(std::uint32_t id) noexcept { return const_cast<T*>(std::as_const(*this).get(id)); }
 
     std::uint32_t size() const noexcept { return count_.load(std::memory_order_acquire); }
 
@@ -89,7 +94,9 @@ struct ThreadQueue {
     std::atomic<SpscRing*> live_ring{nullptr};
     /// Next in Registry::all_queues; set once, before the queue is published.
     ThreadQueue* next_all = nullptr;
-    /// Set once (release) by the thread-exit hook; the producer writes nothing after it.
+    /// Set once (release) when the producer thread ends (its pthread key
+    /// destructor, which glibc runs after the thread's C++ thread_local
+    /// destructors; src/frontend.cpp); the producer writes nothing after it.
     std::atomic<bool> producer_done{false};
     /// Records this thread dropped. Producer: relaxed increments; backend: reads.
     std::atomic<std::uint64_t> dropped{0};
@@ -212,6 +219,16 @@ inline bool dump_reading() noexcept {
     std::atomic_thread_fence(std::memory_order_seq_cst);
     return Registry::instance().dump_readers.load(std::memory_order_relaxed) != 0;
 }
+
+/// True once this thread's context has been retired at its end (the thread
+/// may still run destructors, and even log, which makes a new context).
+/// Written by the retiring thread only; read by ScopedContext on it.
+inline thread_local bool t_context_retired = false;
+
+/// Test hook: queues in use, i.e. on Registry::all_queues and not parked on
+/// Registry::free_queues: one per thread with a context, plus those of
+/// exited threads the backend has not yet reclaimed.
+std::size_t active_thread_queues() noexcept;
 
 /// Backend: unlinks a drained queue's ring from the crash path (live_ring),
 /// parks the queue on Registry::free_queues (queues are never freed; see

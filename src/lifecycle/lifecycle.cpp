@@ -251,12 +251,14 @@ Logger get_logger(std::string_view name) noexcept try {
     if (it != reg.logger_by_name.end()) return Logger(it->second);
     auto configured = reg.default_level.load(std::memory_order_relaxed);
     auto* state = new LoggerState{{kLevelOff}, {configured}, 0, std::string(name)};
-    std::uint32_t id = reg.loggers.append_locked(state);
+    std::uint32_t id = reg.loggers.append_locked([state](std::uint32_t new_id) {
+        state->id = new_id;
+        return state;
+    });
     if (id == 0) {
         delete state;
         return Logger();
     }
-    state->id = id;
     reg.logger_by_name.emplace(state->name, state);
     state->level.store(reg.backend_running.load(std::memory_order_relaxed) ? configured : kLevelOff,
                        std::memory_order_relaxed);
@@ -267,9 +269,18 @@ Logger get_logger(std::string_view name) noexcept try {
 
 void Logger::set_level(Level level) noexcept {
     auto v = static_cast<std::uint8_t>(level);
-    state_->configured_level.store(v, std::memory_order_relaxed);
-    if (state_->id != 0 && Registry::instance().backend_running.load(std::memory_order_acquire))
-        state_->level.store(v, std::memory_order_relaxed);
+    Registry& reg = Registry::instance();
+    // Under the registry mutex, like set_running(): the running check and the
+    // store are one step, so a shutdown() cannot come between them and a
+    // logger is never turned back on after shutdown() turned it off.
+    try {
+        std::lock_guard lock(reg.mutex);
+        state_->configured_level.store(v, std::memory_order_relaxed);
+        if (state_->id != 0 && reg.backend_running.load(std::memory_order_relaxed))
+            state_->level.store(v, std::memory_order_relaxed);
+    } catch (...) {
+        // The mutex could not be taken: the level stays as it was.
+    }
 }
 
 Level Logger::level() const noexcept {

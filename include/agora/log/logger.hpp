@@ -32,10 +32,12 @@ namespace detail {
 struct LoggerState {
     /// Records below this are discarded: the configured level while the
     /// backend runs, kLevelOff before initialize() and after shutdown().
-    /// Written by the lifecycle calls and set_level(), read relaxed by callers.
+    /// Written under the registry mutex by the lifecycle calls and
+    /// set_level(), read relaxed by callers.
     std::atomic<std::uint8_t> level;
     /// The level set by Config or set_level(); `level` follows it while running.
     std::atomic<std::uint8_t> configured_level;
+    /// Set once, before the logger is published in the registry's table.
     std::uint32_t id;
     std::string name;
 };

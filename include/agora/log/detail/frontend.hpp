@@ -212,13 +212,24 @@ struct SiteTypes {
 // open-addressing table (no sharing, no atomics); a miss registers the site
 // (src/frontend.cpp) and is the only slow path of a steady-state call.
 
+/// The key of a call site from its function name's address and its position,
+/// for a standard library whose source_location is not one pointer. Integer
+/// arithmetic: defined (wrapping) for any address, line and column. The key
+/// is only compared and hashed, never dereferenced.
+inline const void* location_key_of(const char* function_name, std::uint_least32_t line,
+                                   std::uint_least32_t column) noexcept {
+    const std::uintptr_t key =
+        reinterpret_cast<std::uintptr_t>(function_name) + std::uintptr_t{line} * 4099u + std::uintptr_t{column};
+    return reinterpret_cast<const void*>(key);
+}
+
 inline const void* location_key(const std::source_location& loc) noexcept {
     if constexpr (sizeof(std::source_location) == sizeof(const void*) &&
                   std::is_trivially_copyable_v<std::source_location>) {
         // libstdc++ and libc++: one pointer to per-call-site static data.
         return std::bit_cast<const void*>(loc);
     } else {
-        return loc.function_name() + loc.line() * 4099u + loc.column();
+        return location_key_of(loc.function_name(), loc.line(), loc.column());
     }
 }
 

@@ -154,9 +154,22 @@ public:
     /// The ring the producer moved to, or nullptr. acquire pairs with set_next().
     SpscRing* next() const noexcept { return next_.load(std::memory_order_acquire); }
 
-    /// Bytes committed and not yet released (any thread; a snapshot).
+    /// Bytes committed and not yet released (any thread; a snapshot), from 0
+    /// to capacity().
+    ///
+    /// read_index_ is loaded first, with acquire: the consumer stored that
+    /// value after loading a write_index_ at least as large, so our later load
+    /// of write_index_ (read-read coherence; the index only grows) is at least
+    /// as large too: the difference cannot go below 0. Loaded in the other
+    /// order, the consumer could move read_index_ past the write value already
+    /// taken. The stale read value can make the difference exceed capacity()
+    /// (the consumer released and the producer wrote more between the two
+    /// loads): it is capped there.
     std::uint64_t unread_bytes() const noexcept {
-        return write_index_.load(std::memory_order_acquire) - read_index_.load(std::memory_order_acquire);
+        const std::uint64_t r = read_index_.load(std::memory_order_acquire);
+        const std::uint64_t w = write_index_.load(std::memory_order_acquire);
+        const std::uint64_t n = w - r;
+        return n < capacity_ ? n : capacity_;
     }
 
     /// Drops everything committed (consumer side, or a single-threaded child after fork()).
