@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::size_t kChunk = std::size_t{1} << 16;
 
-/// Reads `fd` into `out` per `limits`. `out` may throw only std::bad_alloc
+/// Reads `fd` into `out` per `limits`. Only growing out.bytes throws: std::bad_alloc
 /// (and std::length_error past max_size(), which a cap below it rules out).
 void read_fd(int fd, const WholeFileLimits& limits, WholeFile& out) {
     struct stat st {};
@@ -45,6 +45,9 @@ void read_fd(int fd, const WholeFileLimits& limits, WholeFile& out) {
     std::vector<std::byte>& bytes = out.bytes;
     // Past the prefix, if any: only a file that starts right gets its buffer.
     if (prefix == 0) bytes.reserve(static_cast<std::size_t>(size));
+    // Read into a buffer of its own, so that `bytes` grows only by what
+    // arrives: a regular file's fits the capacity reserved for it exactly.
+    std::byte buffer[kChunk];
     for (;;) {
         const std::uint64_t have = bytes.size();
         // Up to the prefix first, so that a wrong one stops after it; never
@@ -52,20 +55,16 @@ void read_fd(int fd, const WholeFileLimits& limits, WholeFile& out) {
         std::uint64_t want = have < prefix ? prefix - have : kChunk;
         const std::uint64_t room = limits.max_bytes - std::min(have, limits.max_bytes);
         if (room < want) want = room + 1;
-        bytes.resize(static_cast<std::size_t>(have + want));
-        const ssize_t n = ::read(fd, bytes.data() + have, static_cast<std::size_t>(want));
+        const ssize_t n = ::read(fd, buffer, static_cast<std::size_t>(want));
         if (n < 0) {
-            bytes.resize(static_cast<std::size_t>(have));
             if (errno == EINTR) continue;
             out.problem = {ReadProblem::Kind::cannot_read, errno};
             return;
         }
-        bytes.resize(static_cast<std::size_t>(have + static_cast<std::uint64_t>(n)));
+        bytes.insert(bytes.end(), buffer, buffer + n);
         const bool ended = n == 0;
         if (prefix > 0 && have < prefix && (bytes.size() >= prefix || ended)) {
-            const std::size_t compared = std::min(bytes.size(), prefix);
-            if (compared < prefix ||
-                std::memcmp(bytes.data(), limits.required_prefix.data(), compared) != 0) {
+            if (bytes.size() < prefix || std::memcmp(bytes.data(), limits.required_prefix.data(), prefix) != 0) {
                 out.prefix_mismatch = true;
                 return;
             }
