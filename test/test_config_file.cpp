@@ -446,7 +446,6 @@ BOOST_AUTO_TEST_CASE(unreadable_files_are_io_errors_with_strerror) {
     std::vector<Case> cases = {
         {dir.file("missing.yaml"), ENOENT},
         {dir.file("no/such/dir/logging.yaml"), ENOENT},
-        {dir.path().string(), EISDIR},
     };
     if (::geteuid() != 0) {  // root reads a file of mode 0000
         std::string locked = write_file(dir, "locked.yaml", "level: INFO\n");
@@ -460,6 +459,135 @@ BOOST_AUTO_TEST_CASE(unreadable_files_are_io_errors_with_strerror) {
             BOOST_TEST((result.error().code == ErrorCode::io_error));
             BOOST_TEST(result.error().message ==
                        c.path + ": cannot read the configuration file: " + std::strerror(c.error));
+        }
+    }
+}
+
+namespace {
+
+/// from_file(path)'s error, required to be io_error and to read
+/// "<path>: cannot read the configuration file: <what>".
+void expect_unreadable(const std::string& path, const std::string& what) {
+    auto result = Config::from_file(path, code_base());
+    BOOST_TEST_REQUIRE(!result.has_value());
+    BOOST_TEST((result.error().code == ErrorCode::io_error), result.error().message);
+    BOOST_TEST(result.error().message == path + ": cannot read the configuration file: " + what);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(devices_and_directories_are_refused_before_reading) {
+    // /dev/zero and /dev/urandom never end: read, they would fill memory.
+    TempDir dir;
+    expect_unreadable("/dev/zero", "is a character device, not a regular file");
+    expect_unreadable("/dev/urandom", "is a character device, not a regular file");
+    expect_unreadable(dir.path().string(), "is a directory, not a regular file");
+}
+
+BOOST_AUTO_TEST_CASE(a_fifo_is_refused_without_blocking) {
+    // Nobody ever opens the FIFO for writing: a blocking open would not return.
+    TempDir dir;
+    const std::string fifo = dir.file("logging.yaml");
+    BOOST_TEST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0, std::strerror(errno));
+    expect_unreadable(fifo, "is a FIFO, not a regular file");
+}
+
+BOOST_AUTO_TEST_CASE(a_file_above_1_mib_is_refused) {
+    TempDir dir;
+    // A valid file of exactly 1 MiB is read: a comment pads it.
+    std::string text = "level: DEBUG\n#";
+    text += std::string(1024 * 1024 - text.size() - 1, 'x') + "\n";
+    const std::string at_cap = write_file(dir, "at-cap.yaml", text);
+    auto result = Config::from_file(at_cap, code_base());
+    BOOST_TEST_REQUIRE(result.has_value(), agora_test::error_text(result));
+    BOOST_TEST((result->level == Level::debug));
+
+    const std::string above = write_file(dir, "above-cap.yaml", text + "x");
+    expect_unreadable(above, "is 1048577 bytes, above the cap of 1048576 bytes (1 MiB)");
+}
+
+namespace {
+
+/// A file like /etc/shadow: a YAML scalar of several lines.
+constexpr std::string_view kSecret = "SECRETHASH";
+const std::string kShadow = "root:$y$SECRETHASH:19000:0:99999:7:::\n"
+                            "daemon:$y$SECRETHASH:19000:0:99999:7:::\n"
+                            "admin:$y$SECRETHASH:19000:0:99999:7:::\n";
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_file_that_is_not_a_configuration_is_never_quoted) {
+    TempDir dir;
+    struct Case {
+        std::string name, text, expected;  // expected: after "<path>"
+    };
+    const std::vector<Case> cases = {
+        // Its lines end in ':', so the file parses as a map whose first key
+        // is the whole line: not a key name, so not shown.
+        {"shadow", kShadow,
+         ":1: top level: an unknown key that is not a key name (not shown): expected service_name,"},
+        // The top level is a scalar: its kind is named, never its text.
+        {"passwd", "root:x:0:0:root:/root:SECRETHASH\ndaemon:x:1:1:19000:/usr/sbin\n",
+         ":1: top level: a scalar is not accepted: expected a map of settings (service_name,"},
+        {"shadow-seq", "- root:$y$SECRETHASH:19000\n- daemon:$y$SECRETHASH:19000\n",
+         ":1: top level: a sequence is not accepted: expected a map of settings"},
+        // NUL bytes or bytes that are not UTF-8: not a text file.
+        {"binary", std::string("\x7f" "ELF\x02\x01\x01\0\0SECRETHASH\n", 15) + "SECRETHASH",
+         ":1: not a text file (a NUL byte at byte 7): expected a YAML map of settings"},
+        {"latin1", "level: INFO\nsecret: SECRETHASH\xe9\n", ":2: not a text file (invalid UTF-8 at byte 30)"},
+        {"overlong", "a: \xc0\xafSECRETHASH\n", ":1: not a text file (invalid UTF-8 at byte 3)"},
+        {"surrogate", "a: \xed\xa0\x80SECRETHASH\n", ":1: not a text file (invalid UTF-8 at byte 3)"},
+        // yaml-cpp's reasons that append what they found are cut before it.
+        {"escape", "a: \"\\qSECRETHASH\"\n", ":1: YAML syntax error at column "},
+        {"version", "%YAML SECRETHASH\n---\na: 1\n", ":1: YAML syntax error at column "},
+        // An unknown key is quoted only if it is a name, and cut to 64 bytes.
+        {"long-key", std::string(70, 'k') + "SECRETHASH: 1\n", ":1: " + std::string(64, 'k') + "...: unknown key"},
+        {"control-key", "\"a\\x1bSECRETHASH\": 19000\n",
+         ":1: top level: an unknown key that is not a key name (not shown): expected service_name,"},
+        {"section-key", "file:\n  \"SECRETHASH 19000\": 1\n",
+         ":2: file: an unknown key that is not a key name (not shown): expected enabled, path,"},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.name) {
+            const std::string path = write_file(dir, c.name, c.text);
+            auto result = Config::from_file(path, code_base());
+            BOOST_TEST_REQUIRE(!result.has_value());
+            BOOST_TEST((result.error().code == ErrorCode::invalid_config_file), result.error().message);
+            BOOST_TEST(result.error().message.starts_with(path + c.expected), result.error().message);
+            BOOST_TEST(!contains(result.error().message, kSecret), result.error().message);
+            BOOST_TEST(!contains(result.error().message, "19000"), result.error().message);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(hostile_files_through_log_config_file) {
+    TempDir dir;
+    EnvGuard env;
+    const std::string fifo = dir.file("fifo.yaml");
+    BOOST_TEST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0, std::strerror(errno));
+    const std::string shadow = write_file(dir, "shadow", kShadow);
+    struct Case {
+        std::string path, expected;  // expected: after "<path>"
+        ErrorCode code;
+    };
+    const std::vector<Case> cases = {
+        {"/dev/zero", ": cannot read the configuration file: is a character device, not a regular file",
+         ErrorCode::io_error},
+        {"/dev/urandom", ": cannot read the configuration file: is a character device, not a regular file",
+         ErrorCode::io_error},
+        {fifo, ": cannot read the configuration file: is a FIFO, not a regular file", ErrorCode::io_error},
+        {dir.path().string(), ": cannot read the configuration file: is a directory, not a regular file",
+         ErrorCode::io_error},
+        {shadow, ":1: top level: an unknown key that is not a key name (not shown)", ErrorCode::invalid_config_file},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.path) {
+            env.set("LOG_CONFIG_FILE", c.path);
+            auto result = Config::from_env(code_base());
+            BOOST_TEST_REQUIRE(!result.has_value());
+            BOOST_TEST((result.error().code == c.code), result.error().message);
+            BOOST_TEST(result.error().message.starts_with(c.path + c.expected), result.error().message);
+            BOOST_TEST(!contains(result.error().message, kSecret), result.error().message);
         }
     }
 }
@@ -668,7 +796,7 @@ BOOST_AUTO_TEST_CASE(a_top_level_that_is_not_one_map_is_an_error) {
     };
     const std::vector<Case> cases = {
         {"- level: INFO\n", ":1: top level: a sequence is not accepted: expected a map of settings (service_name,"},
-        {"# settings\n\nINFO\n", ":3: top level: 'INFO' is not accepted: expected a map of settings"},
+        {"# settings\n\nINFO\n", ":3: top level: a scalar is not accepted: expected a map of settings"},
         {"~\n", ":1: top level: an empty value (null) is not accepted: expected a map of settings"},
         {"", ": the file holds no YAML document: expected a map of settings"},
         {"# only a comment\n", ": the file holds no YAML document: expected a map of settings"},

@@ -16,8 +16,10 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <new>
+#include <thread>
 
 // The largest single allocation since the last reset: a length field must
 // never size one (the 4 GB case below). Also the bytes allocated in all, and
@@ -1259,7 +1261,9 @@ BOOST_AUTO_TEST_CASE(cli_usage_errors_exit_2_and_help_exits_0) {
     const std::string path = write_input(dir, "clean.bin", three_records());
     for (const auto& args : std::vector<std::vector<std::string>>{
              {}, {"--bogus", path}, {"--format", "xml", path}, {"--format"}, {"--output"}, {"--threads"},
-             {"--threads", "0", path}, {"--threads=x", path}, {"--threads", "2k", path}, {"--threads", "100000", path}}) {
+             {"--threads", "0", path}, {"--threads=x", path}, {"--threads", "2k", path}, {"--threads", "100000", path},
+             {"--max-input-mb"}, {"--max-input-mb", "0", path}, {"--max-input-mb=1x", path},
+             {"--max-input-mb", "1048577", path}, {"--max-input-mb", "-1", path}}) {
         const Run r = run_cli(dir, args);
         BOOST_TEST(r.status == 2, r.err);
         BOOST_TEST(r.err.starts_with("agora-log-decode: "), r.err);
@@ -1275,7 +1279,8 @@ namespace {
 /// Runs the command line in this process (decode_cli), its output and
 /// standard error in `dir`, for cases that need this test's operator new:
 /// with fail_nth > 0, its fail_nth-th allocation and all after it fail.
-Run run_in_process(const agora_test::TempDir& dir, std::vector<std::string> args, std::uint64_t fail_nth = 0) {
+Run run_in_process(const agora_test::TempDir& dir, std::vector<std::string> args, std::uint64_t fail_nth = 0,
+                   std::FILE* in = stdin) {
     std::vector<char*> argv{const_cast<char*>("agora-log-decode")};
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -1288,7 +1293,7 @@ Run run_in_process(const agora_test::TempDir& dir, std::vector<std::string> args
         if (fail_nth != 0) fail.emplace(fail_nth);
         try {
             r.allocations = allocations_of([&] {
-                r.status = agora::log::detail::decode_cli(static_cast<int>(argv.size() - 1), argv.data(), stdin, out, err);
+                r.status = agora::log::detail::decode_cli(static_cast<int>(argv.size() - 1), argv.data(), in, out, err);
             });
         } catch (...) {
             r.status = -2;  // escaped decode_cli: what ended the process before
@@ -1608,4 +1613,115 @@ BOOST_AUTO_TEST_CASE(cli_threads_1_and_3_write_the_same_output_and_problems) {
     BOOST_TEST(in_process.status == three.status);
     BOOST_TEST(in_process.out == three.out);
     BOOST_TEST(in_process.err == three.err);
+}
+
+// ---- bounded inputs -------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(cli_dev_zero_ends_at_once_as_not_an_agora_log_file) {
+    // Read whole, /dev/zero would grow the heap until the process is killed:
+    // its first bytes are not the magic, so nothing after them is read.
+    agora_test::TempDir dir;
+    Run r = run_cli(dir, {"/dev/zero"});
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.out == "");
+    BOOST_TEST(r.err == "agora-log-decode: /dev/zero: not an agora-log binary file (no AGORALOG magic)\n");
+
+    r = run_cli(dir, {"-"}, "/dev/zero");
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.err == "agora-log-decode: <stdin>: not an agora-log binary file (no AGORALOG magic)\n");
+}
+
+namespace {
+
+/// A clean crash dump of at most `limit` bytes and more than `limit` - 4096,
+/// and how many records it holds.
+std::string dump_close_to(std::size_t limit, std::size_t& records) {
+    const std::string who(1000, 'w');
+    InputBuilder b = order_input();
+    records = 0;
+    std::string next = order_record(1, 1, who);
+    // Room for the next record and the crash entry (well under 1 KiB).
+    while (b.offset() + 2 * next.size() + 1024 < limit) {
+        b.record(next);
+        ++records;
+        next = order_record(records + 1, static_cast<int>(records + 1), who);
+    }
+    d::write_crash(b.sink, 11, 101, d::kDumpBackendDrained, records);
+    return b.data();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(cli_inputs_above_max_input_mb_are_refused_and_below_it_decode) {
+    agora_test::TempDir dir;
+    constexpr std::size_t kMiB = 1024 * 1024;
+    std::size_t records = 0;
+    const std::string dump = dump_close_to(kMiB, records);
+    BOOST_TEST_REQUIRE(dump.size() <= kMiB);
+    BOOST_TEST_REQUIRE(dump.size() > kMiB - 4096);
+    const std::string under = write_input(dir, "under-cap.bin", dump);
+    Run r = run_cli(dir, {"--max-input-mb", "1", under});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(std::count(r.out.begin(), r.out.end(), '\n') == static_cast<std::ptrdiff_t>(records));
+    r = run_cli(dir, {"--max-input-mb=1", "-"}, under);  // from a descriptor: read to its end
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(std::count(r.out.begin(), r.out.end(), '\n') == static_cast<std::ptrdiff_t>(records));
+
+    // One byte more: a regular file is refused by its size, before reading.
+    const std::string over = write_input(dir, "over-cap.bin", dump + std::string(kMiB + 1 - dump.size(), '\0'));
+    r = run_cli(dir, {"--max-input-mb", "1", over, under});
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.err == "agora-log-decode: " + over +
+                            ": 1048577 bytes is above the input cap of 1 MiB (--max-input-mb); not decoded\n");
+    BOOST_TEST(std::count(r.out.begin(), r.out.end(), '\n') == static_cast<std::ptrdiff_t>(records));
+
+    // The default cap (4096 MiB) takes it.
+    r = run_cli(dir, {over});
+    BOOST_TEST(r.err.find("above the input cap") == std::string::npos, r.err);
+}
+
+BOOST_AUTO_TEST_CASE(cli_an_endless_stream_stops_at_max_input_mb) {
+    // A valid file header, then zeros for as long as anybody reads them. The
+    // writer ends when the read end is closed (EPIPE; SIGPIPE is ignored).
+    agora_test::TempDir dir;
+    const std::string header = three_records().substr(0, sizeof(d::FileHeader));
+    int fds[2];
+    BOOST_TEST_REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+    const auto old_sigpipe = std::signal(SIGPIPE, SIG_IGN);
+    std::uint64_t written = 0;  // by the writer; read after join()
+    int write_errno = 0;
+    std::thread writer([&, fd = fds[1]] {
+        static const char kZeros[1 << 16] = {};
+        std::string_view pending = header;
+        for (;;) {
+            const char* data = pending.empty() ? kZeros : pending.data();
+            const std::size_t size = pending.empty() ? sizeof kZeros : pending.size();
+            const ssize_t n = ::write(fd, data, size);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                write_errno = errno;
+                break;
+            }
+            written += static_cast<std::uint64_t>(n);
+            if (!pending.empty()) pending.remove_prefix(std::min(pending.size(), static_cast<std::size_t>(n)));
+        }
+        ::close(fd);
+    });
+    std::FILE* in = ::fdopen(fds[0], "rb");
+    Run r;
+    if (in != nullptr) {
+        r = run_in_process(dir, {"--max-input-mb", "1", "-"}, 0, in);
+        std::fclose(in);  // the writer's next write fails with EPIPE
+    } else {
+        ::close(fds[0]);
+    }
+    writer.join();
+    std::signal(SIGPIPE, old_sigpipe);
+    BOOST_TEST_REQUIRE(in != nullptr);
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.out == "");
+    BOOST_TEST(r.err == "agora-log-decode: <stdin>: more than the input cap of 1 MiB (--max-input-mb); "
+                        "stopped reading, not decoded\n");
+    BOOST_TEST(write_errno == EPIPE);
+    BOOST_TEST(written > 1024u * 1024u);
 }

@@ -18,9 +18,9 @@
 #define BOOST_TEST_MODULE lifetime_races
 #include "common.hpp"
 
-#include "context_snapshot.hpp"
-#include "crash.hpp"
-#include "registry.hpp"
+#include "format/context_snapshot.hpp"
+#include "crash/crash.hpp"
+#include "frontend/registry.hpp"
 
 #include <agora/log/detail/frontend.hpp>
 #include <agora/log/detail/spsc_ring.hpp>

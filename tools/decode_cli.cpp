@@ -10,6 +10,7 @@
 
 #include "decode_cli.hpp"
 
+#include "base/whole_file.hpp"
 #include "decode/decoder.hpp"
 #include "format/format.hpp"
 
@@ -22,8 +23,10 @@
 #include <cerrno>
 #include <charconv>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +38,12 @@ using agora::log::detail::InputInfo;
 
 /// --threads above this is a typo, not a machine.
 constexpr unsigned kMaxThreads = 256;
+
+/// --max-input-mb: the default cap on the bytes read from one input (an
+/// endless stream would otherwise grow the heap until killed), and the largest.
+constexpr std::uint64_t kDefaultMaxInputMb = 4096;
+constexpr std::uint64_t kMaxMaxInputMb = std::uint64_t{1} << 20;
+constexpr std::uint64_t kMiB = 1024 * 1024;
 
 constexpr std::string_view kUsage = R"(Usage: agora-log-decode [OPTIONS] FILE...
 
@@ -52,6 +61,10 @@ Options:
   --no-sort           keep the order of the files
   --threads N         render on N threads (default: the CPUs, at most 4; 1: on
                       the main thread only); the output is the same for any N
+  --max-input-mb N    read at most N MiB from one input (default 4096, at most
+                      1048576); a larger input is an error and is not decoded.
+                      An input that does not start with the AGORALOG magic is
+                      read no further than its first bytes
   --help              print this help
 
 Problems with the inputs go to standard error: each names the input, what is
@@ -71,24 +84,31 @@ int usage_error(std::FILE* err, std::string_view message) {
     return 2;
 }
 
-/// The whole content of `path` ("-": `in`); false with `error` set if it cannot be read.
-bool read_all(std::FILE* in, const std::string& path, std::vector<std::byte>& out, std::string& error) {
-    std::FILE* f = path == "-" ? in : std::fopen(path.c_str(), "rb");
-    if (f == nullptr) {
-        error = std::strerror(errno);
-        return false;
+/// The content of `path` ("-": `in`, read from its descriptor), at most
+/// `max_bytes` of it, or only its first bytes if they are not the AGORALOG
+/// magic (the decoder then says it is not an agora-log file); false with
+/// `error` set if it cannot be read or is larger.
+bool read_input(std::FILE* in, const std::string& path, std::uint64_t max_bytes, std::vector<std::byte>& out,
+                std::string& error) {
+    using agora::log::detail::ReadProblem;
+    agora::log::detail::WholeFileLimits limits;
+    limits.max_bytes = max_bytes;
+    limits.required_prefix = std::string_view(agora::log::detail::kFileMagic, sizeof agora::log::detail::kFileMagic);
+    agora::log::detail::WholeFile file = path == "-" ? agora::log::detail::read_whole_fd(::fileno(in), limits)
+                                                     : agora::log::detail::read_whole_file(path.c_str(), limits);
+    switch (file.problem.kind) {
+        case ReadProblem::Kind::none: out = std::move(file.bytes); return true;
+        case ReadProblem::Kind::out_of_memory: throw std::bad_alloc();
+        case ReadProblem::Kind::too_large:
+            error = file.problem.size_known
+                        ? fmt::format("{} bytes is above the input cap of {} MiB (--max-input-mb); not decoded",
+                                      file.problem.size, max_bytes / kMiB)
+                        : fmt::format("more than the input cap of {} MiB (--max-input-mb); stopped reading, "
+                                      "not decoded",
+                                      max_bytes / kMiB);
+            return false;
+        default: error = agora::log::detail::problem_text(file.problem, limits); return false;
     }
-    // A regular file's size, to read it in one go (it may still grow or shrink).
-    struct stat st {};
-    if (::fstat(::fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-        out.reserve(static_cast<std::size_t>(st.st_size));
-    std::byte buf[1 << 16];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.insert(out.end(), buf, buf + n);
-    const bool failed = std::ferror(f) != 0;
-    if (failed) error = std::strerror(errno);
-    if (f != in) std::fclose(f);
-    return !failed;
 }
 
 std::string iso_time(std::int64_t unix_ns) {
@@ -162,6 +182,7 @@ struct OutputFile {
 
 int run(int argc, char** argv, std::FILE* in, std::FILE* stdout_file, std::FILE* err) {
     DecodeOptions options;
+    std::uint64_t max_input_mb = kDefaultMaxInputMb;
     bool info = false;
     std::string output;
     std::vector<std::string> files;
@@ -189,6 +210,15 @@ int run(int argc, char** argv, std::FILE* in, std::FILE* stdout_file, std::FILE*
             if (ec != std::errc() || end != v->data() + v->size() || n == 0 || n > kMaxThreads)
                 return usage_error(err, fmt::format("--threads needs a number from 1 to {}, not '{}'", kMaxThreads, *v));
             options.threads = n;
+        } else if (is_option(a, "--max-input-mb")) {
+            const auto v = option_value(a, "--max-input-mb", i, argc, argv);
+            if (!v) return usage_error(err, "--max-input-mb needs a number");
+            std::uint64_t n = 0;
+            const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+            if (ec != std::errc() || end != v->data() + v->size() || n == 0 || n > kMaxMaxInputMb)
+                return usage_error(
+                    err, fmt::format("--max-input-mb needs a number from 1 to {}, not '{}'", kMaxMaxInputMb, *v));
+            max_input_mb = n;
         } else if (is_option(a, "--format")) {
             const auto v = option_value(a, "--format", i, argc, argv);
             if (!v) return usage_error(err, "--format needs a value: json or text");
@@ -227,8 +257,9 @@ int run(int argc, char** argv, std::FILE* in, std::FILE* stdout_file, std::FILE*
         try {
             std::vector<std::byte> bytes;
             std::string error;
-            if (!read_all(in, path, bytes, error)) {
-                std::fprintf(err, "agora-log-decode: %s: %s\n", path.c_str(), error.c_str());
+            if (!read_input(in, path, max_input_mb * kMiB, bytes, error)) {
+                std::fprintf(err, "agora-log-decode: %s: %s\n", path == "-" ? "<stdin>" : path.c_str(),
+                             error.c_str());
                 status = 1;
                 continue;
             }

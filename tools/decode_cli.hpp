@@ -7,7 +7,8 @@
 
 namespace agora::log::detail {
 
-/// Runs agora-log-decode with argv[1..argc-1]: reads FILE "-" from `in`,
+/// Runs agora-log-decode with argv[1..argc-1]: reads FILE "-" from `in`'s
+/// descriptor with read(2) (nothing must be in its stdio buffer),
 /// writes records (or --info, --help) to `out` unless --output names a file,
 /// problems to `err`. Returns the exit status (see --help).
 int decode_cli(int argc, char** argv, std::FILE* in, std::FILE* out, std::FILE* err);

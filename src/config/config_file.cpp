@@ -3,16 +3,18 @@
 // out of range, a duplicate key or a YAML syntax error is an Error naming the
 // file, the line and the dotted key; nothing is skipped or defaulted.
 // yaml-cpp reports problems by throwing: everything it throws is caught here.
+// The file may be anything (LOG_CONFIG_FILE=/etc/shadow): it is read only if
+// it is a regular file of at most 1 MiB, and nothing of it is quoted until it
+// is known to be a map of settings (FileReader::read()).
 
 #include <agora/log/config.hpp>
 
+#include "base/whole_file.hpp"
 #include "config/config_parse.hpp"
 
 #include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -35,35 +37,106 @@ namespace {
 
 using namespace detail;
 
-/// The whole file, or the errno of the failing call.
-std::optional<std::string> read_whole_file(const std::string& path, int& error) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        error = errno;
-        return std::nullopt;
-    }
-    std::string text;
-    char buffer[16384];
-    for (;;) {
-        ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n > 0) {
-            text.append(buffer, static_cast<std::size_t>(n));
-        } else if (n == 0) {
-            break;
-        } else if (errno != EINTR) {
-            error = errno;
-            ::close(fd);
-            return std::nullopt;
+/// Largest configuration file read: a settings map is a few KiB; anything
+/// larger is not one (or is a device or a stream that never ends).
+constexpr std::uint64_t kMaxConfigFileBytes = 1024 * 1024;
+
+/// The first byte offset at which `text` is not UTF-8 text (a NUL byte, a
+/// malformed, overlong or surrogate sequence, above U+10FFFF); none if it is.
+std::optional<std::size_t> not_text_at(std::string_view text) {
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const std::size_t n = text.size();
+    std::size_t i = 0;
+    while (i < n) {
+        const unsigned char c = p[i];
+        if (c == 0) return i;
+        if (c < 0x80) {
+            ++i;
+            continue;
         }
+        std::size_t len = 0;
+        unsigned char lo = 0x80, hi = 0xbf;  // the second byte's range (Unicode table 3-7)
+        if (c >= 0xc2 && c <= 0xdf) len = 2;
+        else if (c == 0xe0) len = 3, lo = 0xa0;
+        else if (c == 0xed) len = 3, hi = 0x9f;
+        else if (c >= 0xe1 && c <= 0xef) len = 3;
+        else if (c == 0xf0) len = 4, lo = 0x90;
+        else if (c >= 0xf1 && c <= 0xf3) len = 4;
+        else if (c == 0xf4) len = 4, hi = 0x8f;
+        else return i;
+        if (n - i < len || p[i + 1] < lo || p[i + 1] > hi) return i;
+        for (std::size_t k = 2; k < len; ++k)
+            if (p[i + k] < 0x80 || p[i + k] > 0xbf) return i;
+        i += len;
     }
-    ::close(fd);
-    return text;
+    return std::nullopt;
+}
+
+/// 1-based line of byte `offset` in `text`.
+int line_at(std::string_view text, std::size_t offset) {
+    return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
+}
+
+/// An unknown key as an error message shows it: only if it looks like a key
+/// name (ASCII letters, digits, '_', '-', '.'), and then cut to 64 bytes. A
+/// file that is not a configuration file can parse as a map (a line of
+/// /etc/shadow ends in ':'): its "key" is then anything but a name, and is
+/// not shown.
+std::optional<std::string> shown_key(std::string_view key) {
+    constexpr std::size_t kMax = 64;
+    if (key.empty()) return std::nullopt;
+    for (char c : key) {
+        const bool name = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                          c == '-' || c == '.';
+        if (!name) return std::nullopt;
+    }
+    if (key.size() <= kMax) return std::string(key);
+    return std::string(key.substr(0, kMax)) + "...";
+}
+
+/// yaml-cpp's reason for a syntax error if it is one of its fixed texts; the
+/// fixed part of one that appends what it found (an escape character, a
+/// code point, a version), which may be the file's content; else a generic
+/// reason. Only these are shown, so a file that is not YAML is never quoted.
+std::string_view syntax_reason(const std::string& msg) {
+    namespace m = YAML::ErrorMsg;
+    static constexpr const char* kFixed[] = {
+        m::YAML_DIRECTIVE_ARGS, m::YAML_MAJOR_VERSION, m::REPEATED_YAML_DIRECTIVE, m::TAG_DIRECTIVE_ARGS,
+        m::REPEATED_TAG_DIRECTIVE, m::CHAR_IN_TAG_HANDLE, m::TAG_WITH_NO_SUFFIX, m::END_OF_VERBATIM_TAG,
+        m::END_OF_MAP, m::END_OF_MAP_FLOW, m::END_OF_SEQ, m::END_OF_SEQ_FLOW, m::MULTIPLE_TAGS,
+        m::MULTIPLE_ANCHORS, m::MULTIPLE_ALIASES, m::ALIAS_CONTENT, m::INVALID_HEX, m::UNKNOWN_TOKEN,
+        m::DOC_IN_SCALAR, m::EOF_IN_SCALAR, m::CHAR_IN_SCALAR, m::TAB_IN_INDENTATION, m::FLOW_END,
+        m::BLOCK_ENTRY, m::MAP_KEY, m::MAP_VALUE, m::ALIAS_NOT_FOUND, m::ANCHOR_NOT_FOUND, m::CHAR_IN_ALIAS,
+        m::CHAR_IN_ANCHOR, m::ZERO_INDENT_IN_BLOCK, m::CHAR_IN_BLOCK, m::AMBIGUOUS_ANCHOR, m::UNKNOWN_ANCHOR,
+        m::UNMATCHED_GROUP_TAG, m::UNEXPECTED_END_SEQ, m::UNEXPECTED_END_MAP, m::SINGLE_QUOTED_CHAR,
+        m::INVALID_ANCHOR, m::INVALID_ALIAS, m::INVALID_TAG};
+    // "unknown escape character: " and the like, without what follows.
+    static constexpr std::string_view kPrefixed[] = {"unknown escape character", "invalid unicode",
+                                                     "bad YAML version"};
+    for (const char* fixed : kFixed)
+        if (msg == fixed) return fixed;
+    for (std::string_view prefixed : kPrefixed)
+        if (std::string_view(msg).starts_with(prefixed)) return prefixed;
+    return "not valid YAML";
 }
 
 /// 1-based line of a mark; 0 when yaml-cpp has none.
 int line_of(const YAML::Mark& mark) { return mark.is_null() ? 0 : mark.line + 1; }
 
-/// How a value is shown in "<this> is not accepted".
+/// What a node is, without its content.
+std::string_view kind_of(const YAML::Node& node) {
+    switch (node.Type()) {
+        case YAML::NodeType::Scalar: return "a scalar";
+        case YAML::NodeType::Sequence: return "a sequence";
+        case YAML::NodeType::Map: return "a map";
+        case YAML::NodeType::Null: return "an empty value (null)";
+        case YAML::NodeType::Undefined: break;
+    }
+    return "an undefined value";
+}
+
+/// How a value is shown in "<this> is not accepted". Only a known key's value
+/// is quoted: the file is then a configuration file.
 std::string describe(const YAML::Node& node) {
     switch (node.Type()) {
         case YAML::NodeType::Scalar: return fmt::format("'{}'", node.Scalar());
@@ -97,14 +170,25 @@ class FileReader {
 public:
     FileReader(const std::string& path, Config& config) : path_(path), c_(config) {}
 
+    /// Nothing of `text` is quoted until it is known to be a map of settings
+    /// (see the rules in docs/configuration.md).
     std::optional<Error> read(const std::string& text) {
+        if (auto at = not_text_at(text)) {
+            return Error{ErrorCode::invalid_config_file,
+                         fmt::format("{}:{}: not a text file ({} at byte {}): expected a YAML map of settings", path_,
+                                     line_at(text, *at), text[*at] == '\0' ? "a NUL byte" : "invalid UTF-8", *at)};
+        }
         std::vector<YAML::Node> documents;
         try {
             documents = YAML::LoadAll(text);
+        } catch (const YAML::DeepRecursion& e) {
+            return Error{ErrorCode::invalid_config_file,
+                         fmt::format("{}:{}: YAML syntax error at column {}: nested more than {} levels deep", path_,
+                                     line_of(e.mark), e.mark.column + 1, e.depth())};
         } catch (const YAML::ParserException& e) {
             return Error{ErrorCode::invalid_config_file,
                          fmt::format("{}:{}: YAML syntax error at column {}: {}", path_, line_of(e.mark),
-                                     e.mark.column + 1, e.msg)};
+                                     e.mark.column + 1, syntax_reason(e.msg))};
         }
         if (documents.empty())
             return Error{ErrorCode::invalid_config_file,
@@ -116,7 +200,7 @@ public:
                               "a second YAML document is not accepted: expected one document");
         const YAML::Node& top = documents.front();
         if (!top.IsMap())
-            return not_accepted(std::max(line_of(top.Mark()), 1), "top level", describe(top),
+            return not_accepted(std::max(line_of(top.Mark()), 1), "top level", kind_of(top),
                                 "a map of settings (" + join_keys(kTopKeys) + ")");
         return read_top(top);
     }
@@ -155,10 +239,16 @@ private:
             int line = line_of(key.Mark());
             std::string where = prefix.empty() ? std::string("top level") : std::string(prefix);
             if (!key.IsScalar())
-                return not_accepted(line, where, describe(key) + " as a key", "a key name");
+                return not_accepted(line, where, std::string(kind_of(key)) + " as a key", "a key name");
+            if (!known.empty() && std::find(known.begin(), known.end(), key.Scalar()) == known.end()) {
+                const std::string expected = fmt::format("expected {}", join_keys(known));
+                const auto shown = shown_key(key.Scalar());
+                if (!shown)
+                    return file_error(line, where, "an unknown key that is not a key name (not shown): " + expected);
+                return file_error(line, prefix.empty() ? *shown : fmt::format("{}.{}", prefix, *shown),
+                                  "unknown key: " + expected);
+            }
             std::string dotted = prefix.empty() ? key.Scalar() : fmt::format("{}.{}", prefix, key.Scalar());
-            if (!known.empty() && std::find(known.begin(), known.end(), key.Scalar()) == known.end())
-                return file_error(line, dotted, fmt::format("unknown key: expected {}", join_keys(known)));
             if (auto [first, inserted] = seen.emplace(key.Scalar(), line); !inserted)
                 return file_error(line, dotted, fmt::format("duplicate key (first at line {})", first->second));
             out.push_back(Entry{line, std::move(dotted), pair.second});
@@ -476,13 +566,24 @@ Expected<Config> Config::from_file(const std::string& path) { return from_file(p
 
 Expected<Config> Config::from_file(const std::string& path, Config base) {
     try {
-        int error = 0;
-        auto text = read_whole_file(path, error);
-        if (!text)
-            return Error{ErrorCode::io_error,
-                         fmt::format("{}: cannot read the configuration file: {}", path, std::strerror(error))};
-        if (auto problem = FileReader(path, base).read(*text)) return *problem;
+        WholeFileLimits limits;
+        limits.regular_file_only = true;
+        limits.max_bytes = kMaxConfigFileBytes;
+        WholeFile file = read_whole_file(path.c_str(), limits);
+        if (!file.ok())
+            return Error{ErrorCode::io_error, fmt::format("{}: cannot read the configuration file: {}", path,
+                                                          problem_text(file.problem, limits))};
+        const std::string text(reinterpret_cast<const char*>(file.bytes.data()), file.bytes.size());
+        file.bytes = {};
+        if (auto problem = FileReader(path, base).read(text)) return *problem;
         return base;
+    } catch (const std::bad_alloc&) {
+        return Error{ErrorCode::invalid_config_file,
+                     fmt::format("{}: reading the configuration file failed: out of memory", path)};
+    } catch (const YAML::Exception& e) {
+        // Not a syntax error (those are caught in read()): its text may quote the file.
+        return Error{ErrorCode::invalid_config_file,
+                     fmt::format("{}:{}: reading the configuration file failed in yaml-cpp", path, line_of(e.mark))};
     } catch (const std::exception& e) {
         return Error{ErrorCode::invalid_config_file,
                      fmt::format("{}: reading the configuration file failed: {}", path, e.what())};

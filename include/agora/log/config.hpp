@@ -138,10 +138,18 @@ struct Config {
     ///   default_context: {key: scalar, ...}             (int, float, bool keep their type).
     /// Values are accepted as from_env() accepts them, with the same ranges.
     /// Errors (never exceptions): io_error if the file cannot be read (with
-    /// strerror); invalid_config_file for a YAML syntax error, an unknown or
+    /// strerror), is not a regular file (a directory, a device such as
+    /// /dev/zero, a FIFO: it is opened non-blocking and nothing is read from
+    /// it) or is larger than 1 MiB; invalid_config_file for a file that is not
+    /// text (a NUL byte or invalid UTF-8), a YAML syntax error, an unknown or
     /// duplicate key at any level, a value of the wrong type, out of range or
     /// not one of the names accepted. The message reads
     ///   "<path>:<line>: <dotted.key>: '<value>' is not accepted: expected <what>".
+    /// Nothing of a file that is not a configuration file is quoted: not a
+    /// non-text file, not a top level that is not a map (only its kind), not
+    /// yaml-cpp's reason beyond its fixed text, and an unknown key only if it
+    /// looks like a key name (letters, digits, '_', '-', '.'; cut to 64 bytes).
+    /// A known key's value is quoted. docs/configuration.md has the rules.
     static Expected<Config> from_file(const std::string& path, Config base);
     /// from_file(path, Config{}).
     static Expected<Config> from_file(const std::string& path);
