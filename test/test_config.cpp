@@ -239,6 +239,47 @@ BOOST_AUTO_TEST_CASE(validate_rejects_bad_fields) {
     BOOST_TEST(no_file.validate().has_value());
 }
 
+// Expected: has_value() and the bool conversion tell which side is held;
+// value(), operator* and operator-> read a value, error() an error. Reading
+// the other side is a precondition violation (an assertion), not tested here.
+BOOST_AUTO_TEST_CASE(expected_holds_a_value_or_an_error) {
+    using agora::log::Error;
+    using agora::log::Expected;
+
+    Expected<std::string> value(std::string("abc"));
+    BOOST_TEST(value.has_value());
+    BOOST_TEST(static_cast<bool>(value));
+    BOOST_TEST(value.value() == "abc");
+    BOOST_TEST(*value == "abc");
+    BOOST_TEST(value->size() == 3u);
+    value->append("d");
+    BOOST_TEST(std::as_const(value).value() == "abcd");
+    const std::string moved = std::move(value).value();
+    BOOST_TEST(moved == "abcd");
+
+    const Expected<std::string> failed(Error{ErrorCode::io_error, "cannot open /x"});
+    BOOST_TEST(!failed.has_value());
+    BOOST_TEST(!static_cast<bool>(failed));
+    BOOST_TEST((failed.error().code == ErrorCode::io_error));
+    BOOST_TEST(failed.error().message == "cannot open /x");
+
+    const Expected<void> ok;
+    BOOST_TEST(ok.has_value());
+    BOOST_TEST(static_cast<bool>(ok));
+    const Expected<void> not_ok(Error{ErrorCode::already_running, "running"});
+    BOOST_TEST(!not_ok.has_value());
+    BOOST_TEST((not_ok.error().code == ErrorCode::already_running));
+    BOOST_TEST(not_ok.error().message == "running");
+
+    // What from_env() returns on success holds a Config.
+    EnvGuard env;
+    ::setenv("LOG_LEVEL", "ERROR", 1);
+    const auto config = Config::from_env(valid_base());
+    BOOST_TEST_REQUIRE(config.has_value());
+    BOOST_TEST((config->level == Level::error));
+    BOOST_TEST(((*config).service_name == "config-test"));
+}
+
 BOOST_AUTO_TEST_CASE(initialize_twice_is_already_running) {
     agora_test::TempDir dir;
     agora_test::ShutdownGuard guard;

@@ -1,7 +1,8 @@
 // Log injection (seed "Log Injection Prevention"): the text output escapes
-// CR and LF, removes terminal escape sequences and writes the other control
-// characters as \xHH (src/handlers/text_safety.hpp); the JSON output stays one
-// line, without a raw control character, whatever the input.
+// CR and LF, removes terminal escape sequences, writes the other control
+// characters and every byte that is not valid UTF-8 as \xHH
+// (src/handlers/text_safety.hpp); the JSON output stays one line, without a
+// raw control character, whatever the input.
 
 #define BOOST_TEST_MODULE text_safety
 #include "common.hpp"
@@ -52,6 +53,32 @@ long first_unsafe_byte(std::string_view s) {
     return -1;
 }
 
+/// True when `s` is valid UTF-8: shortest forms only, no surrogates, nothing
+/// above U+10FFFF (decoded here independently of the library).
+bool valid_utf8(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        std::size_t len = 0;
+        std::uint32_t cp = 0;
+        if (c < 0x80) { len = 1; cp = c; }
+        else if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1fu; }
+        else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0fu; }
+        else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07u; }
+        else return false;
+        if (i + len > s.size()) return false;
+        for (std::size_t k = 1; k < len; ++k) {
+            const auto b = static_cast<unsigned char>(s[i + k]);
+            if ((b & 0xc0) != 0x80) return false;
+            cp = (cp << 6) | (b & 0x3fu);
+        }
+        static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < kMin[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+        i += len;
+    }
+    return true;
+}
+
 std::size_t count(std::string_view s, char c) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), c)); }
 
 /// Inputs an attacker could put in a message, a name or a value.
@@ -69,6 +96,8 @@ const std::vector<std::string> kHostile = {
     "abc\x1b",
     "\xc2\x9b" "2J",
     "del\x7f",
+    "\x1b]0;unterminated title",
+    "\x1b]8;;http://evil.example/\nnext line",
 };
 
 }  // namespace
@@ -131,19 +160,14 @@ BOOST_AUTO_TEST_CASE(truncated_sequences_are_removed_to_the_end) {
     BOOST_TEST(safe("abc\x1b[") == "abc");
     BOOST_TEST(safe("abc\x1b[12") == "abc");
     BOOST_TEST(safe("abc\x1b[12;") == "abc");
-    BOOST_TEST(safe("abc\x1b]0;title") == "abc");
-    BOOST_TEST(safe("abc\x1b]0;title\x1b") == "abc");
     BOOST_TEST(safe("abc\x1b(") == "abc");
     BOOST_TEST(safe("\x1b") == "");
 }
 
 BOOST_AUTO_TEST_CASE(a_sequence_ends_at_a_byte_that_cannot_belong_to_it) {
     // A line break inside a sequence is escaped, not swallowed.
-    BOOST_TEST(safe("a\x1b]0;x\ny") == "a\\ny");
     BOOST_TEST(safe("a\x1b[1\nb") == "a\\nb");
     BOOST_TEST(safe("a\x1b\nb") == "a\\nb");
-    // An ESC inside an OSC starts a new sequence.
-    BOOST_TEST(safe("a\x1b]0;x\x1b[31mb") == "ab");
     // Bytes that are not part of the sequence are kept.
     BOOST_TEST(safe("a\x1b[1\xc3\xa9") == "a\xc3\xa9");
     BOOST_TEST(safe("a\x1b\xc3\xa9") == "a\xc3\xa9");
@@ -165,11 +189,119 @@ BOOST_AUTO_TEST_CASE(c1_controls_in_utf8_are_written_as_code_points) {
     BOOST_TEST(safe("\xc2\x80\xc2\x9f") == "\\u0080\\u009f");
     BOOST_TEST(safe("\xc2\xa0\xc2\xbf") == "\xc2\xa0\xc2\xbf");  // U+00A0, U+00BF: text
     // A 0xC2 without its second byte cannot be joined to a later 0x80-0x9F.
-    BOOST_TEST(safe("\xc2\x1b[m\x9b") == "\\xc2\x9b");
+    BOOST_TEST(safe("\xc2\x1b[m\x9b") == "\\xc2\\x9b");
     BOOST_TEST(safe("\xc2") == "\\xc2");
-    // Single bytes 0x80-0x9F are continuation bytes: left alone.
+    // 0x9B as the continuation byte of a valid character is text.
     BOOST_TEST(safe("\xc3\x9b") == "\xc3\x9b");  // "Û"
-    BOOST_TEST(safe("a\x9b" "b") == "a\x9b" "b");
+}
+
+// A terminal in 8-bit mode reads the raw bytes 0x80-0x9F as C1 controls: 0x9B
+// as CSI, 0x9D as OSC, 0x9C as ST. Outside a valid UTF-8 sequence they are
+// written as \xHH.
+BOOST_AUTO_TEST_CASE(raw_c1_bytes_are_written_as_hex) {
+    BOOST_TEST(safe("a\x9b" "2Jb") == "a\\x9b2Jb");                      // CSI, clear screen
+    BOOST_TEST(safe("\x9b" "31mred\x9b" "0m") == "\\x9b31mred\\x9b0m");  // CSI, colours
+    BOOST_TEST(safe("\x9d" "0;title\x9c" "x") == "\\x9d0;title\\x9cx");  // OSC ... ST
+    BOOST_TEST(safe("\x9d" "0;title\x07") == "\\x9d0;title\\x07");
+    BOOST_TEST(safe("\x9c") == "\\x9c");
+    BOOST_TEST(safe("\x90q\x9c") == "\\x90q\\x9c");  // DCS ... ST
+    BOOST_TEST(safe("\x85") == "\\x85");                // NEL
+    BOOST_TEST(safe("\x80\x9f") == "\\x80\\x9f");
+    // Continuation bytes 0xA0-0xBF without a lead byte are invalid too.
+    BOOST_TEST(safe("\xa0\xbf") == "\\xa0\\xbf");
+}
+
+BOOST_AUTO_TEST_CASE(invalid_utf8_bytes_are_written_as_hex) {
+    // Lead bytes that start no valid sequence.
+    BOOST_TEST(safe("\xff\xfe") == "\\xff\\xfe");
+    BOOST_TEST(safe("\xf5\x80\x80\x80") == "\\xf5\\x80\\x80\\x80");
+    BOOST_TEST(safe("\xf8\x88\x80\x80\x80") == "\\xf8\\x88\\x80\\x80\\x80");
+    // Truncated: by the end of the string, by ASCII, by another lead byte.
+    BOOST_TEST(safe("ab\xe2\x82") == "ab\\xe2\\x82");
+    BOOST_TEST(safe("\xe2\x82" "A") == "\\xe2\\x82A");
+    BOOST_TEST(safe("\xf0\x9f\x98") == "\\xf0\\x9f\\x98");
+    BOOST_TEST(safe("\xe2\xc3\xa9") == "\\xe2\xc3\xa9");  // the é after it stays
+    BOOST_TEST(safe("\xc3") == "\\xc3");
+    BOOST_TEST(safe("\xc3\n") == "\\xc3\\n");
+    // A removed sequence does not join the bytes around it into a character.
+    BOOST_TEST(safe("\xc3\x1b[m\xa9") == "\\xc3\\xa9");
+    BOOST_TEST(safe("\xe2\x1b]0;t\x07\x82\xac") == "\\xe2\\x82\\xac");
+    // Too many continuation bytes: the extra one is invalid.
+    BOOST_TEST(safe("\xc3\xa9\xa9") == "\xc3\xa9\\xa9");
+}
+
+BOOST_AUTO_TEST_CASE(overlong_forms_are_written_as_hex) {
+    BOOST_TEST(safe("\xc0\xaf") == "\\xc0\\xaf");                  // '/' in two bytes
+    BOOST_TEST(safe("\xc1\xbf") == "\\xc1\\xbf");
+    BOOST_TEST(safe("\xc0\x9b") == "\\xc0\\x9b");                  // ESC-less CSI, overlong
+    BOOST_TEST(safe("\xe0\x82\x9b") == "\\xe0\\x82\\x9b");        // U+009B in three bytes
+    BOOST_TEST(safe("\xe0\x80\xaf") == "\\xe0\\x80\\xaf");
+    BOOST_TEST(safe("\xe0\x9f\xbf") == "\\xe0\\x9f\\xbf");        // U+07FF in three bytes
+    BOOST_TEST(safe("\xf0\x80\x80\xaf") == "\\xf0\\x80\\x80\\xaf");
+    BOOST_TEST(safe("\xf0\x8f\xbf\xbf") == "\\xf0\\x8f\\xbf\\xbf");  // U+FFFF in four bytes
+    // The shortest forms at the same boundaries are text.
+    BOOST_TEST(safe("\xdf\xbf") == "\xdf\xbf");                  // U+07FF
+    BOOST_TEST(safe("\xe0\xa0\x80") == "\xe0\xa0\x80");          // U+0800
+    BOOST_TEST(safe("\xef\xbf\xbf") == "\xef\xbf\xbf");          // U+FFFF
+    BOOST_TEST(safe("\xf0\x90\x80\x80") == "\xf0\x90\x80\x80");  // U+10000
+}
+
+BOOST_AUTO_TEST_CASE(surrogates_and_code_points_above_10ffff_are_written_as_hex) {
+    BOOST_TEST(safe("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // U+D800
+    BOOST_TEST(safe("\xed\xbf\xbf") == "\\xed\\xbf\\xbf");  // U+DFFF
+    BOOST_TEST(safe("\xed\xa0\xbd\xed\xb8\x80") ==            // CESU-8 pair for U+1F600
+               "\\xed\\xa0\\xbd\\xed\\xb8\\x80");
+    BOOST_TEST(safe("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");  // U+110000
+    BOOST_TEST(safe("\xed\x9f\xbf") == "\xed\x9f\xbf");                // U+D7FF
+    BOOST_TEST(safe("\xee\x80\x80") == "\xee\x80\x80");                // U+E000
+    BOOST_TEST(safe("\xf4\x8f\xbf\xbf") == "\xf4\x8f\xbf\xbf");        // U+10FFFF
+}
+
+// A string sequence (OSC, DCS, SOS, PM, APC) without BEL or ST before the end
+// or before a control character loses only its ESC and introducer: the text
+// after it is kept (and rendered by the same rules).
+BOOST_AUTO_TEST_CASE(unterminated_string_sequences_keep_the_text) {
+    BOOST_TEST(safe("abc\x1b]0;title") == "abc0;title");
+    BOOST_TEST(safe("abc\x1b]0;title\x1b") == "abc0;title");
+    BOOST_TEST(safe("user=\x1b]bob logged in from 10.0.0.1") == "user=bob logged in from 10.0.0.1");
+    BOOST_TEST(safe("a\x1bPdata") == "adata");   // DCS
+    BOOST_TEST(safe("a\x1bXdata") == "adata");   // SOS
+    BOOST_TEST(safe("a\x1b^data") == "adata");   // PM
+    BOOST_TEST(safe("a\x1b_data") == "adata");   // APC
+    BOOST_TEST(safe("\x1b]") == "");
+    // Ended by a control character: it and what follows are rendered as usual.
+    BOOST_TEST(safe("a\x1b]0;x\ny") == "a0;x\\ny");
+    BOOST_TEST(safe("a\x1b]0;x\x08y") == "a0;x\\x08y");
+    // Ended by an ESC that is not ST: that ESC starts the next sequence.
+    BOOST_TEST(safe("a\x1b]0;x\x1b[31mb") == "a0;xb");
+    BOOST_TEST(safe("a\x1b]0;x\x1b]0;y\x07z") == "a0;xz");
+    BOOST_TEST(safe("\x1b]\x1b]\x1b]x") == "x");
+    // The kept payload is checked as UTF-8 like any text.
+    BOOST_TEST(safe("a\x1b]0;Gr\xc3\xb6\xc3\x9f\xc3" "e") == "a0;Gr\xc3\xb6\xc3\x9f\\xc3e");
+}
+
+BOOST_AUTO_TEST_CASE(terminated_string_sequences_are_removed_whole) {
+    BOOST_TEST(safe("a\x1b]0;title\x07" "b") == "ab");
+    BOOST_TEST(safe("a\x1b]0;title\x1b\\b") == "ab");
+    BOOST_TEST(safe("a\x1bPdata\x1b\\b") == "ab");
+    BOOST_TEST(safe("a\x1b_data\x07" "b") == "ab");
+    // In the payload only BEL and ESC '\' terminate: a raw 0x9C (8-bit ST)
+    // or invalid UTF-8 there is removed with the rest.
+    BOOST_TEST(safe("a\x1b]0;x\x9cy\x07" "b") == "ab");
+    BOOST_TEST(safe("a\x1b]0;\xff\xc3\x07" "b") == "ab");
+    BOOST_TEST(safe("\x1b]0;\x07") == "");
+}
+
+BOOST_AUTO_TEST_CASE(mixed_input) {
+    const std::string input =
+        "ok \xc3\xa9 \x9b" "2J \x1b]0;t\x07\x1b]2;keep \xc2\x9d \xed\xa0\x80 \xc0\xaf \xe2\x82\xac\x1b[0m\n"
+        "\x9d" "8;;http://x\x9c end\xe2";
+    const std::string expected =
+        "ok \xc3\xa9 \\x9b2J 2;keep \\u009d \\xed\\xa0\\x80 \\xc0\\xaf \xe2\x82\xac\\n"
+        "\\x9d8;;http://x\\x9c end\\xe2";
+    BOOST_TEST(safe(input) == expected);
+    BOOST_TEST(valid_utf8(safe(input)));
+    BOOST_TEST(first_unsafe_byte(safe(input)) == -1);
 }
 
 BOOST_AUTO_TEST_CASE(utf8_text_is_unchanged) {
@@ -198,6 +330,7 @@ BOOST_AUTO_TEST_CASE(random_bytes_give_a_safe_line) {
     BOOST_TEST(count(out, '\n') == 0u);
     BOOST_TEST(count(out, '\r') == 0u);
     BOOST_TEST(first_unsafe_byte(out) == -1);
+    BOOST_TEST(valid_utf8(out));
     // The output has nothing left to change.
     BOOST_TEST((safe(out) == out));
 }
@@ -302,8 +435,15 @@ BOOST_AUTO_TEST_CASE(hostile_messages_through_the_logger) {
             BOOST_TEST(line.find(" WARNING  injection.test  value=") != std::string::npos);
             BOOST_TEST(count(line, '\x1b') == 0u);  // not a terminal: no colours either
             BOOST_TEST(first_unsafe_byte(line) == -1);
+            BOOST_TEST(valid_utf8(line));
         }
     }
+    // An unterminated OSC loses only its introducer, not the text after it.
+    BOOST_TEST(text.lines[kHostile.size() - 2].find("  value=0;unterminated title  [") != std::string::npos,
+               text.lines[kHostile.size() - 2]);
+    BOOST_TEST(text.lines[kHostile.size() - 1].find("  value=8;;http://evil.example/\\nnext line  [") !=
+                   std::string::npos,
+               text.lines[kHostile.size() - 1]);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

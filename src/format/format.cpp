@@ -1,6 +1,7 @@
 #include "format/format.hpp"
 
 #include "format/record_codec.hpp"
+#include "format/utf8.hpp"
 
 #include <agora/log/detail/frontend.hpp>
 
@@ -109,25 +110,6 @@ constexpr std::array<std::uint8_t, 256> kNeedsWork = [] {
     for (int c = 0; c < 256; ++c) t[c] = (c < 0x20 || c == '"' || c == '\\' || c >= 0x7f) ? 1 : 0;
     return t;
 }();
-
-/// Length of the valid UTF-8 sequence at s (s[0] >= 0x80), or 0 if invalid.
-std::size_t utf8_sequence(const unsigned char* s, std::size_t n) noexcept {
-    unsigned char c = s[0];
-    std::size_t len;
-    std::uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
-    else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
-    else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
-    else return 0;
-    if (n < len) return 0;
-    for (std::size_t i = 1; i < len; ++i) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) return 0;  // overlong / range
-    if (cp >= 0xd800 && cp <= 0xdfff) return 0;  // surrogates
-    return len;
-}
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {

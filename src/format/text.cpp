@@ -1,6 +1,7 @@
 #include <agora/log/handlers/handler.hpp>
 
 #include "format/text_safety.hpp"
+#include "format/utf8.hpp"
 
 namespace agora::log {
 
@@ -57,8 +58,8 @@ constexpr bool in_range(unsigned char c, unsigned char lo, unsigned char hi) noe
 
 constexpr bool is_control(unsigned char c) noexcept { return c < 0x20 || c == kDel; }
 
-/// Returns the index just past the escape sequence whose ESC is at `p[i]`
-/// (see append_text_safe for what one sequence covers).
+/// Returns the index just past what is removed for the escape sequence whose
+/// ESC is at `p[i]` (see append_text_safe for what one sequence covers).
 std::size_t skip_escape(const unsigned char* p, std::size_t n, std::size_t i) noexcept {
     std::size_t j = i + 1;
     if (j == n) return n;
@@ -71,13 +72,18 @@ std::size_t skip_escape(const unsigned char* p, std::size_t n, std::size_t i) no
         return j;
     }
     if (kind == ']' || kind == 'P' || kind == 'X' || kind == '^' || kind == '_') {  // OSC, DCS, SOS, PM, APC
+        // Terminated (BEL or ST = ESC '\'): removed whole. Otherwise (the end
+        // of `s`, a control character or an ESC that starts something else
+        // comes first) only ESC and the introducer go: a terminal then shows
+        // the rest as text too. The scan stops at the next ESC, so each byte
+        // is scanned at most twice.
         for (++j; j < n; ++j) {
             const unsigned char c = p[j];
             if (c == kBel) return j + 1;
-            if (c == kEsc) return (j + 1 < n && p[j + 1] == '\\') ? j + 2 : j;  // ST, or a new sequence
-            if (is_control(c)) return j;
+            if (c == kEsc) return (j + 1 < n && p[j + 1] == '\\') ? j + 2 : i + 2;
+            if (is_control(c)) return i + 2;
         }
-        return n;
+        return i + 2;
     }
     while (j < n && in_range(p[j], 0x20, 0x2f)) ++j;  // intermediate bytes
     if (j < n && in_range(p[j], 0x30, 0x7e)) ++j;     // final byte
@@ -101,13 +107,19 @@ void append_text_safe(std::string& out, std::string_view s) {
     std::size_t i = 0;
     while (i < n) {
         const unsigned char c = p[i];
-        if ((c >= 0x20 && c != kDel && c != kC1Lead) || c == '\t') {
+        if ((c >= 0x20 && c < kDel) || c == '\t') {
             ++i;
             continue;
         }
-        if (c == kC1Lead && i + 1 < n && in_range(p[i + 1], 0xa0, 0xbf)) {
-            i += 2;  // U+00A0-U+00BF
-            continue;
+        std::size_t utf8_len = 0;
+        if (c >= 0x80) {
+            // Validity is decided on the input as given, before any sequence
+            // is removed, so a removal never joins bytes into a new character.
+            utf8_len = utf8_sequence(p + i, n - i);
+            if (utf8_len != 0 && !(c == kC1Lead && p[i + 1] <= 0x9f)) {
+                i += utf8_len;  // U+00A0 and above
+                continue;
+            }
         }
         out.append(s.data() + run, i - run);
         std::size_t next = i + 1;
@@ -117,10 +129,10 @@ void append_text_safe(std::string& out, std::string_view s) {
             out.append("\\r");
         } else if (c == kEsc) {
             next = skip_escape(p, n, i);
-        } else if (c == kC1Lead && i + 1 < n && in_range(p[i + 1], 0x80, 0x9f)) {
-            append_hex_escape(out, 'u', 4, p[i + 1]);  // a C1 control
+        } else if (utf8_len != 0) {
+            append_hex_escape(out, 'u', 4, p[i + 1]);  // a C1 control, U+0080-U+009F
             next = i + 2;
-        } else {  // C0 control, DEL, or 0xC2 without its second byte
+        } else {  // C0 control, DEL, or a byte of no valid UTF-8 sequence
             append_hex_escape(out, 'x', 2, c);
         }
         i = run = next;

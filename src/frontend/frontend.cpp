@@ -7,6 +7,7 @@
 
 #include <agora/log/config.hpp>
 #include <agora/log/detail/message_template.hpp>
+#include <agora/log/lifecycle.hpp>
 
 #include <pthread.h>
 #include <sched.h>

@@ -8,6 +8,7 @@
 #include <agora/log/crash.hpp>
 #include <agora/log/handlers/console.hpp>
 #include <agora/log/handlers/rotating_file.hpp>
+#include <agora/log/lifecycle.hpp>
 #include <agora/log/logger.hpp>
 
 #include <pthread.h>

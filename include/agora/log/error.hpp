@@ -2,6 +2,7 @@
 // Error values returned by setup calls. The logging calls themselves never
 // fail visibly: they count drops instead.
 
+#include <cassert>
 #include <string>
 #include <utility>
 #include <variant>
@@ -22,6 +23,7 @@ struct Error {
 };
 
 /// A value or an Error (std::expected is C++23; this is the subset we need).
+/// Check has_value() (or the bool conversion) before reading either side.
 template <class T>
 class [[nodiscard]] Expected {
 public:
@@ -31,17 +33,35 @@ public:
     bool has_value() const noexcept { return v_.index() == 0; }
     explicit operator bool() const noexcept { return has_value(); }
 
-    T& value() & { return std::get<0>(v_); }
-    const T& value() const& { return std::get<0>(v_); }
-    T&& value() && { return std::get<0>(std::move(v_)); }
+    /// The value. Precondition: has_value(), for operator* and operator->
+    /// too. Breaking it fails an assertion in a build with assertions; where
+    /// NDEBUG is defined (release builds) it throws std::bad_variant_access.
+    T& value() & {
+        check_value();
+        return std::get<0>(v_);
+    }
+    const T& value() const& {
+        check_value();
+        return std::get<0>(v_);
+    }
+    T&& value() && {
+        check_value();
+        return std::get<0>(std::move(v_));
+    }
     T& operator*() & { return value(); }
     const T& operator*() const& { return value(); }
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
 
+    /// The error. Precondition: !has_value(); on a value it throws
+    /// std::bad_variant_access.
     const Error& error() const& { return std::get<1>(v_); }
 
 private:
+    void check_value() const noexcept {
+        assert(has_value() && "agora::log::Expected: value() on an error; check has_value() first");
+    }
+
     std::variant<T, Error> v_;
 };
 
@@ -53,6 +73,8 @@ public:
 
     bool has_value() const noexcept { return ok_; }
     explicit operator bool() const noexcept { return ok_; }
+    /// The error. Precondition: !has_value(); on success it returns an empty
+    /// Error (code invalid_config, no message) that means nothing.
     const Error& error() const& { return error_; }
 
 private:

@@ -1,12 +1,12 @@
 #pragma once
-// Public API: Logger, format strings with automatic source location, and the
-// process-wide lifecycle (initialize, flush, shutdown).
+// Public API: Logger, format strings with automatic source location, and
+// get_logger(). What the calling thread compiles for a log call, and no more:
+// the configuration, the handlers and the process-wide lifecycle
+// (initialize, flush, shutdown, stats) are in <agora/log/lifecycle.hpp>.
 
-#include <agora/log/config.hpp>
 #include <agora/log/context.hpp>
 #include <agora/log/detail/frontend.hpp>
 #include <agora/log/detail/message_template.hpp>
-#include <agora/log/error.hpp>
 #include <agora/log/level.hpp>
 
 #include <fmt/core.h>
@@ -14,17 +14,13 @@
 #include <atomic>
 #include <cstdint>
 #include <exception>
-#include <memory>
 #include <source_location>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 namespace agora::log {
-
-class Handler;
 
 namespace detail {
 /// A named logger, interned for the life of the process (never freed, so a
@@ -312,34 +308,8 @@ inline Timer Logger::timer(std::string operation, Context fields, std::source_lo
     return Timer(*this, std::move(operation), std::move(fields), loc);
 }
 
-/// Starts the backend thread with the handlers `config` describes (console,
-/// rotating file) plus `extra_handlers`. Returns an Error for an invalid config
-/// or when already running. A file that cannot be opened is not an error: it
-/// is reported on stderr, the console is used instead, and a WARNING entry
-/// says so.
-Expected<void> initialize(const Config& config, std::vector<std::shared_ptr<Handler>> extra_handlers = {});
-
-/// Blocks until every record logged before the call (by any thread, as far as
-/// happens-before reaches) has been written to the handlers and handed to the
-/// OS. No-op when not running or when called from a handler.
-void flush() noexcept;
-
-/// Drains every ring, writes and closes everything, stops the backend. Records
-/// logged after it are discarded until the next initialize(). Idempotent.
-void shutdown() noexcept;
-
 /// The logger named `name` (created on first use; same state for the same
 /// name). Never throws: without memory it returns a logger that discards.
 Logger get_logger(std::string_view name) noexcept;
-
-/// Creates this thread's ring now, so its first record does not pay for it.
-void preallocate() noexcept;
-
-/// Counters since the process started. Any thread.
-struct Stats {
-    std::uint64_t records_written;  ///< records the backend has handed to the handlers
-    std::uint64_t records_dropped;  ///< records discarded (drop policy, no memory), as reported by the backend
-};
-Stats stats() noexcept;
 
 }  // namespace agora::log

@@ -49,10 +49,14 @@ public:
 /// message, file and function are untrusted and written so that a record stays
 /// one line and cannot drive the terminal: carriage returns and newlines
 /// become \r and \n, terminal escape sequences (CSI such as colours or cursor
-/// moves, OSC such as title changes, and the other ESC sequences) are removed,
-/// the other control characters and DEL become \xHH (TAB is kept) and the C1
-/// controls U+0080-U+009F become \u0080-\u009f. Other UTF-8 text is copied
-/// unchanged.
+/// moves, OSC such as title changes when terminated by BEL or ESC '\', and
+/// the other ESC sequences) are removed; of an unterminated OSC, DCS, SOS, PM
+/// or APC only the ESC and its introducer are removed and the rest is kept as
+/// text. The other control characters and DEL become \xHH (TAB is kept), the
+/// C1 controls U+0080-U+009F become \u0080-\u009f, and every byte that is not
+/// part of valid UTF-8 (a raw 8-bit C1 control such as 0x9B, an overlong
+/// form, a surrogate, a truncated sequence) becomes \xHH. Other UTF-8 text is
+/// copied unchanged.
 void format_text(const LogRecordView& record, std::string& out, bool colors);
 
 }  // namespace agora::log

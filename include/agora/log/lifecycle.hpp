@@ -1,0 +1,44 @@
+#pragma once
+// Public API: the process-wide lifecycle of the logging engine (initialize,
+// flush, shutdown), per-thread preallocation and the engine's counters.
+// Kept apart from <agora/log/logger.hpp> so that code which only logs does
+// not compile the configuration or the handler interface.
+
+#include <agora/log/config.hpp>
+#include <agora/log/error.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace agora::log {
+
+class Handler;
+
+/// Starts the backend thread with the handlers `config` describes (console,
+/// rotating file) plus `extra_handlers`. Returns an Error for an invalid config
+/// or when already running. A file that cannot be opened is not an error: it
+/// is reported on stderr, the console is used instead, and a WARNING entry
+/// says so.
+Expected<void> initialize(const Config& config, std::vector<std::shared_ptr<Handler>> extra_handlers = {});
+
+/// Blocks until every record logged before the call (by any thread, as far as
+/// happens-before reaches) has been written to the handlers and handed to the
+/// OS. No-op when not running or when called from a handler.
+void flush() noexcept;
+
+/// Drains every ring, writes and closes everything, stops the backend. Records
+/// logged after it are discarded until the next initialize(). Idempotent.
+void shutdown() noexcept;
+
+/// Creates this thread's ring now, so its first record does not pay for it.
+void preallocate() noexcept;
+
+/// Counters since the process started. Any thread.
+struct Stats {
+    std::uint64_t records_written;  ///< records the backend has handed to the handlers
+    std::uint64_t records_dropped;  ///< records discarded (drop policy, no memory), as reported by the backend
+};
+Stats stats() noexcept;
+
+}  // namespace agora::log
