@@ -1,17 +1,40 @@
 #!/usr/bin/env bash
-# Installs agora-log into a scratch prefix and builds the README example
+# Installs agora-log into a scratch root and builds the README example
 # against it through pkg-config, as a consumer project would.
+#
+#   scripts/check-install.sh [BUILD_DIR]
+#
+# With BUILD_DIR (a configured, built tree, as CI's `build`), installs that
+# one under build-install/root with DESTDIR instead of configuring and
+# building a tree of its own; pkg-config then reads the installed .pc file
+# with the root as its sysroot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-prefix="$PWD/build-install/prefix"
-rm -rf build-install
-meson setup build-install --prefix="$prefix" --libdir=lib -Dtests=false -Dexamples=false -Dperf=false >/dev/null
-meson install -C build-install >/dev/null
-export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
-g++ -std=c++20 -O2 -o build-install/consumer examples/readme_example.cpp \
-    $(pkg-config --cflags --libs agora-log) -Wl,-rpath,"$prefix/lib"
-(cd build-install && ./consumer >/dev/null)
-grep -q '"message":"Quote AAPL bid 189.21 ask 189.23"' build-install/logs/readme-example.log
-"$prefix/bin/agora-log-decode" --help > build-install/decode-help.txt
-grep -q '^Usage: agora-log-decode' build-install/decode-help.txt
+work="$PWD/build-install"
+rm -rf "$work"
+mkdir -p "$work"
+root="$work/root"
+if [ $# -ge 1 ]; then
+    meson install -C "$1" --destdir "$root" >/dev/null
+    pc="$(find "$root" -name agora-log.pc | head -n 1)"
+    export PKG_CONFIG_SYSROOT_DIR="$root"
+else
+    meson setup "$work/build" --prefix="$root" --libdir=lib -Dtests=false -Dexamples=false -Dperf=false >/dev/null
+    meson install -C "$work/build" >/dev/null
+    pc="$root/lib/pkgconfig/agora-log.pc"
+fi
+[ -f "$pc" ] || { echo "agora-log.pc was not installed"; exit 1; }
+export PKG_CONFIG_PATH="$(dirname "$pc")"
+libdir="$(dirname "$(dirname "$pc")")"
+bindir="$(find "$root" -type d -name bin | head -n 1)"
+g++ -std=c++20 -O2 -o "$work/consumer" examples/readme_example.cpp \
+    $(pkg-config --cflags --libs agora-log) -Wl,-rpath,"$libdir"
+(cd "$work" && ./consumer >/dev/null)
+grep -q '"message":"Quote AAPL bid 189.21 ask 189.23"' "$work/logs/readme-example.log"
+# Only the library is installed for applications: the decoder is the tool's.
+if nm -D --defined-only "$libdir"/libagora-log.so* 2>/dev/null | grep -q 'Decoder'; then
+    echo "libagora-log.so carries the decoder"; exit 1
+fi
+"$bindir/agora-log-decode" --help > "$work/decode-help.txt"
+grep -q '^Usage: agora-log-decode' "$work/decode-help.txt"
 echo "consumer build against the installed library through pkg-config works; agora-log-decode is installed"

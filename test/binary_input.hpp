@@ -1,6 +1,6 @@
 #pragma once
 // Builds inputs for the decoder (detail/binary_format.hpp) with the writers
-// the crash dump and the binary sink use (src/binary_writer.hpp), and records
+// the crash dump and the binary sink use (src/format/binary_writer.hpp), and records
 // laid out as a calling thread lays them out in its ring (detail/record.hpp).
 // Shared by test/test_decoder.cpp, the fuzz corpus generator and
 // perf/decode.cpp.

@@ -1,4 +1,4 @@
-// Unit tests of the rendering internals (src/format.hpp): JSON string
+// Unit tests of the rendering internals (src/format/format.hpp): JSON string
 // escaping and UTF-8 repair, function-name cleaning, timestamps, file base
 // names and message formatting from encoded arguments.
 

@@ -1,7 +1,7 @@
 // Log injection (seed "Log Injection Prevention"): the text output escapes
 // CR and LF, removes terminal escape sequences, writes the other control
 // characters and every byte that is not valid UTF-8 as \xHH
-// (src/handlers/text_safety.hpp); the JSON output stays one line, without a
+// (src/sinks/text_safety.hpp); the JSON output stays one line, without a
 // raw control character, whatever the input.
 
 #define BOOST_TEST_MODULE text_safety

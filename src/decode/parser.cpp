@@ -429,23 +429,23 @@ void Parser::record(const std::byte* p, std::size_t n, std::size_t pos, const st
     Decoder::Item item{};
     std::uint32_t offset = sizeof h;
     if ((h.logger_id & (kBoundContextFlag | kScopedContextFlag)) != 0) {
-        auto snapshot = [&](const char* which) -> const ContextSnapshot* {
-            if (h.size - offset < 8) {
-                offset = h.size;
-                problem(pos, fmt::format("record too short for its {} context address", which));
-                return nullptr;
-            }
-            std::uint64_t address;
-            std::memcpy(&address, p + offset, 8);
-            offset += 8;
-            const auto it = in_.snapshot_by_address.find(address);
-            if (it != in_.snapshot_by_address.end()) return it->second;
-            problem(pos, fmt::format("record refers to unknown context snapshot 0x{:x}; rendered without it", address));
-            return nullptr;
-        };
+        RecordView view;
         RecordContext context;
-        if (h.logger_id & kBoundContextFlag) context.bound = snapshot("bound");
-        if (h.logger_id & kScopedContextFlag) context.scope = snapshot("scoped");
+        if (!RecordView::read(p, h.size, view)) {
+            offset = h.size;  // rendered without arguments: the renderer says they are damaged
+            problem(pos, "record too short for its context addresses");
+        } else {
+            offset = view.args_offset(p);
+            auto snapshot = [&](std::uint64_t address) -> const ContextSnapshot* {
+                if (address == 0) return nullptr;
+                const auto it = in_.snapshot_by_address.find(address);
+                if (it != in_.snapshot_by_address.end()) return it->second;
+                problem(pos, fmt::format("record refers to unknown context snapshot 0x{:x}; rendered without it", address));
+                return nullptr;
+            };
+            if (h.logger_id & kBoundContextFlag) context.bound = snapshot(view.bound);
+            if (h.logger_id & kScopedContextFlag) context.scope = snapshot(view.scoped);
+        }
         if (context.bound != nullptr || context.scope != nullptr) {
             in_.contexts.push_back(context);
             item.context = static_cast<std::uint32_t>(in_.contexts.size());

@@ -96,7 +96,7 @@ struct ThreadQueue {
     ThreadQueue* next_all = nullptr;
     /// Set once (release) when the producer thread ends (its pthread key
     /// destructor, which glibc runs after the thread's C++ thread_local
-    /// destructors; src/frontend.cpp); the producer writes nothing after it.
+    /// destructors; src/frontend/frontend.cpp); the producer writes nothing after it.
     std::atomic<bool> producer_done{false};
     /// Records this thread dropped. Producer: relaxed increments; backend: reads.
     std::atomic<std::uint64_t> dropped{0};

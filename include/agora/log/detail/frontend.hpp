@@ -2,7 +2,7 @@
 // The hot path: everything a calling thread runs for one log call is in this
 // file (plus SpscRing::try_reserve/commit). No locks, no allocation, no
 // formatting, no system calls, except on the [[unlikely]] slow paths, which
-// live in src/frontend.cpp:
+// live in src/frontend/frontend.cpp:
 //   - the thread's first record (creates its ring and call-site cache),
 //   - the first use of a call site on this thread (registers it),
 //   - a full ring (queue-full policy).
@@ -39,7 +39,7 @@ static_assert(sizeof(void*) == 8, "records store context addresses in 8 bytes");
 
 /// Timestamp source of the hot path: the TSC where there is one (constant and
 /// synchronised across cores on the x86 machines we target), else the steady
-/// clock in ns. The backend calibrates ticks to wall-clock time (src/clock.cpp).
+/// clock in ns. The backend calibrates ticks to wall-clock time (src/base/clock.cpp).
 inline std::uint64_t read_tsc() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
     return __builtin_ia32_rdtsc();
@@ -60,7 +60,7 @@ struct ContextArg {
     const Context* fields;
 };
 /// An exception passed to error()/critical(), captured on the calling thread
-/// (capture_exception, src/exception.cpp): names, messages and the stack.
+/// (capture_exception, src/frontend/exception_capture.cpp): names, messages and the stack.
 struct ExceptionArg {
     static constexpr std::size_t kMaxDepth = kMaxExceptionDepth;    // outermost + nested levels kept
     static constexpr std::size_t kMaxFrames = kMaxExceptionFrames;
@@ -212,7 +212,7 @@ struct SiteTypes {
 // its std::source_location data, its format string literal and its type list.
 // Each thread maps them to the process-wide call-site id through a private
 // open-addressing table (no sharing, no atomics); a miss registers the site
-// (src/frontend.cpp) and is the only slow path of a steady-state call.
+// (src/frontend/frontend.cpp) and is the only slow path of a steady-state call.
 
 /// The key of a call site from its function name's address and its position,
 /// for a standard library whose source_location is not one pointer. Integer
@@ -274,8 +274,8 @@ public:
 // ---------------------------------------------------------------------------
 // Per-thread state.
 
-struct ThreadQueue;      // shared with the backend (src/registry.hpp)
-struct ContextSnapshot;  // immutable rendered context (src/context_snapshot.hpp)
+struct ThreadQueue;      // shared with the backend (src/frontend/registry.hpp)
+struct ContextSnapshot;  // immutable rendered context (src/format/context_snapshot.hpp)
 
 /// How far ahead of the record being written the producer prefetches.
 #ifndef AGORA_LOG_RING_PREFETCH_AHEAD
@@ -303,7 +303,7 @@ struct ThreadContext {
 /// ThreadContext::scope (one load from a line it touches anyway).
 [[gnu::tls_model("initial-exec")]] inline thread_local const ContextSnapshot* t_scope = nullptr;
 
-// Slow paths, out of line in src/frontend.cpp. All are noexcept and report
+// Slow paths, out of line in src/frontend/frontend.cpp. All are noexcept and report
 // failure by returning null / 0 (the record is then dropped and counted).
 ThreadContext* create_thread_context() noexcept;
 // Arguments by value, in registers: the fast path stores nothing for them.
