@@ -6,10 +6,9 @@
 
 #include <agora/log/detail/frontend.hpp>
 
-#ifndef BOOST_STACKTRACE_LINK  // meson defines it (stacktrace_dep)
-#define BOOST_STACKTRACE_LINK  // symbols come from libboost_stacktrace_backtrace
-#endif
+#if AGORA_LOG_HAVE_STACKTRACE  // meson option stacktrace
 #include <boost/stacktrace/safe_dump_to.hpp>
+#endif
 
 #include <cstring>
 #include <typeinfo>
@@ -42,8 +41,12 @@ void capture_exception(ExceptionArg& out, const std::exception& ex) noexcept {
         }
     }
     // Skip this function's own frame: the stack starts at the logging call.
+#if AGORA_LOG_HAVE_STACKTRACE
     const std::size_t n = boost::stacktrace::safe_dump_to(1, out.frames, sizeof out.frames);
     out.frame_count = static_cast<std::uint32_t>(n);
+#else
+    out.frame_count = 0;  // built without Boost.Stacktrace: entries carry an empty stacktrace
+#endif
 }
 
 namespace {
