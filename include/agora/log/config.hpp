@@ -4,6 +4,7 @@
 // on top of one and from_env() the environment (and LOG_CONFIG_FILE).
 // Priority, highest first: environment > file > code (the base) > defaults.
 
+#include <agora/log/detail/export.hpp>
 #include <agora/log/context.hpp>
 #include <agora/log/detail/limits.hpp>
 #include <agora/log/error.hpp>
@@ -13,6 +14,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+
+AGORA_LOG_API_BEGIN
 
 namespace agora::log {
 
@@ -160,3 +163,5 @@ std::string_view to_string(FileFormat f) noexcept;
 std::string_view to_string(QueueFullPolicy p) noexcept;
 
 }  // namespace agora::log
+
+AGORA_LOG_API_END

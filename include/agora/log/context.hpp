@@ -11,6 +11,7 @@
 // The keys correlation_id, user_id, trace_id and span_id are written as the
 // entry's top-level fields; every other key goes into its "context" object.
 
+#include <agora/log/detail/export.hpp>
 #include <concepts>
 #include <cstdint>
 #include <limits>
@@ -18,6 +19,8 @@
 #include <string>
 #include <string_view>
 #include <variant>
+
+AGORA_LOG_API_BEGIN
 
 namespace agora::log {
 
@@ -111,3 +114,5 @@ private:
 };
 
 }  // namespace agora::log
+
+AGORA_LOG_API_END

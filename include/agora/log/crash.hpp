@@ -5,9 +5,12 @@
 // JSON lines the backend would have written. dump_now() writes the same dump
 // on demand.
 
+#include <agora/log/detail/export.hpp>
 #include <agora/log/error.hpp>
 
 #include <string>
+
+AGORA_LOG_API_BEGIN
 
 namespace agora::log {
 
@@ -23,3 +26,5 @@ namespace agora::log {
 Expected<void> dump_now(const std::string& path);
 
 }  // namespace agora::log
+
+AGORA_LOG_API_END

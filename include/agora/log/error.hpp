@@ -2,10 +2,13 @@
 // Error values returned by setup calls. The logging calls themselves never
 // fail visibly: they count drops instead.
 
+#include <agora/log/detail/export.hpp>
 #include <cassert>
 #include <string>
 #include <utility>
 #include <variant>
+
+AGORA_LOG_API_BEGIN
 
 namespace agora::log {
 
@@ -83,3 +86,5 @@ private:
 };
 
 }  // namespace agora::log
+
+AGORA_LOG_API_END

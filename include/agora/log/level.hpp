@@ -1,8 +1,11 @@
 #pragma once
 
+#include <agora/log/detail/export.hpp>
 #include <cstdint>
 #include <optional>
 #include <string_view>
+
+AGORA_LOG_API_BEGIN
 
 namespace agora::log {
 
@@ -36,3 +39,5 @@ constexpr std::string_view to_string(Level level) noexcept {
 std::optional<Level> parse_level(std::string_view name) noexcept;
 
 }  // namespace agora::log
+
+AGORA_LOG_API_END

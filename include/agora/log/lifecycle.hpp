@@ -4,12 +4,15 @@
 // Kept apart from <agora/log/logger.hpp> so that code which only logs does
 // not compile the configuration or the handler interface.
 
+#include <agora/log/detail/export.hpp>
 #include <agora/log/config.hpp>
 #include <agora/log/error.hpp>
 
 #include <cstdint>
 #include <memory>
 #include <vector>
+
+AGORA_LOG_API_BEGIN
 
 namespace agora::log {
 
@@ -42,3 +45,5 @@ struct Stats {
 Stats stats() noexcept;
 
 }  // namespace agora::log
+
+AGORA_LOG_API_END

@@ -4,6 +4,7 @@
 // the configuration, the handlers and the process-wide lifecycle
 // (initialize, flush, shutdown, stats) are in <agora/log/lifecycle.hpp>.
 
+#include <agora/log/detail/export.hpp>
 #include <agora/log/context.hpp>
 #include <agora/log/detail/frontend.hpp>
 #include <agora/log/detail/message_template.hpp>
@@ -19,6 +20,8 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+
+AGORA_LOG_API_BEGIN
 
 namespace agora::log {
 
@@ -313,3 +316,5 @@ inline Timer Logger::timer(std::string operation, Context fields, std::source_lo
 Logger get_logger(std::string_view name) noexcept;
 
 }  // namespace agora::log
+
+AGORA_LOG_API_END

@@ -52,6 +52,7 @@
 // or a checksum mismatch reports the offset and searches forward, byte by
 // byte, for the next header that checks out.
 
+#include <agora/log/detail/export.hpp>
 #include <agora/log/detail/record.hpp>
 
 #include <bit>
@@ -59,6 +60,8 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+
+AGORA_LOG_API_BEGIN
 
 namespace agora::log::detail {
 
@@ -189,3 +192,5 @@ inline std::uint32_t entry_checksum(EntryType type, const void* payload, std::ui
 inline constexpr std::size_t kThreadPayloadSize = 32;
 
 }  // namespace agora::log::detail
+
+AGORA_LOG_API_END

@@ -7,6 +7,7 @@
 //   - the first use of a call site on this thread (registers it),
 //   - a full ring (queue-full policy).
 
+#include <agora/log/detail/export.hpp>
 #include <agora/log/context.hpp>
 #include <agora/log/detail/limits.hpp>
 #include <agora/log/detail/record.hpp>
@@ -32,6 +33,8 @@
 #if !(defined(__x86_64__) || defined(__i386__))
 #include <chrono>
 #endif
+
+AGORA_LOG_API_BEGIN
 
 namespace agora::log::detail {
 
@@ -427,3 +430,5 @@ inline void log_call(std::uint32_t logger_id, const ContextSnapshot* bound, std:
 }
 
 }  // namespace agora::log::detail
+
+AGORA_LOG_API_END

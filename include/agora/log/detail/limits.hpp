@@ -2,8 +2,11 @@
 // Limits shared by the calling thread, the backend, the configuration and
 // the decoder: one definition each.
 
+#include <agora/log/detail/export.hpp>
 #include <cstddef>
 #include <cstdint>
+
+AGORA_LOG_API_BEGIN
 
 namespace agora::log::detail {
 
@@ -22,3 +25,5 @@ constexpr std::uint32_t string_arg_limit(std::size_t max_message_length) noexcep
 }
 
 }  // namespace agora::log::detail
+
+AGORA_LOG_API_END

@@ -9,10 +9,13 @@
 // positional template fmt formats and the list of field names. Nothing of
 // this reaches the calling thread's hot path.
 
+#include <agora/log/detail/export.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+AGORA_LOG_API_BEGIN
 
 namespace agora::log::detail {
 
@@ -185,3 +188,5 @@ constexpr std::string positional_template(std::string_view s) {
 }
 
 }  // namespace agora::log::detail
+
+AGORA_LOG_API_END

@@ -39,8 +39,11 @@
 // and header fields never change meaning; a reader that meets an unknown code
 // skips the record using `size`.
 
+#include <agora/log/detail/export.hpp>
 #include <cstddef>
 #include <cstdint>
+
+AGORA_LOG_API_BEGIN
 
 namespace agora::log::detail {
 
@@ -123,3 +126,5 @@ constexpr std::size_t fixed_size(TypeCode c) noexcept {
 }
 
 }  // namespace agora::log::detail
+
+AGORA_LOG_API_END

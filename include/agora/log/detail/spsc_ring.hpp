@@ -39,6 +39,7 @@
 // The ring and its storage are one allocation whose pages are written once at
 // construction, so no page fault lands on a later hot-path call.
 
+#include <agora/log/detail/export.hpp>
 #include <agora/log/detail/record.hpp>
 
 #include <atomic>
@@ -46,6 +47,8 @@
 #include <cstdint>
 #include <cstring>
 #include <new>
+
+AGORA_LOG_API_BEGIN
 
 namespace agora::log::detail {
 
@@ -227,3 +230,5 @@ public:
 };
 
 }  // namespace agora::log::detail
+
+AGORA_LOG_API_END

@@ -1,10 +1,13 @@
 #pragma once
 
+#include <agora/log/detail/export.hpp>
 #include <agora/log/config.hpp>
 #include <agora/log/handlers/file_system.hpp>
 #include <agora/log/handlers/handler.hpp>
 
 #include <string>
+
+AGORA_LOG_API_BEGIN
 
 namespace agora::log {
 
@@ -32,3 +35,5 @@ private:
 };
 
 }  // namespace agora::log
+
+AGORA_LOG_API_END

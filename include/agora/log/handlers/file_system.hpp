@@ -3,9 +3,12 @@
 // fail (EINTR, ENOSPC, short writes, failed renames). Each function returns
 // what the system call returns and leaves its error in errno.
 
+#include <agora/log/detail/export.hpp>
 #include <sys/types.h>
 
 #include <cstddef>
+
+AGORA_LOG_API_BEGIN
 
 namespace agora::log {
 
@@ -26,3 +29,5 @@ public:
 };
 
 }  // namespace agora::log
+
+AGORA_LOG_API_END

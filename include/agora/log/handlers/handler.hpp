@@ -3,11 +3,14 @@
 // backend thread only, one record at a time, so they need no locking; none
 // of their functions may throw.
 
+#include <agora/log/detail/export.hpp>
 #include <agora/log/level.hpp>
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+AGORA_LOG_API_BEGIN
 
 namespace agora::log {
 
@@ -60,3 +63,5 @@ public:
 void format_text(const LogRecordView& record, std::string& out, bool colors);
 
 }  // namespace agora::log
+
+AGORA_LOG_API_END

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <agora/log/detail/export.hpp>
 #include <agora/log/handlers/file_system.hpp>
 #include <agora/log/handlers/handler.hpp>
 
@@ -7,6 +8,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+AGORA_LOG_API_BEGIN
 
 namespace agora::log {
 
@@ -105,3 +108,5 @@ private:
 };
 
 }  // namespace agora::log
+
+AGORA_LOG_API_END
