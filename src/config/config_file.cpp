@@ -100,7 +100,7 @@ std::optional<std::string> shown_key(std::string_view key) {
 /// reason. Only these are shown, so a file that is not YAML is never quoted.
 std::string_view syntax_reason(const std::string& msg) {
     namespace m = YAML::ErrorMsg;
-    static constexpr const char* kFixed[] = {
+    static const char* const kFixed[] = {
         m::YAML_DIRECTIVE_ARGS, m::YAML_MAJOR_VERSION, m::REPEATED_YAML_DIRECTIVE, m::TAG_DIRECTIVE_ARGS,
         m::REPEATED_TAG_DIRECTIVE, m::CHAR_IN_TAG_HANDLE, m::TAG_WITH_NO_SUFFIX, m::END_OF_VERBATIM_TAG,
         m::END_OF_MAP, m::END_OF_MAP_FLOW, m::END_OF_SEQ, m::END_OF_SEQ_FLOW, m::MULTIPLE_TAGS,
