@@ -15,13 +15,6 @@ namespace agora::log::detail {
 
 namespace {
 
-template <class T>
-T load(const std::byte* p) noexcept {
-    T v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-
 /// Adds the record's format arguments to `store` and notes its other
 /// arguments in `extras`. False if the bytes do not frame as the types say.
 bool push_args(const TypeCode* types, const std::byte* p, const std::byte* end, ArgStore& store,

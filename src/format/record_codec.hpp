@@ -39,6 +39,14 @@ inline std::byte* put_string(std::byte* out, std::string_view s) noexcept {
     return out + s.size();
 }
 
+/// The value of type T at `p` (any alignment). The caller checked the bytes are there.
+template <class T>
+T load(const std::byte* p) noexcept {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
 /// Reads values and u32-length strings from [p, end). The first read that
 /// would pass `end` sets ok = false; every later read returns a default value,
 /// so a caller may read a whole structure and check `ok` once.

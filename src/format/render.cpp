@@ -120,13 +120,6 @@ void EntryRenderer::render(Level level, std::int64_t unix_ns, std::string_view m
 }
 
 namespace {
-template <class T>
-T load(const std::byte* p) noexcept {
-    T v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-
 /// The JSON value of a format argument at `ref` (bytes checked by format_message).
 RawValue raw_value(const FormatArgRef& ref) noexcept {
     RawValue v;
