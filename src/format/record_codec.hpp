@@ -2,15 +2,16 @@
 // The record codec: the one reader and writer of the byte layouts of
 // detail/record.hpp, shared by every consumer of records (the backend, the
 // binary log sink, the crash dump, the decoder) and by the calling thread's
-// encoders of context and exception blobs. Header-only, no allocation, no
-// global state: async-signal-safe (the crash dump reads with it).
+// encoder of context blobs. Header-only, no allocation, no global state:
+// async-signal-safe (the crash dump reads with it). The one exception blob
+// writer is encode(ExceptionArg) (frontend/exception_capture.cpp): it reads
+// the calling thread's capture, which only the frontend has.
 //
 //   RecordView          a record's header, context addresses and arguments
 //   ArgIterator         its arguments one by one, framed by the site's type codes
 //   ContextBlobReader   the fields of a context blob
 //   put_context_blob    writes a context blob
 //   ExceptionBlobReader the levels and stack frames of an exception blob
-//   put_exception_blob  writes an exception blob
 //
 // Every reader checks each length against the bytes that remain: damaged
 // bytes (a corrupt file, a torn dump) end the walk with ok() false, never a
