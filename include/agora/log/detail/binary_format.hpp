@@ -1,9 +1,10 @@
 #pragma once
 // The binary file format of crash dumps, dump_now() files and binary log files
-// (Config::file_format = binary). Written by src/ (crash.cpp,
-// binary_sink.cpp), read by src/decode/, which agora-log-decode (tools/)
-// links. This is the only definition of the layout; docs/binary-format.md
-// explains it and the rules for changing it.
+// (Config::file_format = binary). Written by src/format/binary_writer.hpp
+// (for src/crash/dump_writer.cpp and src/sinks/binary_sink.cpp), read by
+// src/decode/, which agora-log-decode (tools/) links. This is the only
+// definition of the layout; docs/binary-format.md explains it and the rules
+// for changing it.
 //
 // A file is a FileHeader, then framed entries, back to back, no padding:
 //
