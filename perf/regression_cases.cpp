@@ -20,9 +20,9 @@
 #include "perf_common.hpp"
 
 #include "format/render.hpp"
+#include "sinks/rotating_file_sink.hpp"
 
 #include <agora/log.hpp>
-#include <agora/log/handlers/rotating_file.hpp>
 
 #include <valgrind/callgrind.h>
 
@@ -126,10 +126,11 @@ int run_backend_case(std::uint64_t n, bool write_to_file) {
     static constexpr auto loc = std::source_location::current();
     const CallSite site{1, agora::log::Level::info, kTemplate, loc.file_name(), loc.function_name(), loc.line(), SiteTypes<agora::log::Level::info, int, int, double>::codes};
     EntryRenderer renderer(EntryIdentity{"perf-gate", "production", "1.2.3", "gate-host"});
-    agora::log::RotatingFileHandler::Options o;
+    // The sink the backend writes the configured file with.
+    RotatingFileSink::Options o;
     o.path = dir.path() + "/gate.log";
     o.max_size_bytes = 1ull << 40;  // no rotation inside the measured loop
-    agora::log::RotatingFileHandler file(o);
+    RotatingFileSink file(o);
     const SampleRecord rec = make_int_int_double_record(site.id);
     const std::int64_t t0 = 1'764'000'000'000'000'000;  // a fixed time: the same digits every run
 

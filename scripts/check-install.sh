@@ -35,6 +35,11 @@ grep -q '"message":"Quote AAPL bid 189.21 ask 189.23"' "$work/logs/readme-exampl
 if nm -D --defined-only "$libdir"/libagora-log.so* 2>/dev/null | grep -q 'Decoder'; then
     echo "libagora-log.so carries the decoder"; exit 1
 fi
+# Nor the sinks' test seam and chunk protocol: they live in src/sinks/.
+incdir="$(find "$root" -type d -path '*/include/agora' | head -n 1)"
+if grep -rqE 'FileSystem|prepare_write|rotate_if_not_empty|generation\(' "$incdir"; then
+    echo "the installed headers carry the sinks' internals"; exit 1
+fi
 "$bindir/agora-log-decode" --help > "$work/decode-help.txt"
 grep -q '^Usage: agora-log-decode' "$work/decode-help.txt"
 echo "consumer build against the installed library through pkg-config works; agora-log-decode is installed"

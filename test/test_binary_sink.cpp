@@ -29,7 +29,7 @@
 using agora::log::Config;
 using agora::log::FileFormat;
 using agora::log::Level;
-using agora::log::RotatingFileHandler;
+using RotatingFileSink = agora::log::detail::RotatingFileSink;
 namespace d = agora::log::detail;
 
 namespace {
@@ -281,7 +281,7 @@ std::vector<std::uint64_t> some_frames() {
 }
 
 /// The real file system with faults switched on by the test (test thread only).
-class FaultyFs : public agora::log::FileSystem {
+class FaultyFs : public agora::log::detail::FileSystem {
 public:
     bool enospc = false;
     bool fail_rename = false;
@@ -305,17 +305,17 @@ public:
     }
 };
 
-std::unique_ptr<RotatingFileHandler> file_handler(const std::string& path, agora::log::FileSystem& fs,
+std::unique_ptr<RotatingFileSink> file_handler(const std::string& path, agora::log::detail::FileSystem& fs,
                                                   std::uint64_t max_size = 1u << 20, std::uint32_t backups = 20,
                                                   std::size_t max_pending = 16u << 20) {
-    RotatingFileHandler::Options o;
+    RotatingFileSink::Options o;
     o.path = path;
     o.max_size_bytes = max_size;
     o.max_backups = backups;
     o.buffer_bytes = 512;
     o.max_pending_bytes = max_pending;
     o.retry_interval = std::chrono::milliseconds(0);
-    return std::make_unique<RotatingFileHandler>(o, fs);
+    return std::make_unique<RotatingFileSink>(o, fs);
 }
 
 d::EntryIdentity test_identity() { return {"binary-test", "development", "1.2.3", "test-host"}; }
@@ -483,7 +483,7 @@ BOOST_AUTO_TEST_CASE(a_snapshot_address_that_holds_a_new_snapshot_is_written_aga
     snapshot.values = {{"k", "first"}};
     {
         Config c = binary_config(path);
-        d::BinaryLogSink sink(file_handler(path, agora::log::FileSystem::real()), test_identity(), c);
+        d::BinaryLogSink sink(file_handler(path, agora::log::detail::FileSystem::real()), test_identity(), c);
         fx.write(sink, fx.record(fx.plain, 1, 1, &snapshot));
         fx.write(sink, fx.record(fx.plain, 1, 2, &snapshot));  // same snapshot: not again
         snapshot.id = 1000002;  // freed and reused for another snapshot
@@ -504,7 +504,7 @@ BOOST_AUTO_TEST_CASE(frames_are_symbolised_once_per_file) {
     const std::string path = dir.file("app.bin");
     Fixture fx;
     {
-        d::BinaryLogSink sink(file_handler(path, agora::log::FileSystem::real()), test_identity(), binary_config(path));
+        d::BinaryLogSink sink(file_handler(path, agora::log::detail::FileSystem::real()), test_identity(), binary_config(path));
         for (int i = 0; i < 5; ++i) fx.write(sink, fx.record(fx.failing, 1, i, nullptr, some_frames()));
         fx.write(sink, fx.record(fx.failing, 1, 9, nullptr, {some_frames()[0], 0, 0}));  // 0: the end of the stack
     }
@@ -519,7 +519,7 @@ BOOST_AUTO_TEST_CASE(a_recalibrated_clock_is_written_before_the_next_record) {
     const std::string path = dir.file("app.bin");
     Fixture fx;
     {
-        d::BinaryLogSink sink(file_handler(path, agora::log::FileSystem::real()), test_identity(), binary_config(path));
+        d::BinaryLogSink sink(file_handler(path, agora::log::detail::FileSystem::real()), test_identity(), binary_config(path));
         fx.write(sink, fx.record(fx.plain, 1, 1));
         fx.write(sink, fx.record(fx.plain, 1, 2));
         fx.clock.recalibrate();
@@ -544,7 +544,7 @@ BOOST_AUTO_TEST_CASE(a_tiny_limit_gives_every_chunk_a_self_contained_file) {
     std::uint64_t rotations = 0;
     {
         // 600 bytes: a file holds the preamble and one or two records.
-        d::BinaryLogSink sink(file_handler(path, agora::log::FileSystem::real(), 600, 40), test_identity(),
+        d::BinaryLogSink sink(file_handler(path, agora::log::detail::FileSystem::real(), 600, 40), test_identity(),
                               binary_config(path));
         for (int i = 0; i < 30; ++i) {
             if (i % 3 == 0) fx.write(sink, fx.record(fx.failing, 1, i, nullptr, some_frames()), "first");

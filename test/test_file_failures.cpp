@@ -1,11 +1,14 @@
-// The handlers' system-call seam (agora::log::FileSystem): a FileSystem that
+// The sinks' system-call seam (detail::FileSystem): a FileSystem that
 // injects EINTR, short writes, ENOSPC, failed renames and failed opens shows
-// that RotatingFileHandler (and ConsoleHandler) lose nothing they could
+// that the rotating file (and the console) lose nothing they could
 // keep, never truncate, report errors through error_count()/last_error(),
 // and recover when the system calls work again.
 
 #define BOOST_TEST_MODULE file_failures
 #include "common.hpp"
+
+#include "sinks/console_sink.hpp"
+#include "sinks/rotating_file_sink.hpp"
 
 #include <fmt/format.h>
 
@@ -13,13 +16,13 @@
 #include <cstring>
 #include <functional>
 
-using agora::log::RotatingFileHandler;
+using RotatingFileSink = agora::log::detail::RotatingFileSink;
 
 namespace {
 
 /// The real file system with faults switched on by the test. Used from the
 /// test's thread only (the handlers are driven directly, with no backend).
-class FaultyFs : public agora::log::FileSystem {
+class FaultyFs : public agora::log::detail::FileSystem {
 public:
     // Write faults.
     bool enospc = false;             // every write fails with ENOSPC
@@ -86,9 +89,9 @@ public:
     }
 };
 
-RotatingFileHandler::Options options(const std::string& path, std::uint64_t max_size = 1u << 20,
+RotatingFileSink::Options options(const std::string& path, std::uint64_t max_size = 1u << 20,
                                      std::uint32_t backups = 3) {
-    RotatingFileHandler::Options o;
+    RotatingFileSink::Options o;
     o.path = path;
     o.max_size_bytes = max_size;
     o.max_backups = backups;
@@ -144,7 +147,7 @@ BOOST_AUTO_TEST_CASE(eintr_is_retried_silently) {
     fs.eintr_every = 2;
     const std::string path = dir.file("app.log");
     {
-        RotatingFileHandler h(options(path), fs);
+        RotatingFileSink h(options(path), fs);
         for (unsigned i = 0; i < 200; ++i) h.write_line(line(i));
         h.flush();
         BOOST_TEST(h.error_count() == 0u, h.last_error());
@@ -161,7 +164,7 @@ BOOST_AUTO_TEST_CASE(short_writes_are_completed) {
     fs.max_write = 7;
     const std::string path = dir.file("app.log");
     {
-        RotatingFileHandler h(options(path), fs);
+        RotatingFileSink h(options(path), fs);
         for (unsigned i = 0; i < 50; ++i) h.write_line(line(i));
         h.close();
         BOOST_TEST(h.error_count() == 0u, h.last_error());
@@ -174,7 +177,7 @@ BOOST_AUTO_TEST_CASE(enospc_keeps_lines_and_recovers) {
     agora_test::TempDir dir;
     FaultyFs fs;
     const std::string path = dir.file("app.log");
-    RotatingFileHandler h(options(path), fs);
+    RotatingFileSink h(options(path), fs);
     BOOST_TEST_REQUIRE(h.is_open());
     for (unsigned i = 0; i < 5; ++i) h.write_line(line(i));
     h.flush();
@@ -207,7 +210,7 @@ BOOST_AUTO_TEST_CASE(enospc_after_a_partial_write_neither_loses_nor_repeats) {
     agora_test::TempDir dir;
     FaultyFs fs;
     const std::string path = dir.file("app.log");
-    RotatingFileHandler h(options(path), fs);
+    RotatingFileSink h(options(path), fs);
     fs.enospc = true;
     fs.enospc_after = 250;  // two and a half lines get through, then the disk is full
     for (unsigned i = 0; i < 20; ++i) h.write_line(line(i));
@@ -226,7 +229,7 @@ BOOST_AUTO_TEST_CASE(enospc_beyond_max_pending_drops_and_reports_the_count) {
     const std::string path = dir.file("app.log");
     auto o = options(path);
     o.max_pending_bytes = 2000;  // 20 lines
-    RotatingFileHandler h(o, fs);
+    RotatingFileSink h(o, fs);
     fs.enospc = true;
     for (unsigned i = 0; i < 50; ++i) h.write_line(line(i));
     h.flush();
@@ -245,7 +248,7 @@ BOOST_AUTO_TEST_CASE(a_write_that_makes_no_progress_is_an_error_not_a_spin) {
     agora_test::TempDir dir;
     FaultyFs fs;
     const std::string path = dir.file("app.log");
-    RotatingFileHandler h(options(path), fs);
+    RotatingFileSink h(options(path), fs);
     fs.zero_write = true;
     h.write_line(line(0));
     h.flush();  // must return
@@ -263,7 +266,7 @@ BOOST_AUTO_TEST_CASE(failed_rename_loses_nothing_and_is_retried) {
     fs.fail_rename = [&](const std::string& from, const std::string&) {
         return from == path && failures_left-- > 0;
     };
-    RotatingFileHandler h(options(path, 4096, 3), fs);
+    RotatingFileSink h(options(path, 4096, 3), fs);
     // 40 lines fill 4000 bytes; the 41st needs a rotation, whose rename fails.
     for (unsigned i = 0; i < 41; ++i) h.write_line(line(i));
     BOOST_TEST(fs.renames_failed == 1u);
@@ -301,7 +304,7 @@ BOOST_AUTO_TEST_CASE(failed_rename_with_full_backups_drops_only_the_oldest) {
             fs.fail_rename = [&](const std::string& f, const std::string&) {
                 return armed && f == from && failures_left-- > 0;
             };
-            RotatingFileHandler h(options(path, 4096, 3), fs);
+            RotatingFileSink h(options(path, 4096, 3), fs);
             // Four files of 40 lines: .3 .2 .1 and the current one, all full.
             unsigned seq = 0;
             for (; seq < 160; ++seq) h.write_line(line(seq));
@@ -326,7 +329,7 @@ BOOST_AUTO_TEST_CASE(failed_open_reports_the_path_and_recovers) {
     FaultyFs fs;
     fs.fail_open = true;
     const std::string path = dir.file("app.log");
-    RotatingFileHandler h(options(path), fs);
+    RotatingFileSink h(options(path), fs);
     BOOST_TEST(!h.is_open());
     BOOST_TEST(h.error_count() == 1u);
     BOOST_TEST(contains(h.last_error(), path), h.last_error());
@@ -349,7 +352,7 @@ BOOST_AUTO_TEST_CASE(failed_directory_creation_reports_the_directory) {
     FaultyFs fs;
     fs.fail_mkdir = dir.file("missing");
     const std::string path = dir.file("missing/app.log");
-    RotatingFileHandler h(options(path), fs);
+    RotatingFileSink h(options(path), fs);
     BOOST_TEST(!h.is_open());
     BOOST_TEST(contains(h.last_error(), "cannot create directory " + dir.file("missing")), h.last_error());
     BOOST_TEST(contains(h.last_error(), std::strerror(EROFS)), h.last_error());
@@ -357,7 +360,7 @@ BOOST_AUTO_TEST_CASE(failed_directory_creation_reports_the_directory) {
 }
 
 BOOST_AUTO_TEST_CASE(real_unwritable_path) {
-    RotatingFileHandler h(options("/proc/forbidden/x.log"));
+    RotatingFileSink h(options("/proc/forbidden/x.log"));
     BOOST_TEST(!h.is_open());
     BOOST_TEST(contains(h.last_error(), "/proc/forbidden"), h.last_error());
     h.write_line("{}");
@@ -374,7 +377,7 @@ BOOST_AUTO_TEST_CASE(console_handler_completes_short_and_interrupted_writes) {
     BOOST_TEST_REQUIRE(fd >= 0);
     std::string expected;
     {
-        agora::log::ConsoleHandler console(agora::log::ConsoleFormat::json, false, fd, fs);
+        agora::log::detail::ConsoleSink console(agora::log::ConsoleFormat::json, false, fd, fs);
         for (unsigned i = 0; i < 20; ++i) {
             const std::string json = line(i, 60);
             agora::log::LogRecordView r{};

@@ -1,13 +1,13 @@
 // initialize / flush / shutdown / get_logger, and fork() support.
 
 #include "backend/backend.hpp"
-#include "sinks/binary_sink.hpp"
 #include "crash/crash.hpp"
 #include "frontend/registry.hpp"
+#include "sinks/binary_sink.hpp"
+#include "sinks/console_sink.hpp"
+#include "sinks/rotating_file_sink.hpp"
 
 #include <agora/log/crash.hpp>
-#include <agora/log/handlers/console.hpp>
-#include <agora/log/handlers/rotating_file.hpp>
 #include <agora/log/lifecycle.hpp>
 #include <agora/log/logger.hpp>
 
@@ -72,14 +72,14 @@ detail::EntryIdentity make_identity(const Config& config) {
 Backend* build_backend(const Config& config, const detail::EntryIdentity& identity,
                        const std::vector<std::shared_ptr<Handler>>& extra, std::vector<std::string>& warnings) {
     std::vector<std::shared_ptr<Handler>> handlers;
-    std::unique_ptr<RotatingFileHandler> binary_file;
+    std::unique_ptr<detail::RotatingFileSink> binary_file;
     bool console = config.console_enabled;
     if (config.file_enabled) {
-        RotatingFileHandler::Options o;
+        detail::RotatingFileSink::Options o;
         o.path = config.file_path;
         o.max_size_bytes = config.max_file_size_mb << 20;
         o.max_backups = config.max_backup_count;
-        auto file = std::make_unique<RotatingFileHandler>(o);
+        auto file = std::make_unique<detail::RotatingFileSink>(o);
         if (!file->is_open()) {
             warnings.push_back("Log file " + config.file_path + " cannot be written (" + file->last_error() +
                                "); logging to the console instead");
@@ -90,7 +90,7 @@ Backend* build_backend(const Config& config, const detail::EntryIdentity& identi
             handlers.push_back(std::move(file));
         }
     }
-    if (console) handlers.push_back(std::make_shared<ConsoleHandler>(config.console_format, config.console_colors));
+    if (console) handlers.push_back(std::make_shared<detail::ConsoleSink>(config.console_format, config.console_colors, 1));
     for (const auto& h : extra)
         if (h) handlers.push_back(h);
     std::unique_ptr<detail::BinaryLogSink> binary;

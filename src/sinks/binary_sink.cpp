@@ -68,7 +68,7 @@ void BinaryLogSink::ChunkOut::bytes(const void* p, std::size_t n) noexcept {
     }
 }
 
-BinaryLogSink::BinaryLogSink(std::unique_ptr<RotatingFileHandler> file, const EntryIdentity& identity,
+BinaryLogSink::BinaryLogSink(std::unique_ptr<RotatingFileSink> file, const EntryIdentity& identity,
                              const Config& config)
     : file_(std::move(file)), identity_(identity), default_context_(config.default_context),
       max_message_length_(static_cast<std::uint32_t>(config.max_message_length)) {

@@ -15,7 +15,7 @@
 // - a clock entry follows every recalibration, so Timer durations decode
 //   with the ns_per_tick the live backend used.
 // A record and the entries it needs are one chunk, handed to the file in one
-// RotatingFileHandler::append() after prepare_write(): a rotation happens
+// RotatingFileSink::append() after prepare_write(): a rotation happens
 // before a chunk, never inside one. When prepare_write() started a new file
 // (generation() changed), the sink forgets what it wrote and composes the
 // chunk again, header first. When the file drops a chunk (writes failing
@@ -31,9 +31,9 @@
 #include "base/clock.hpp"
 #include "format/exception_render.hpp"
 #include "format/render.hpp"
+#include "sinks/rotating_file_sink.hpp"
 
 #include <agora/log/config.hpp>
-#include <agora/log/handlers/rotating_file.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -68,7 +68,7 @@ class BinaryLogSink {
 public:
     /// `file` must be open (is_open()); `identity` and `config` are what the
     /// identity entry of every file says.
-    BinaryLogSink(std::unique_ptr<RotatingFileHandler> file, const EntryIdentity& identity, const Config& config);
+    BinaryLogSink(std::unique_ptr<RotatingFileSink> file, const EntryIdentity& identity, const Config& config);
     ~BinaryLogSink();
     BinaryLogSink(const BinaryLogSink&) = delete;
     BinaryLogSink& operator=(const BinaryLogSink&) = delete;
@@ -85,7 +85,7 @@ public:
                         std::string_view function, std::string_view message, const TscClock& clock) noexcept;
     void flush() noexcept;
 
-    const RotatingFileHandler& file() const noexcept { return *file_; }
+    const RotatingFileSink& file() const noexcept { return *file_; }
     /// Where exception frames get the text of their symbol entries.
     StackSymbolizer& symbolizer() noexcept { return symbolizer_; }
 
@@ -113,7 +113,7 @@ private:
     /// True if `id` was not yet marked in this file (and marks it now).
     bool mark(std::vector<std::uint32_t>& stamps, std::uint32_t id) noexcept;
 
-    std::unique_ptr<RotatingFileHandler> file_;
+    std::unique_ptr<RotatingFileSink> file_;
     EntryIdentity identity_;
     Context default_context_;
     std::uint32_t max_message_length_;

@@ -1,4 +1,4 @@
-#include <agora/log/handlers/file_system.hpp>
+#include "sinks/file_system.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -6,7 +6,7 @@
 
 #include <cstdio>
 
-namespace agora::log {
+namespace agora::log::detail {
 
 int FileSystem::open(const char* path, int flags, mode_t mode) noexcept { return ::open(path, flags, mode); }
 ssize_t FileSystem::write(int fd, const void* data, std::size_t size) noexcept { return ::write(fd, data, size); }
@@ -24,4 +24,4 @@ FileSystem& FileSystem::real() noexcept {
     return fs;
 }
 
-}  // namespace agora::log
+}  // namespace agora::log::detail

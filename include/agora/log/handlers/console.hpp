@@ -2,36 +2,36 @@
 
 #include <agora/log/detail/export.hpp>
 #include <agora/log/config.hpp>
-#include <agora/log/handlers/file_system.hpp>
 #include <agora/log/handlers/handler.hpp>
 
-#include <string>
+#include <memory>
 
 AGORA_LOG_API_BEGIN
 
 namespace agora::log {
 
+namespace detail {
+class ConsoleSink;
+}
+
 /// Writes records to a file descriptor (stdout by default) as JSON lines or
 /// text. Buffers lines and writes them on flush() (the backend flushes after
-/// every pass) or when the buffer is full.
+/// every pass) or when 64 KiB are buffered. A console that cannot be written
+/// (a closed pipe) loses its lines; the descriptor is never closed.
 class ConsoleHandler final : public Handler {
 public:
     /// Colours are used only when `colors` is set and `fd` is a terminal.
-    explicit ConsoleHandler(ConsoleFormat format, bool colors = true, int fd = 1,
-                            FileSystem& fs = FileSystem::real());
+    explicit ConsoleHandler(ConsoleFormat format, bool colors = true, int fd = 1);
     ~ConsoleHandler() override;
+    ConsoleHandler(ConsoleHandler&&) noexcept;
+    ConsoleHandler& operator=(ConsoleHandler&&) noexcept;
 
     void emit(const LogRecordView& record) noexcept override;
     void flush() noexcept override;
     void close() noexcept override;
 
 private:
-    FileSystem& fs_;
-    int fd_;
-    ConsoleFormat format_;
-    bool colors_;
-    std::string buffer_;
-    std::string line_;
+    std::unique_ptr<detail::ConsoleSink> sink_;
 };
 
 }  // namespace agora::log

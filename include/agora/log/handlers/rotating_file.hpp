@@ -1,11 +1,11 @@
 #pragma once
 
 #include <agora/log/detail/export.hpp>
-#include <agora/log/handlers/file_system.hpp>
 #include <agora/log/handlers/handler.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -13,10 +13,13 @@ AGORA_LOG_API_BEGIN
 
 namespace agora::log {
 
-/// Size-rotated file (seed "File Rotation Algorithm"): before each line (or
-/// chunk of bytes) is added, if the file would grow past max_size_bytes,
-/// path.N is deleted, path.i renamed to path.i+1, path renamed to path.1 and
-/// a new path opened.
+namespace detail {
+class RotatingFileSink;
+}
+
+/// Size-rotated file (seed "File Rotation Algorithm"): before each line is
+/// added, if the file would grow past max_size_bytes, path.N is deleted,
+/// path.i renamed to path.i+1, path renamed to path.1 and a new path opened.
 ///
 /// - Continues the size of an existing file; never truncates one.
 /// - Creates missing parent directories (0750) and the file (0640, O_CLOEXEC).
@@ -27,10 +30,7 @@ namespace agora::log {
 /// - If a write fails (full disk), the lines stay buffered and are retried on
 ///   each flush; beyond max_pending_bytes, new lines are counted as dropped and
 ///   the count is reported when writing works again.
-/// - A line (or chunk) is never split between two files.
-/// Writers of a format whose files must each start with a header (the binary
-/// log sink) call prepare_write() and append() instead of write_line(), and
-/// start a file whenever generation() changes.
+/// - A line is never split between two files.
 /// Backend thread only (like every handler).
 class RotatingFileHandler final : public Handler {
 public:
@@ -43,8 +43,10 @@ public:
         std::chrono::milliseconds retry_interval{1000}; ///< between failed rotations / opens
     };
 
-    explicit RotatingFileHandler(Options options, FileSystem& fs = FileSystem::real());
+    explicit RotatingFileHandler(Options options);
     ~RotatingFileHandler() override;
+    RotatingFileHandler(RotatingFileHandler&&) noexcept;
+    RotatingFileHandler& operator=(RotatingFileHandler&&) noexcept;
 
     void emit(const LogRecordView& record) noexcept override;
     void flush() noexcept override;
@@ -53,58 +55,18 @@ public:
     /// Adds one line (a newline is appended). What emit() does with record.json.
     void write_line(std::string_view line) noexcept;
 
-    /// Rotates now if `n` more bytes would take the file over max_size_bytes
-    /// (the check write_line() makes before adding a line). After it,
-    /// generation() says whether the bytes go to a new file.
-    void prepare_write(std::uint64_t n) noexcept;
-    /// Adds `bytes` as they are (no newline, no rotation check: call
-    /// prepare_write() first). All or nothing: returns false if they were
-    /// dropped (counted like a dropped line).
-    bool append(std::string_view bytes) noexcept;
-    /// Rotates now if the file is not empty (a writer that cannot continue
-    /// another writer's file). Same rules and failure handling as a rotation
-    /// by size.
-    void rotate_if_not_empty() noexcept;
-    /// The number of rotations that succeeded, so far: when it changes, the
-    /// bytes added from then on start a new file (the old one was renamed or
-    /// removed, even if opening the new one has not succeeded yet). A failed
-    /// rotation leaves it unchanged: writing continues the same file.
-    std::uint64_t generation() const noexcept { return rotations_; }
-
-    bool is_open() const noexcept { return fd_ >= 0; }
+    bool is_open() const noexcept;
     /// Size of the current file including buffered bytes.
-    std::uint64_t current_size() const noexcept { return size_; }
+    std::uint64_t current_size() const noexcept;
     /// The last error reported (empty if none), and how many there were.
-    const std::string& last_error() const noexcept { return last_error_; }
-    std::uint64_t error_count() const noexcept { return error_count_; }
-    std::uint64_t dropped_lines() const noexcept { return dropped_lines_total_; }
-    std::uint64_t rotations() const noexcept { return rotations_; }
-    std::uint64_t bytes_written() const noexcept { return bytes_written_; }
+    const std::string& last_error() const noexcept;
+    std::uint64_t error_count() const noexcept;
+    std::uint64_t dropped_lines() const noexcept;
+    std::uint64_t rotations() const noexcept;
+    std::uint64_t bytes_written() const noexcept;
 
 private:
-    bool open_file() noexcept;
-    void rotate() noexcept;
-    bool write_buffer() noexcept;
-    void report(std::string message) noexcept;
-    /// The size check of the rotation algorithm for `n` more bytes.
-    void rotate_before(std::uint64_t n) noexcept;
-    /// Buffers `bytes` (and a newline) all or nothing, counting a drop if it cannot.
-    bool add(std::string_view bytes, bool newline) noexcept;
-
-    Options opt_;
-    FileSystem& fs_;
-    int fd_ = -1;
-    std::uint64_t size_ = 0;  // bytes in the file + bytes in buffer_
-    std::string buffer_;
-    bool write_failing_ = false;
-    std::uint64_t dropped_lines_ = 0;        // since the last report
-    std::uint64_t dropped_lines_total_ = 0;
-    std::uint64_t error_count_ = 0;
-    std::uint64_t rotations_ = 0;
-    std::uint32_t free_slot_ = 0;  // backup slot a stopped rotation left empty; 0 = none
-    std::uint64_t bytes_written_ = 0;
-    std::string last_error_;
-    std::chrono::steady_clock::time_point retry_after_{};
+    std::unique_ptr<detail::RotatingFileSink> sink_;
 };
 
 }  // namespace agora::log

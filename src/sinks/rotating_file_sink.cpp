@@ -1,4 +1,4 @@
-#include <agora/log/handlers/rotating_file.hpp>
+#include "sinks/rotating_file_sink.hpp"
 
 #include "base/write_all.hpp"
 
@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace agora::log {
+namespace agora::log::detail {
 
 namespace {
 constexpr mode_t kFileMode = 0640;
@@ -19,25 +19,25 @@ constexpr mode_t kDirMode = 0750;
 std::string backup_name(const std::string& path, std::uint32_t i) { return path + "." + std::to_string(i); }
 }  // namespace
 
-RotatingFileHandler::RotatingFileHandler(Options options, FileSystem& fs) : opt_(std::move(options)), fs_(fs) {
+RotatingFileSink::RotatingFileSink(Options options, FileSystem& fs) : opt_(std::move(options)), fs_(fs) {
     if (opt_.max_size_bytes == 0) opt_.max_size_bytes = 1;
     buffer_.reserve(opt_.buffer_bytes + 4096);
     open_file();
 }
 
-RotatingFileHandler::~RotatingFileHandler() { close(); }
+RotatingFileSink::~RotatingFileSink() { close(); }
 
-void RotatingFileHandler::report(std::string message) noexcept {
+void RotatingFileSink::report(std::string message) noexcept {
     ++error_count_;
     try {
         last_error_ = std::move(message);
         std::string line = "agora-log: " + last_error_ + "\n";
-        detail::report_to_stderr(line.data(), line.size());
+        report_to_stderr(line.data(), line.size());
     } catch (...) {
     }
 }
 
-bool RotatingFileHandler::open_file() noexcept {
+bool RotatingFileSink::open_file() noexcept {
     try {
         // Parent directories, each created 0750 if missing.
         for (std::size_t pos = opt_.path.find('/', 1); pos != std::string::npos; pos = opt_.path.find('/', pos + 1)) {
@@ -68,13 +68,13 @@ bool RotatingFileHandler::open_file() noexcept {
 
 // rotate_before() and add() are defined before their callers so that
 // write_line(), the per-record path, inlines them.
-inline void RotatingFileHandler::rotate_before(std::uint64_t n) noexcept {
+inline void RotatingFileSink::rotate_before(std::uint64_t n) noexcept {
     // Size check before each write (seed algorithm). A line larger than the
     // limit on its own goes into a file of its own rather than rotating forever.
     if (size_ + n > opt_.max_size_bytes && size_ > 0 && std::chrono::steady_clock::now() >= retry_after_) rotate();
 }
 
-inline bool RotatingFileHandler::add(std::string_view bytes, bool newline) noexcept {
+inline bool RotatingFileSink::add(std::string_view bytes, bool newline) noexcept {
     const std::uint64_t n = bytes.size() + (newline ? 1 : 0);
     if (buffer_.size() + n > opt_.max_pending_bytes) {
         ++dropped_lines_;
@@ -96,28 +96,28 @@ inline bool RotatingFileHandler::add(std::string_view bytes, bool newline) noexc
     return true;
 }
 
-void RotatingFileHandler::emit(const LogRecordView& record) noexcept { write_line(record.json); }
+void RotatingFileSink::emit(const LogRecordView& record) noexcept { write_line(record.json); }
 
-void RotatingFileHandler::write_line(std::string_view line) noexcept {
+void RotatingFileSink::write_line(std::string_view line) noexcept {
     rotate_before(line.size() + 1);
     add(line, true);
 }
 
-void RotatingFileHandler::prepare_write(std::uint64_t n) noexcept { rotate_before(n); }
+void RotatingFileSink::prepare_write(std::uint64_t n) noexcept { rotate_before(n); }
 
-bool RotatingFileHandler::append(std::string_view bytes) noexcept { return add(bytes, false); }
+bool RotatingFileSink::append(std::string_view bytes) noexcept { return add(bytes, false); }
 
-void RotatingFileHandler::rotate_if_not_empty() noexcept {
+void RotatingFileSink::rotate_if_not_empty() noexcept {
     if (size_ > 0 && std::chrono::steady_clock::now() >= retry_after_) rotate();
 }
 
 
-bool RotatingFileHandler::write_buffer() noexcept {
+bool RotatingFileSink::write_buffer() noexcept {
     if (buffer_.empty()) return true;
     if (fd_ < 0) {
         if (std::chrono::steady_clock::now() < retry_after_ || !open_file()) return false;
     }
-    std::size_t done = detail::write_all([this](const char* p, std::size_t n) { return fs_.write(fd_, p, n); }, buffer_.data(), buffer_.size());
+    std::size_t done = write_all([this](const char* p, std::size_t n) { return fs_.write(fd_, p, n); }, buffer_.data(), buffer_.size());
     bytes_written_ += done;
     buffer_.erase(0, done);
     if (!buffer_.empty()) {
@@ -137,7 +137,7 @@ bool RotatingFileHandler::write_buffer() noexcept {
     return true;
 }
 
-void RotatingFileHandler::rotate() noexcept {
+void RotatingFileSink::rotate() noexcept {
     // Everything buffered belongs to the current file.
     if (!write_buffer()) return;  // cannot write: keep the file, retry later
     if (fd_ >= 0) {
@@ -190,9 +190,9 @@ void RotatingFileHandler::rotate() noexcept {
     open_file();
 }
 
-void RotatingFileHandler::flush() noexcept { write_buffer(); }
+void RotatingFileSink::flush() noexcept { write_buffer(); }
 
-void RotatingFileHandler::close() noexcept {
+void RotatingFileSink::close() noexcept {
     write_buffer();
     if (fd_ >= 0) {
         fs_.close(fd_);
@@ -200,4 +200,4 @@ void RotatingFileHandler::close() noexcept {
     }
 }
 
-}  // namespace agora::log
+}  // namespace agora::log::detail

@@ -1,19 +1,19 @@
-#include <agora/log/handlers/console.hpp>
+#include "sinks/console_sink.hpp"
 
 #include "base/write_all.hpp"
 
 #include <unistd.h>
 
-namespace agora::log {
+namespace agora::log::detail {
 
-ConsoleHandler::ConsoleHandler(ConsoleFormat format, bool colors, int fd, FileSystem& fs)
+ConsoleSink::ConsoleSink(ConsoleFormat format, bool colors, int fd, FileSystem& fs)
     : fs_(fs), fd_(fd), format_(format), colors_(colors && ::isatty(fd) == 1) {
     buffer_.reserve(64 << 10);
 }
 
-ConsoleHandler::~ConsoleHandler() { close(); }
+ConsoleSink::~ConsoleSink() { close(); }
 
-void ConsoleHandler::emit(const LogRecordView& record) noexcept {
+void ConsoleSink::emit(const LogRecordView& record) noexcept {
     try {
         if (format_ == ConsoleFormat::json) {
             buffer_.append(record.json);
@@ -29,17 +29,17 @@ void ConsoleHandler::emit(const LogRecordView& record) noexcept {
     }
 }
 
-void ConsoleHandler::flush() noexcept {
+void ConsoleSink::flush() noexcept {
     if (buffer_.empty() || fd_ < 0) return;
     // A console that cannot be written (closed pipe) loses the lines; nothing
     // else could show them either.
-    (void)detail::write_all([this](const char* p, std::size_t n) { return fs_.write(fd_, p, n); }, buffer_.data(), buffer_.size());
+    (void)write_all([this](const char* p, std::size_t n) { return fs_.write(fd_, p, n); }, buffer_.data(), buffer_.size());
     buffer_.clear();
 }
 
-void ConsoleHandler::close() noexcept {
+void ConsoleSink::close() noexcept {
     flush();
     fd_ = -1;  // not ours to close
 }
 
-}  // namespace agora::log
+}  // namespace agora::log::detail

@@ -1,16 +1,15 @@
 #pragma once
-// The system calls the handlers make, behind one seam so tests can make them
+// The system calls the sinks make, behind one seam so tests can make them
 // fail (EINTR, ENOSPC, short writes, failed renames). Each function returns
-// what the system call returns and leaves its error in errno.
+// what the system call returns and leaves its error in errno. Not public: the
+// handlers and the configured sinks use real(); tests construct the sinks
+// (rotating_file_sink.hpp, console_sink.hpp) with a FileSystem that fails.
 
-#include <agora/log/detail/export.hpp>
 #include <sys/types.h>
 
 #include <cstddef>
 
-AGORA_LOG_API_BEGIN
-
-namespace agora::log {
+namespace agora::log::detail {
 
 class FileSystem {
 public:
@@ -28,6 +27,4 @@ public:
     static FileSystem& real() noexcept;
 };
 
-}  // namespace agora::log
-
-AGORA_LOG_API_END
+}  // namespace agora::log::detail
