@@ -2,7 +2,9 @@
 // keeps the YAML types in default_context, and refuses every bad file with an
 // error naming the file, the line and the dotted key; Config::from_env()
 // applies LOG_CONFIG_FILE first and the variables on top, so that for every
-// key environment > file > code (the base) > defaults.
+// key environment > file > code (the base) > defaults. Built without yaml-cpp
+// (AGORA_TEST_HAVE_YAML 0), it checks that every file is refused with an
+// error saying so, through from_file() and LOG_CONFIG_FILE alike.
 // Each test case writes its files in its own TempDir.
 
 #define BOOST_TEST_MODULE config_file
@@ -47,6 +49,7 @@ Config code_base() {
     return c;
 }
 
+#if AGORA_TEST_HAVE_YAML
 /// The file error of from_file(text), checked to read
 /// "<path>:<line>: <key>: ..." with code invalid_config_file. Returns the
 /// message ("" if the file was accepted).
@@ -69,7 +72,22 @@ std::string context_string(const Config& c, const std::string& key) {
     return s ? *s : "<not a string>";
 }
 
+#endif  // AGORA_TEST_HAVE_YAML
+
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(empty_log_config_file_is_an_error) {
+    EnvGuard env;
+    env.set("LOG_CONFIG_FILE", "");
+    auto result = Config::from_env(code_base());
+    BOOST_TEST_REQUIRE(!result.has_value());
+    BOOST_TEST((result.error().code == ErrorCode::invalid_env));
+    BOOST_TEST(result.error().message.starts_with("LOG_CONFIG_FILE='' is not accepted: expected"), result.error().message);
+}
+
+// The cases below read YAML: a build without yaml-cpp (meson option yaml
+// disabled or not found) checks instead that every file is refused, loudly.
+#if AGORA_TEST_HAVE_YAML
 
 BOOST_AUTO_TEST_CASE(every_key_is_read) {
     TempDir dir;
@@ -407,15 +425,6 @@ BOOST_AUTO_TEST_CASE(from_env_reads_log_config_file_then_the_environment) {
     auto no_base = Config::from_env();
     BOOST_TEST_REQUIRE(no_base.has_value(), agora_test::error_text(no_base));
     BOOST_TEST(no_base->max_backup_count == 2u);
-}
-
-BOOST_AUTO_TEST_CASE(empty_log_config_file_is_an_error) {
-    EnvGuard env;
-    env.set("LOG_CONFIG_FILE", "");
-    auto result = Config::from_env(code_base());
-    BOOST_TEST_REQUIRE(!result.has_value());
-    BOOST_TEST((result.error().code == ErrorCode::invalid_env));
-    BOOST_TEST(result.error().message.starts_with("LOG_CONFIG_FILE='' is not accepted: expected"), result.error().message);
 }
 
 BOOST_AUTO_TEST_CASE(a_file_error_through_log_config_file_is_returned_as_is) {
@@ -863,3 +872,48 @@ BOOST_AUTO_TEST_CASE(the_sample_deploy_file_is_accepted) {
     BOOST_TEST(result->service_name == "market-data");
     BOOST_TEST(!result->default_context.empty());
 }
+
+#else  // !AGORA_TEST_HAVE_YAML
+
+BOOST_AUTO_TEST_CASE(from_file_refuses_every_file_saying_yaml_is_unavailable) {
+    // Good, bad, missing: no file is read, each is the same error naming the
+    // file and the missing dependency, and the caller's base is untouched.
+    TempDir dir;
+    Config base = code_base();
+    const std::vector<std::string> paths = {
+        write_file(dir, "logging.yaml", "level: ERROR\n"),
+        write_file(dir, "bad.yaml", "level: LOUD\n"),
+        dir.file("missing.yaml"),
+        std::string(AGORA_TEST_SOURCE_ROOT) + "/deploy/logging.yaml",
+    };
+    for (const std::string& path : paths) {
+        BOOST_TEST_CONTEXT(path) {
+            for (const auto& result : {Config::from_file(path, base), Config::from_file(path)}) {
+                BOOST_TEST_REQUIRE(!result.has_value());
+                BOOST_TEST((result.error().code == ErrorCode::invalid_config_file), result.error().message);
+                BOOST_TEST(result.error().message.starts_with(path + ": "), result.error().message);
+                BOOST_TEST(contains(result.error().message, "without yaml-cpp"), result.error().message);
+            }
+        }
+    }
+    BOOST_TEST(base.service_name == "code-service");
+    BOOST_TEST(base.level == Level::info);
+}
+
+BOOST_AUTO_TEST_CASE(log_config_file_fails_loudly_instead_of_being_ignored) {
+    TempDir dir;
+    EnvGuard env;
+    auto plain = Config::from_env(code_base());
+    BOOST_TEST_REQUIRE(plain.has_value(), agora_test::error_text(plain));
+
+    const std::string path = write_file(dir, "logging.yaml", "level: ERROR\n");
+    env.set("LOG_CONFIG_FILE", path);
+    env.set("LOG_LEVEL", "DEBUG");  // a good variable does not hide the unread file
+    auto result = Config::from_env(code_base());
+    BOOST_TEST_REQUIRE(!result.has_value());
+    BOOST_TEST((result.error().code == ErrorCode::invalid_config_file), result.error().message);
+    BOOST_TEST(result.error().message.starts_with(path + ": "), result.error().message);
+    BOOST_TEST(contains(result.error().message, "without yaml-cpp"), result.error().message);
+}
+
+#endif  // AGORA_TEST_HAVE_YAML

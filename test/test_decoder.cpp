@@ -878,16 +878,26 @@ BOOST_AUTO_TEST_CASE(fields_a_writer_never_writes_are_not_confused_with_fmt_synt
         {"[{:{}}] [{:>{}}]", kFourInts, int_args({7, 4, 8, 3}), "[   7] [  8]"},
         {"[{1:{0}}]", kTwoInts, int_args({3, 9}), "[  9]"},
         {"{:+#010x}", kOneInt, int_args({255}), "+0x00000ff"},
-        // fmt refuses a precision for an int: damaged, as the live backend shows it.
+        // fmt refuses a precision for an int: damaged, as the live backend
+        // shows it. The note ends with fmt's own message, whose wording
+        // changes between fmt versions: only its frame is expected here.
         {"{:.2f}|{:8.3e}", kDoubleInt, std::string(u64_bytes(0x3ff8000000000000ull)) + int_args({0}),
-         "1.50|{:.2f}|{:8.3e} [agora-log: format error: precision not allowed for this argument type]"},
+         "1.50|{:.2f}|{:8.3e} [agora-log: format error: "},
     };
     for (const Case& c : cases) {
         BOOST_TEST_CONTEXT("template " << c.format) {
             const OneSite r = decode_one_site(c.format, c.types, c.args);
             BOOST_TEST_REQUIRE(r.got.lines.size() == 2u);
-            BOOST_TEST(message_of(r.got.lines[0]) == c.expected);
-            BOOST_TEST(r.got.damaged == (c.expected.find("format error") != std::string::npos), all_problems(r.got));
+            const std::string message = message_of(r.got.lines[0]);
+            const bool refused = c.expected.find("format error") != std::string::npos;
+            if (refused) {
+                BOOST_TEST(message.starts_with(c.expected), message);
+                BOOST_TEST(message.size() > c.expected.size() + 1, message);  // fmt's message, not empty
+                BOOST_TEST(message.ends_with("]"), message);
+            } else {
+                BOOST_TEST(message == c.expected);
+            }
+            BOOST_TEST(r.got.damaged == refused, all_problems(r.got));
         }
     }
 }
