@@ -15,6 +15,10 @@
 #                 (test_config_file, config_file_example) and logged
 #                 exceptions carry an empty stacktrace (test_exceptions_timer).
 #
+# Both are built unoptimised without debug information (--buildtype=plain):
+# what they check does not depend on optimisation, and -O0 compiles the test
+# programs several times faster.
+#
 # A build directory that exists is reconfigured with these options, not
 # wiped. CI sets CCACHE_DISABLE=1 (.ci/run) so the figures are a fresh
 # machine's.
@@ -41,7 +45,7 @@ for variant in "${variants[@]}"; do
     case "$variant" in
     wraps)
         echo "== build-wraps: fmt, RapidJSON, ConcurrentQueue from subprojects/"
-        setup build-wraps --buildtype=release -Dperf=false -Dexamples=false \
+        setup build-wraps --buildtype=plain -Dperf=false -Dexamples=false \
             -Dwrap_mode=default --force-fallback-for=fmt,rapidjson,concurrentqueue
         meson introspect build-wraps --projectinfo | python3 -c '
 import json, sys
@@ -54,7 +58,7 @@ print("subprojects:", ", ".join(s["name"] + " " + s["version"] for s in json.loa
         ;;
     nofeat)
         echo "== build-nofeat: -Dyaml=disabled -Dstacktrace=disabled"
-        setup build-nofeat --buildtype=release -Dperf=false -Dexamples=true -Dyaml=disabled -Dstacktrace=disabled
+        setup build-nofeat --buildtype=plain -Dperf=false -Dexamples=true -Dyaml=disabled -Dstacktrace=disabled
         meson compile -C build-nofeat test/test_config_file test/test_exceptions_timer examples/config_file_example
         meson test -C build-nofeat --no-rebuild --print-errorlogs config_file exceptions_timer run_config_file_example
         ;;
