@@ -1798,3 +1798,22 @@ BOOST_AUTO_TEST_CASE(the_identity_entry_carries_the_writers_redaction_rules) {
                    all_problems(got));
     }
 }
+
+BOOST_AUTO_TEST_CASE(cli_redaction_option) {
+    agora_test::TempDir dir;
+    agora::log::SensitiveDataConfig off;
+    off.enabled = false;
+    const std::string path = write_input(dir, "rules.bin", input_with_rules(d::encode_sensitive_data(off)));
+    Run r = run_cli(dir, {path});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(r.out.find("\"api_key\":\"sk_live_raw\"") != std::string::npos, r.out);
+    r = run_cli(dir, {"--redaction", "defaults", path});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(r.out.find("\"api_key\":\"[REDACTED]\"") != std::string::npos, r.out);
+    r = run_cli(dir, {"--redaction=off", write_input(dir, "defaults.bin", input_with_rules(""))});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(r.out.find("\"api_key\":\"sk_live_raw\"") != std::string::npos, r.out);
+    r = run_cli(dir, {"--redaction", "partly", path});
+    BOOST_TEST(r.status == 2);
+    BOOST_TEST(r.err.find("unknown --redaction 'partly'") != std::string::npos, r.err);
+}
