@@ -873,6 +873,84 @@ BOOST_AUTO_TEST_CASE(the_sample_deploy_file_is_accepted) {
     BOOST_TEST(!result->default_context.empty());
 }
 
+// ---- sensitive data ---------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(sensitive_data_section_is_read) {
+    TempDir dir;
+    const std::string path = write_file(dir, "logging.yaml", R"(sensitive_data:
+  enabled: true
+  redact_fields: [password, pin]
+  mask_fields:
+    credit_card: {show_last: 4, mask_char: "*"}
+    ssn: {show_last: 4, mask_char: "X"}
+    email: {mask_domain: false}
+    phone: {kind: last_chars, show_last: 2}
+  redact_patterns:
+    - 'Bearer\s+[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+'
+    - '\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Z|a-z]{2,}\b'
+  redaction_text: "<hidden>"
+)");
+    auto c = Config::from_file(path, code_base());
+    BOOST_TEST_REQUIRE(c.has_value(), agora_test::error_text(c));
+    BOOST_TEST(c->validate().has_value(), agora_test::error_text(c->validate()));
+    const auto& s = c->sensitive_data;
+    BOOST_TEST(s.enabled);
+    BOOST_TEST(s.redact_fields == (std::vector<std::string>{"password", "pin"}));
+    BOOST_TEST_REQUIRE(s.mask_fields.size() == 4u);
+    BOOST_TEST((s.mask_fields.at("credit_card").kind == agora::log::MaskRule::Kind::last_chars));
+    BOOST_TEST(s.mask_fields.at("ssn").mask_char == 'X');
+    BOOST_TEST((s.mask_fields.at("email").kind == agora::log::MaskRule::Kind::email));
+    BOOST_TEST(!s.mask_fields.at("email").mask_domain);
+    BOOST_TEST(s.mask_fields.at("phone").show_last == 2u);
+    BOOST_TEST(s.redact_patterns.size() == 2u);
+    BOOST_TEST(s.redaction_text == "<hidden>");
+
+    // Absent keys keep the base's values; enabled alone changes only that.
+    const std::string off = write_file(dir, "off.yaml", "sensitive_data:\n  enabled: no\n");
+    auto o = Config::from_file(off, code_base());
+    BOOST_TEST_REQUIRE(o.has_value(), agora_test::error_text(o));
+    BOOST_TEST(!o->sensitive_data.enabled);
+    BOOST_TEST(o->sensitive_data.redact_fields == agora::log::SensitiveDataConfig{}.redact_fields);
+    BOOST_TEST(o->sensitive_data.redaction_text == "[REDACTED]");
+}
+
+BOOST_AUTO_TEST_CASE(sensitive_data_errors_name_the_key) {
+    TempDir dir;
+    struct Case {
+        std::string text, key;
+        int line;
+        std::string fragment;
+    };
+    const std::vector<Case> cases = {
+        {"sensitive_data: true\n", "sensitive_data", 1, "a map of sensitive data settings"},
+        {"sensitive_data:\n  redact: [a]\n", "sensitive_data.redact", 2, "unknown key"},
+        {"sensitive_data:\n  enabled: perhaps\n", "sensitive_data.enabled", 2, "'perhaps' is not accepted"},
+        {"sensitive_data:\n  redact_fields: password\n", "sensitive_data.redact_fields", 2, "a sequence of"},
+        {"sensitive_data:\n  redact_fields: [a, {b: c}]\n", "sensitive_data.redact_fields[1]", 2, "a map"},
+        {"sensitive_data:\n  redact_fields: [a, \"\"]\n", "sensitive_data.redact_fields[1]", 2, "non-empty"},
+        {"sensitive_data:\n  redact_patterns:\n    - 'ok'\n    - '(unclosed'\n", "sensitive_data.redact_patterns[1]", 4,
+         "'(unclosed' is not accepted: expected an RE2 regular expression (missing )"},
+        {"sensitive_data:\n  mask_fields: [card]\n", "sensitive_data.mask_fields", 2, "a map of field names"},
+        {"sensitive_data:\n  mask_fields:\n    card: 4\n", "sensitive_data.mask_fields.card", 3, "a map of mask settings"},
+        {"sensitive_data:\n  mask_fields:\n    card: {show: 4}\n", "sensitive_data.mask_fields.card.show", 3,
+         "unknown key"},
+        {"sensitive_data:\n  mask_fields:\n    card: {show_last: -1}\n", "sensitive_data.mask_fields.card.show_last", 3,
+         "from 0 to 1024"},
+        {"sensitive_data:\n  mask_fields:\n    card: {mask_char: \"**\"}\n", "sensitive_data.mask_fields.card.mask_char",
+         3, "one printable ASCII character"},
+        {"sensitive_data:\n  mask_fields:\n    card: {kind: hash}\n", "sensitive_data.mask_fields.card.kind", 3,
+         "last_chars or email"},
+        {"sensitive_data:\n  mask_fields:\n    mail: {mask_domain: true, show_last: 2}\n",
+         "sensitive_data.mask_fields.mail", 3, "do not apply to an email rule"},
+        {"sensitive_data:\n  redaction_text: [x]\n", "sensitive_data.redaction_text", 2, "at most 256 bytes"},
+        {"sensitive_data:\n  enabled: true\n  enabled: false\n", "sensitive_data.enabled", 3, "duplicate key"},
+    };
+    for (const auto& c : cases) {
+        const std::string message = expect_file_error(dir, c.text, c.key, c.line);
+        BOOST_TEST(contains(message, c.fragment), message << "\nlacks: " << c.fragment);
+    }
+}
+
 #else  // !AGORA_TEST_HAVE_YAML
 
 BOOST_AUTO_TEST_CASE(from_file_refuses_every_file_saying_yaml_is_unavailable) {

@@ -1735,3 +1735,95 @@ BOOST_AUTO_TEST_CASE(cli_an_endless_stream_stops_at_max_input_mb) {
     BOOST_TEST(write_errno == EPIPE);
     BOOST_TEST(written > 1024u * 1024u);
 }
+
+// ---- sensitive data ---------------------------------------------------------
+
+namespace {
+/// An input whose identity carries `sensitive` (encoded; "" = none, as an
+/// older writer wrote it) and default context {api_key, note}, then one
+/// order record.
+std::string input_with_rules(std::string_view sensitive) {
+    static const agora::log::Context defaults{{"api_key", "sk_live_raw"}, {"note", "key sk_live_raw here"}};
+    StringSink sink;
+    const d::FileHeader h = d::make_file_header(d::FileKind::crash_dump, 4242, kTsc0, 1.0, kUnix0);
+    sink.bytes(&h, sizeof h);
+    d::write_identity(sink, d::IdentityFields{"decode-test", "staging", "1.2.3", "test-host", 10000, &defaults, sensitive});
+    d::write_clock(sink, kTsc0, 1.0, kUnix0);
+    d::write_logger(sink, kLogger, "orders");
+    d::write_site(sink, order_site());
+    d::write_thread(sink, 101, 0, 0, 4096);
+    const std::string rec = order_record(1, 7);
+    d::write_record(sink, reinterpret_cast<const std::byte*>(rec.data()), static_cast<std::uint32_t>(rec.size()));
+    d::write_crash(sink, 0, 101, d::kDumpBackendDrained, 1);
+    return sink.data;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_identity_entry_carries_the_writers_redaction_rules) {
+    agora::log::SensitiveDataConfig rules;
+    rules.redaction_text = "<cut>";
+    rules.redact_patterns = {"sk_live_\\w+"};
+    {
+        const Decoded got = decode({input_with_rules(d::encode_sensitive_data(rules))});
+        BOOST_TEST_REQUIRE(got.lines.size() == 1u);
+        BOOST_TEST(!got.damaged, all_problems(got));
+        BOOST_TEST(got.lines[0].find("\"api_key\":\"<cut>\"") != std::string::npos, got.lines[0]);
+        BOOST_TEST(got.lines[0].find("\"note\":\"key <cut> here\"") != std::string::npos, got.lines[0]);
+    }
+    {  // An older writer recorded none: the defaults apply.
+        const Decoded got = decode({input_with_rules("")});
+        BOOST_TEST_REQUIRE(got.lines.size() == 1u);
+        BOOST_TEST(!got.damaged, all_problems(got));
+        BOOST_TEST(got.lines[0].find("\"api_key\":\"[REDACTED]\"") != std::string::npos, got.lines[0]);
+        BOOST_TEST(got.lines[0].find("\"note\":\"key sk_live_raw here\"") != std::string::npos, got.lines[0]);
+    }
+    {  // The writer turned it off; an option overrides what the file says.
+        agora::log::SensitiveDataConfig off;
+        off.enabled = false;
+        const std::string input = input_with_rules(d::encode_sensitive_data(off));
+        const Decoded raw = decode({input});
+        BOOST_TEST_REQUIRE(raw.lines.size() == 1u);
+        BOOST_TEST(raw.lines[0].find("\"api_key\":\"sk_live_raw\"") != std::string::npos, raw.lines[0]);
+        DecodeOptions forced;
+        forced.sensitive_data = agora::log::SensitiveDataConfig{};
+        const Decoded redacted = decode({input}, forced);
+        BOOST_TEST_REQUIRE(redacted.lines.size() == 1u);
+        BOOST_TEST(redacted.lines[0].find("\"api_key\":\"[REDACTED]\"") != std::string::npos, redacted.lines[0]);
+    }
+    {  // A pattern that does not compile (no validating writer wrote it) is left out, and said.
+        agora::log::SensitiveDataConfig bad = rules;
+        bad.redact_patterns = {"(unclosed", "sk_live_\\w+"};
+        const Decoded got = decode({input_with_rules(d::encode_sensitive_data(bad))});
+        BOOST_TEST_REQUIRE(got.lines.size() == 1u);
+        BOOST_TEST_REQUIRE(got.inputs.at(0).problems.size() == 1u, all_problems(got));
+        BOOST_TEST(got.inputs.at(0).problems[0].find("'(unclosed'") != std::string::npos, all_problems(got));
+        BOOST_TEST(got.lines[0].find("\"note\":\"key <cut> here\"") != std::string::npos, got.lines[0]);
+    }
+    {  // A section cut short is damage: the identity entry is refused and reported.
+        std::string cut = d::encode_sensitive_data(rules);
+        cut.resize(cut.size() - 3);
+        const Decoded got = decode({input_with_rules(cut)});
+        BOOST_TEST(got.damaged);
+        BOOST_TEST(all_problems(got).find("identity entry is malformed (sensitive data rules)") != std::string::npos,
+                   all_problems(got));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(cli_redaction_option) {
+    agora_test::TempDir dir;
+    agora::log::SensitiveDataConfig off;
+    off.enabled = false;
+    const std::string path = write_input(dir, "rules.bin", input_with_rules(d::encode_sensitive_data(off)));
+    Run r = run_cli(dir, {path});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(r.out.find("\"api_key\":\"sk_live_raw\"") != std::string::npos, r.out);
+    r = run_cli(dir, {"--redaction", "defaults", path});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(r.out.find("\"api_key\":\"[REDACTED]\"") != std::string::npos, r.out);
+    r = run_cli(dir, {"--redaction=off", write_input(dir, "defaults.bin", input_with_rules(""))});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(r.out.find("\"api_key\":\"sk_live_raw\"") != std::string::npos, r.out);
+    r = run_cli(dir, {"--redaction", "partly", path});
+    BOOST_TEST(r.status == 2);
+    BOOST_TEST(r.err.find("unknown --redaction 'partly'") != std::string::npos, r.err);
+}

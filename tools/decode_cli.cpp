@@ -65,6 +65,10 @@ Options:
                       1048576); a larger input is an error and is not decoded.
                       An input that does not start with the AGORALOG magic is
                       read no further than its first bytes
+  --redaction recorded|defaults|off
+                      sensitive-data rules: each file's writer's (recorded in
+                      the file; the default), the built-in defaults, or none
+                      (off writes the raw values: passwords, tokens, keys)
   --help              print this help
 
 Problems with the inputs go to standard error: each names the input, what is
@@ -225,6 +229,19 @@ int run(int argc, char** argv, std::FILE* in, std::FILE* stdout_file, std::FILE*
             if (*v == "json") options.text = false;
             else if (*v == "text") options.text = true;
             else return usage_error(err, fmt::format("unknown --format '{}' (json or text)", *v));
+        } else if (is_option(a, "--redaction")) {
+            const auto v = option_value(a, "--redaction", i, argc, argv);
+            if (!v) return usage_error(err, "--redaction needs a value: recorded, defaults or off");
+            if (*v == "recorded") {
+                options.sensitive_data.reset();
+            } else if (*v == "defaults") {
+                options.sensitive_data = SensitiveDataConfig{};
+            } else if (*v == "off") {
+                options.sensitive_data = SensitiveDataConfig{};
+                options.sensitive_data->enabled = false;
+            } else {
+                return usage_error(err, fmt::format("unknown --redaction '{}' (recorded, defaults or off)", *v));
+            }
         } else if (is_option(a, "--output") || a == "-o") {
             const auto v = option_value(a, a == "-o" ? "-o" : "--output", i, argc, argv);
             if (!v || v->empty()) return usage_error(err, "--output needs a file name");

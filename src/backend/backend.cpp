@@ -27,7 +27,7 @@ RecordHeader read_header(const std::byte* p) noexcept {
 Backend::Backend(const Config& config, EntryIdentity identity, std::vector<std::shared_ptr<Handler>> handlers,
                  std::unique_ptr<BinaryLogSink> binary)
     : config_(config),
-      renderer_(identity, RenderOptions{config.max_message_length, config.default_context}),
+      renderer_(identity, RenderOptions{config.max_message_length, config.default_context, config.sensitive_data}),
       handlers_(std::move(handlers)), binary_(std::move(binary)), clock_(5) {
     // Exception stacks are this process's: symbolised from its debug information.
     renderer_.symbolizer().use_lookup(&live_frame_text);

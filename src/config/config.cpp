@@ -1,6 +1,7 @@
 #include <agora/log/config.hpp>
 #include <agora/log/level.hpp>
 
+#include "base/redaction_regex.hpp"
 #include "config/config_parse.hpp"
 
 #include <fmt/format.h>
@@ -26,6 +27,37 @@ Error env_error(std::string_view var, std::string_view value, std::string_view a
 Error config_error(std::string_view field, std::string_view value, std::string_view accepted) {
     return Error{ErrorCode::invalid_config,
                  fmt::format("Config.{}='{}' is not accepted: expected {}", field, value, accepted)};
+}
+
+// ---- sensitive data ----
+
+/// The first sensitive_data field that is not accepted, if any.
+std::optional<Error> validate_sensitive_data(const SensitiveDataConfig& s) {
+    if (s.redaction_text.size() > detail::kRedactionTextMax)
+        return config_error("sensitive_data.redaction_text", s.redaction_text, detail::kRedactionTextAccepted);
+    for (std::size_t i = 0; i < s.redact_fields.size(); ++i)
+        if (s.redact_fields[i].empty())
+            return config_error(fmt::format("sensitive_data.redact_fields[{}]", i), "", detail::kRedactFieldAccepted);
+    for (const auto& [name, rule] : s.mask_fields) {
+        const std::string field = fmt::format("sensitive_data.mask_fields[{}]", name);
+        if (name.empty()) return config_error(field, name, detail::kRedactFieldAccepted);
+        switch (rule.kind) {
+            case MaskRule::Kind::last_chars: case MaskRule::Kind::email: break;
+            default: return config_error(field + ".kind", std::to_string(static_cast<int>(rule.kind)), "last_chars or email");
+        }
+        if (rule.show_last > detail::kShowLastMax)
+            return config_error(field + ".show_last", std::to_string(rule.show_last), detail::kShowLastAccepted);
+        if (rule.mask_char < 0x20 || rule.mask_char > 0x7e)
+            return config_error(field + ".mask_char", fmt::format("\\x{:02x}", static_cast<unsigned char>(rule.mask_char)),
+                                detail::kMaskCharAccepted);
+    }
+    for (std::size_t i = 0; i < s.redact_patterns.size(); ++i) {
+        std::string why;
+        if (detail::compile_redaction_pattern(s.redact_patterns[i], why) == nullptr)
+            return config_error(fmt::format("sensitive_data.redact_patterns[{}]", i), s.redact_patterns[i],
+                                fmt::format("{} ({})", detail::kRedactPatternAccepted, why));
+    }
+    return std::nullopt;
 }
 
 }  // namespace
@@ -94,6 +126,7 @@ Expected<void> Config::validate() const {
     if (crash_watchdog < std::chrono::seconds(1) || crash_watchdog > std::chrono::seconds(3600))
         return config_error("crash_watchdog", std::to_string(crash_watchdog.count()) + "s", "1 to 3600 s");
     if (backend_cpu < -1) return config_error("backend_cpu", std::to_string(backend_cpu), "-1 (not pinned) or a CPU number");
+    if (auto error = validate_sensitive_data(sensitive_data)) return *error;
     return {};
 }
 
@@ -166,6 +199,12 @@ Expected<Config> Config::from_env(Config c) {
             if (!n) return env_error("LOG_QUEUE_SIZE", *v, kQueueSizeAccepted);
             c.queue_capacity_bytes = static_cast<std::size_t>(*n);
             c.queue_max_capacity_bytes = std::max(c.queue_max_capacity_bytes, c.queue_capacity_bytes);
+        }
+        // ---- sensitive data ----
+        if (auto v = get("LOG_REDACTION")) {
+            auto parsed = parse_bool(*v);
+            if (!parsed) return env_error("LOG_REDACTION", *v, kBoolAccepted);
+            c.sensitive_data.enabled = *parsed;
         }
         if (auto v = get("LOG_MAX_MESSAGE_LENGTH")) {
             auto n = parse_uint(*v, kMessageLengthMin, kMessageLengthMax);

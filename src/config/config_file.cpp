@@ -9,6 +9,7 @@
 
 #include <agora/log/config.hpp>
 
+#include "base/redaction_regex.hpp"
 #include "base/whole_file.hpp"
 #include "config/config_parse.hpp"
 
@@ -208,7 +209,7 @@ public:
 private:
     static constexpr std::string_view kTopKeys[] = {"service_name", "environment", "version", "host",  "level",
                                                     "max_message_length", "console", "file", "queue", "backend",
-                                                    "crash", "default_context"};
+                                                    "crash", "default_context", "sensitive_data"};
     static constexpr std::string_view kConsoleKeys[] = {"enabled", "format", "colors"};
     static constexpr std::string_view kFileKeys[] = {"enabled", "path", "max_size_mb", "max_backup_count", "format"};
     static constexpr std::string_view kQueueKeys[] = {"size", "max_size", "full_policy"};
@@ -342,6 +343,8 @@ private:
                 error = read_crash(e);
             } else if (e.key == "default_context") {
                 error = read_default_context(e);
+            } else if (e.key == "sensitive_data") {
+                error = read_sensitive_data(e);
             }
             if (error) return error;
         }
@@ -479,6 +482,122 @@ private:
             }
             if (error) return error;
         }
+        return std::nullopt;
+    }
+
+    // ---- sensitive data ----------------------------------------------------
+
+    static constexpr std::string_view kSensitiveKeys[] = {"enabled", "redact_fields", "mask_fields", "redact_patterns",
+                                                          "redaction_text"};
+    static constexpr std::string_view kMaskRuleKeys[] = {"kind", "show_last", "mask_char", "mask_domain"};
+    static constexpr std::string_view kMaskKindAccepted = "last_chars or email";
+
+    /// A sequence of strings (each checked by `check`, which returns what
+    /// is accepted if it refuses one, else an empty view).
+    template <class Check>
+    std::optional<Error> read_string_list(const Entry& e, std::string_view accepted, Check&& check,
+                                          std::vector<std::string>& out) const {
+        if (!e.value.IsSequence()) return not_accepted(e, fmt::format("a sequence of {}", accepted));
+        std::vector<std::string> list;
+        std::size_t i = 0;
+        for (const auto& item : e.value) {
+            const Entry element{line_of(item.Mark()), fmt::format("{}[{}]", e.key, i++), item};
+            std::string text;
+            if (auto error = scalar(element, accepted, text)) return error;
+            if (std::string why = check(text); !why.empty()) return not_accepted(element, why);
+            list.push_back(std::move(text));
+        }
+        out = std::move(list);
+        return std::nullopt;
+    }
+
+    /// The section replaces what it names: a redact_fields, mask_fields or
+    /// redact_patterns key replaces the base's whole list or map.
+    std::optional<Error> read_sensitive_data(const Entry& section) {
+        std::vector<Entry> list;
+        if (auto error = map_entries(section, kSensitiveKeys, "sensitive data settings", list)) return error;
+        SensitiveDataConfig& s = c_.sensitive_data;
+        for (const Entry& e : list) {
+            std::optional<Error> error;
+            if (e.key.ends_with(".enabled")) {
+                error = read_bool(e, s.enabled);
+            } else if (e.key.ends_with(".redaction_text")) {
+                std::string text;
+                if ((error = scalar(e, kRedactionTextAccepted, text))) return error;
+                if (text.size() > kRedactionTextMax) return not_accepted(e, kRedactionTextAccepted);
+                s.redaction_text = text;
+            } else if (e.key.ends_with(".redact_fields")) {
+                error = read_string_list(
+                    e, kRedactFieldAccepted,
+                    [](const std::string& f) { return f.empty() ? std::string(kRedactFieldAccepted) : std::string(); },
+                    s.redact_fields);
+            } else if (e.key.ends_with(".redact_patterns")) {
+                error = read_string_list(
+                    e, kRedactPatternAccepted,
+                    [](const std::string& p) {
+                        std::string why;
+                        if (compile_redaction_pattern(p, why) != nullptr) return std::string();
+                        return fmt::format("{} ({})", kRedactPatternAccepted, why);
+                    },
+                    s.redact_patterns);
+            } else {  // mask_fields
+                error = read_mask_fields(e);
+            }
+            if (error) return error;
+        }
+        return std::nullopt;
+    }
+
+    /// mask_fields: {name: {show_last, mask_char} | {mask_domain} | {kind, ...}}.
+    /// A rule with mask_domain and no kind is an email rule.
+    std::optional<Error> read_mask_fields(const Entry& section) {
+        static constexpr std::string_view kAccepted =
+            "a map of field names to mask rules ({show_last, mask_char} or {mask_domain})";
+        if (!section.value.IsMap()) return not_accepted(section, kAccepted);
+        std::vector<Entry> names;
+        if (auto error = entries(section.value, section.key, {}, names)) return error;
+        std::map<std::string, MaskRule> rules;
+        for (const Entry& n : names) {
+            const std::string name = n.key.substr(section.key.size() + 1);
+            if (name.empty()) return not_accepted(n.line, n.key, "an empty name", kRedactFieldAccepted);
+            std::vector<Entry> list;
+            if (auto error = map_entries(n, kMaskRuleKeys, "mask settings", list)) return error;
+            MaskRule rule;
+            bool kind_given = false, email_keys = false, chars_keys = false;
+            for (const Entry& e : list) {
+                std::string text;
+                if (e.key.ends_with(".kind")) {
+                    if (auto error = scalar(e, kMaskKindAccepted, text)) return error;
+                    const std::string k = lower(text);
+                    if (k == "last_chars") rule.kind = MaskRule::Kind::last_chars;
+                    else if (k == "email") rule.kind = MaskRule::Kind::email;
+                    else return not_accepted(e, kMaskKindAccepted);
+                    kind_given = true;
+                } else if (e.key.ends_with(".show_last")) {
+                    std::uint64_t v = 0;
+                    if (auto error = read_uint(e, 0, kShowLastMax, kShowLastAccepted, v)) return error;
+                    rule.show_last = static_cast<std::uint32_t>(v);
+                    chars_keys = true;
+                } else if (e.key.ends_with(".mask_char")) {
+                    if (auto error = scalar(e, kMaskCharAccepted, text)) return error;
+                    if (text.size() != 1 || text[0] < 0x20 || text[0] > 0x7e) return not_accepted(e, kMaskCharAccepted);
+                    rule.mask_char = text[0];
+                    chars_keys = true;
+                } else {  // mask_domain
+                    if (auto error = read_bool(e, rule.mask_domain)) return error;
+                    email_keys = true;
+                }
+            }
+            if (!kind_given && email_keys) rule.kind = MaskRule::Kind::email;
+            const bool email = rule.kind == MaskRule::Kind::email;
+            if ((email && chars_keys) || (!email && email_keys))
+                return file_error(n.line, n.key,
+                                  email ? "show_last and mask_char do not apply to an email rule (kind: email, or "
+                                          "mask_domain given): expected mask_domain only"
+                                        : "mask_domain applies to an email rule only: expected kind: email");
+            rules.insert_or_assign(name, rule);
+        }
+        c_.sensitive_data.mask_fields = std::move(rules);
         return std::nullopt;
     }
 

@@ -115,4 +115,13 @@ inline constexpr std::string_view kDrainTimeoutAccepted = "milliseconds, an inte
 inline constexpr std::string_view kWatchdogAccepted = "seconds, an integer from 1 to 3600";
 inline constexpr std::string_view kBackendCpuAccepted = "-1 (not pinned) or a CPU number from 0 to 2147483647";
 
+// ---- sensitive data ----
+inline constexpr std::size_t kRedactionTextMax = 256;
+inline constexpr std::uint64_t kShowLastMax = 1024;
+inline constexpr std::string_view kRedactionTextAccepted = "a replacement text of at most 256 bytes";
+inline constexpr std::string_view kRedactFieldAccepted = "a non-empty part of a key name";
+inline constexpr std::string_view kShowLastAccepted = "characters left visible, an integer from 0 to 1024";
+inline constexpr std::string_view kMaskCharAccepted = "one printable ASCII character";
+inline constexpr std::string_view kRedactPatternAccepted = "an RE2 regular expression";
+
 }  // namespace agora::log::detail

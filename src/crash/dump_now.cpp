@@ -16,7 +16,7 @@ namespace agora::log::detail {
 
 Expected<void> write_dump_now(const std::string& path, const Config& config, const EntryIdentity& identity,
                               Backend* backend) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return Error{ErrorCode::io_error, "dump_now(): cannot create " + path + ": " + std::strerror(errno)};
     DumpScratch scratch;

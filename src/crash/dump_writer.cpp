@@ -20,6 +20,7 @@ DumpIdentity make_dump_identity(const Config& config, const EntryIdentity& ident
     d.host = identity.host;
     d.default_context = config.default_context;
     d.max_message_length = static_cast<std::uint32_t>(config.max_message_length);
+    d.sensitive_data = encode_sensitive_data(config.sensitive_data);
     return d;
 }
 
@@ -143,7 +144,7 @@ void write_dump(DumpScratch& scratch, const DumpIdentity& s, FileKind kind, int 
     const FileHeader header = make_file_header(kind, static_cast<std::uint32_t>(getpid()), tsc, ns_per_tick, unix_ns);
     out.bytes(&header, sizeof header);
     write_identity(out, IdentityFields{s.service, s.environment, s.version, s.host, s.max_message_length,
-                                       &s.default_context});
+                                       &s.default_context, s.sensitive_data});
     scratch.clear_sets();
     {
         const DumpReadGuard reading;  // before the first live_ring load

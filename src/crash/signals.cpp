@@ -150,11 +150,11 @@ void crash_dump(int signal, std::string_view note, std::uint32_t extra_flags) no
     Text& name = g_crash_texts.name;
     name.n = 0;
     dump_name(name, s->prefix, now);
-    int fd = ::open(name.buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    int fd = ::open(name.buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         name.n = 0;
         dump_name(name, "/tmp/agora-log", now);
-        fd = ::open(name.buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        fd = ::open(name.buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     }
     Text& line = g_crash_texts.line;
     line.n = 0;

@@ -77,6 +77,8 @@ struct Decoder::Input {
     // Fixed once `renderer` exists (an identity entry after the first record is ignored).
     EntryIdentity identity;
     RenderOptions options;
+    /// options.sensitive_data is DecodeOptions::sensitive_data, whatever the identity entry says.
+    bool sensitive_override = false;
     bool has_identity = false;
     Clock clock;
     /// The largest message bound a record may have (message_bound_cap of options).

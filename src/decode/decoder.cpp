@@ -54,6 +54,10 @@ void Decoder::add_input(std::string_view name, std::span<const std::byte> copy, 
         inputs_.push_back(std::make_unique<Input>());
         Input& in = *inputs_.back();
         in.info = static_cast<std::uint32_t>(infos_.size() - 1);
+        if (options_.sensitive_data) {
+            in.options.sensitive_data = *options_.sensitive_data;
+            in.sensitive_override = true;
+        }
         if (take != nullptr) in.bytes = std::move(*take);
         else in.bytes.assign(copy.begin(), copy.end());
         const std::size_t size = in.bytes.size();

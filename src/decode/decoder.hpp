@@ -16,6 +16,7 @@
 // renderers; it calls `line` on the calling thread only, in order, and has
 // joined every worker when it returns or throws.
 
+#include <agora/log/config.hpp>
 #include <agora/log/detail/binary_format.hpp>
 
 #include <cstddef>
@@ -48,6 +49,10 @@ struct DecodeOptions {
     /// most 2 chunks per rendering thread are buffered at a time.
     std::size_t chunk_records = 4096;
     std::size_t chunk_bytes = std::size_t{4} << 20;
+    /// Redaction rules for every input, instead of the ones each input's
+    /// identity entry records (its writer's Config::sensitive_data; the
+    /// defaults for a file written before redaction existed).
+    std::optional<SensitiveDataConfig> sensitive_data;
 
     static constexpr unsigned kMaxDefaultThreads = 4;
 };

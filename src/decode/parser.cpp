@@ -1,6 +1,7 @@
 #include "decode/parser.hpp"
 
 #include "format/record_codec.hpp"
+#include "format/redaction.hpp"
 
 #include <agora/log/detail/frontend.hpp>
 
@@ -11,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace agora::log::detail {
@@ -348,6 +350,15 @@ void Parser::identity(BlobReader r, std::size_t pos, std::uint32_t size) {
     Context default_context;
     if (!read_context(r, default_context))
         return problem(pos, "identity entry is malformed", sizeof(EntryHeader) + size);
+    // The writer's sensitive-data rules follow (writers since redaction);
+    // without them the defaults apply (Config{}.sensitive_data).
+    std::optional<SensitiveDataConfig> sensitive_data;
+    if (r.p != r.end) {
+        SensitiveDataConfig s;
+        if (!decode_sensitive_data(r, s))
+            return problem(pos, "identity entry is malformed (sensitive data rules)", sizeof(EntryHeader) + size);
+        sensitive_data = std::move(s);
+    }
     if (in_.has_identity) {
         info_.notes.push_back(fmt::format("{}: offset {}: a second identity entry; the first one applies", info_.name, pos));
         return;
@@ -369,6 +380,12 @@ void Parser::identity(BlobReader r, std::size_t pos, std::uint32_t size) {
                                  in_.options.max_message_length));
     }
     in_.options.default_context = std::move(default_context);
+    if (sensitive_data && !in_.sensitive_override) in_.options.sensitive_data = std::move(*sensitive_data);
+    // Config::validate() refuses a pattern that does not compile: one here
+    // comes from a damaged or foreign writer. It is left out, and said.
+    Redactor check(in_.options.sensitive_data);
+    for (const auto& error : check.errors())
+        problem(pos, fmt::format("identity entry has a redaction pattern that does not compile, left out: {}", error));
 }
 
 void Parser::site(BlobReader r, std::size_t pos, std::uint32_t size) {

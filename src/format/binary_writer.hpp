@@ -84,6 +84,11 @@ struct IdentityFields {
     std::string_view service, environment, version, host;
     std::uint32_t max_message_length;
     const Context* default_context;  // may be null (no fields)
+    /// encode_sensitive_data() of the writer's Config::sensitive_data
+    /// (format/redaction.hpp), encoded beforehand: a crash dump writes it
+    /// from a signal handler. Empty: not written (a reader then applies the
+    /// defaults).
+    std::string_view sensitive_data = {};
 };
 
 template <class Sink>
@@ -96,6 +101,7 @@ void write_identity(Sink& sink, const IdentityFields& id) noexcept {
         put_value(out, id.max_message_length);
         if (id.default_context != nullptr) put_context_blob(out, *id.default_context, cut_to_arg_limit);
         else put_value(out, std::uint32_t{0});
+        if (!id.sensitive_data.empty()) out.bytes(id.sensitive_data.data(), id.sensitive_data.size());
     });
 }
 

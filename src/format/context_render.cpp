@@ -3,6 +3,7 @@
 
 #include "format/context_snapshot.hpp"
 #include "format/format.hpp"
+#include "format/redaction.hpp"
 
 #include <agora/log/context.hpp>
 
@@ -40,18 +41,14 @@ void append_value_json(std::string& out, const RawValue& v, std::size_t limit) {
     }
 }
 
-void append_value_text(std::string& out, const RawValue& v) {
-    switch (v.kind) {
-        case RawValue::Kind::string: out.append(v.s); break;
-        case RawValue::Kind::integer: fmt::format_to(std::back_inserter(out), "{}", v.i); break;
-        case RawValue::Kind::unsigned_integer: fmt::format_to(std::back_inserter(out), "{}", v.u); break;
-        case RawValue::Kind::floating: fmt::format_to(std::back_inserter(out), "{}", v.d); break;
-        case RawValue::Kind::boolean: out.append(v.b ? "true" : "false"); break;
-    }
-}
+void append_value_text(std::string& out, const RawValue& v) { append_raw_value_text(out, v); }
 }  // namespace
 
-void render_raw_field(RenderedField& out, std::string_view key, const RawValue& value, std::size_t limit) {
+void render_raw_field(RenderedField& out, std::string_view key, const RawValue& in, std::size_t limit,
+                      Redactor* redactor) {
+    thread_local std::string redacted;  // scratch, reused: holds the replaced value's text
+    RawValue replaced;
+    const RawValue& value = (redactor != nullptr && redactor->apply(key, in, replaced, redacted)) ? replaced : in;
     out.key.assign(key);
     out.slot = -1;
     for (int i = 0; i < kTopLevelKeyCount; ++i)
@@ -72,7 +69,8 @@ void render_raw_field(RenderedField& out, std::string_view key, const RawValue& 
     append_value_json(out.json, value, limit);
 }
 
-void render_field(RenderedField& out, std::string_view key, const ContextValue& value, std::size_t limit) {
+void render_field(RenderedField& out, std::string_view key, const ContextValue& value, std::size_t limit,
+                  Redactor* redactor) {
     RawValue raw;
     switch (value.index()) {
         case 0: raw.s = std::get<0>(value); break;
@@ -80,7 +78,7 @@ void render_field(RenderedField& out, std::string_view key, const ContextValue& 
         case 2: raw.kind = RawValue::Kind::floating; raw.d = std::get<2>(value); break;
         default: raw.kind = RawValue::Kind::boolean; raw.b = std::get<3>(value); break;
     }
-    render_raw_field(out, key, raw, limit);
+    render_raw_field(out, key, raw, limit, redactor);
 }
 
 namespace {

@@ -34,6 +34,8 @@
 
 namespace agora::log::detail {
 
+class Redactor;
+
 /// One field, rendered by the backend: `json` is "key":value, ready to append.
 struct RenderedField {
     std::string key;
@@ -78,7 +80,11 @@ ContextSnapshot* make_snapshot(const Context& fields, const ContextSnapshot* bas
 /// Renders one field as RenderedField: slot, key and value JSON. A
 /// correlation_id that is not a UUID stays in the context object; the other
 /// top-level keys take any value, written as a string.
-void render_raw_field(RenderedField& out, std::string_view key, const RawValue& value, std::size_t max_value_length);
-void render_field(RenderedField& out, std::string_view key, const ContextValue& value, std::size_t max_value_length);
+/// With a redactor, the value is first redacted or masked as its key says,
+/// or its string passed through the redaction patterns (format/redaction.hpp).
+void render_raw_field(RenderedField& out, std::string_view key, const RawValue& value, std::size_t max_value_length,
+                      Redactor* redactor = nullptr);
+void render_field(RenderedField& out, std::string_view key, const ContextValue& value, std::size_t max_value_length,
+                  Redactor* redactor = nullptr);
 
 }  // namespace agora::log::detail

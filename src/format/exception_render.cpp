@@ -5,6 +5,7 @@
 #include "format/exception_render.hpp"
 #include "format/record_codec.hpp"
 #include "format/format.hpp"
+#include "format/redaction.hpp"
 
 #include <agora/log/detail/frontend.hpp>
 
@@ -55,11 +56,16 @@ const std::string& StackSymbolizer::frame(std::uint64_t address) {
 }
 
 bool append_exception_json(std::string& out, const std::byte* blob, std::size_t size, StackSymbolizer& symbols,
-                           std::size_t limit) {
+                           std::size_t limit, const Redactor* redactor) {
     const ExceptionBlobReader exception(blob, size);
     if (!exception.ok()) return false;
     unsigned level = 0;
+    std::string redacted;
     exception.for_each_level([&](std::string_view type, std::string_view message) {
+        if (redactor != nullptr) {
+            redacted.assign(message);
+            if (redactor->redact_text(redacted)) message = redacted;
+        }
         if (level == 0) {
             out.append("\"exception\":{\"type\":");
             append_json_string_limited(out, demangle(type), limit);

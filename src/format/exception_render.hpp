@@ -40,9 +40,12 @@ private:
     std::string unknown_;  // table mode: the hex text of the last unknown address
 };
 
+class Redactor;
+
 /// Appends "exception":{...} for an exception blob (detail/record.hpp).
-/// Returns false, appending nothing, if the blob is damaged.
+/// Returns false, appending nothing, if the blob is damaged. With a
+/// redactor, each level's message goes through its patterns.
 bool append_exception_json(std::string& out, const std::byte* blob, std::size_t size, StackSymbolizer& symbols,
-                           std::size_t limit);
+                           std::size_t limit, const Redactor* redactor = nullptr);
 
 }  // namespace agora::log::detail

@@ -96,6 +96,47 @@ bool format_message(std::string_view format, const TypeCode* types, const std::b
     }
 }
 
+bool format_with_replacements(std::string_view format, const RecordExtras& extras,
+                              const std::string* const* replacements, ArgStore& store, std::string& out) noexcept {
+    try {
+        store.clear();
+        for (std::size_t i = 0; i < extras.arg_count; ++i) {
+            const FormatArgRef& a = extras.args[i];
+            if (replacements[i] != nullptr) {
+                store.push_back(fmt::string_view(replacements[i]->data(), replacements[i]->size()));
+                continue;
+            }
+            switch (a.type) {
+                case TypeCode::boolean: store.push_back(load<std::uint8_t>(a.data) != 0); break;
+                case TypeCode::character: store.push_back(load<char>(a.data)); break;
+                case TypeCode::i8: store.push_back(static_cast<int>(load<std::int8_t>(a.data))); break;
+                case TypeCode::u8: store.push_back(static_cast<unsigned>(load<std::uint8_t>(a.data))); break;
+                case TypeCode::i16: store.push_back(static_cast<int>(load<std::int16_t>(a.data))); break;
+                case TypeCode::u16: store.push_back(static_cast<unsigned>(load<std::uint16_t>(a.data))); break;
+                case TypeCode::i32: store.push_back(load<std::int32_t>(a.data)); break;
+                case TypeCode::u32: store.push_back(load<std::uint32_t>(a.data)); break;
+                case TypeCode::i64: store.push_back(static_cast<long long>(load<std::int64_t>(a.data))); break;
+                case TypeCode::u64: store.push_back(static_cast<unsigned long long>(load<std::uint64_t>(a.data))); break;
+                case TypeCode::f32: store.push_back(load<float>(a.data)); break;
+                case TypeCode::f64: store.push_back(load<double>(a.data)); break;
+                case TypeCode::pointer:
+                    store.push_back(
+                        reinterpret_cast<const void*>(static_cast<std::uintptr_t>(load<std::uint64_t>(a.data))));
+                    break;
+                case TypeCode::string:  // FormatArgRef points at the u32 length
+                    store.push_back(fmt::string_view(reinterpret_cast<const char*>(a.data) + 4,
+                                                     load<std::uint32_t>(a.data)));
+                    break;
+                default: return false;
+            }
+        }
+        fmt::vformat_to(std::back_inserter(out), fmt::string_view(format.data(), format.size()), store);
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
 namespace {
 // 0: copy as is; 1: needs escaping or validation.
 constexpr std::array<std::uint8_t, 256> kNeedsWork = [] {

@@ -57,6 +57,14 @@ struct RecordExtras {
 bool format_message(std::string_view format, const TypeCode* types, const std::byte* args, std::size_t size,
                     ArgStore& store, std::string& out, RecordExtras& extras) noexcept;
 
+/// Formats `format` with the format arguments format_message() noted in
+/// `extras`, argument i given as the string *replacements[i] where that is
+/// not null (`replacements` has RecordExtras::kMaxArgs entries). The
+/// replaced arguments' fields in `format` must take a string (no numeric
+/// spec). Appends to `out`; false if it does not format.
+bool format_with_replacements(std::string_view format, const RecordExtras& extras,
+                              const std::string* const* replacements, ArgStore& store, std::string& out) noexcept;
+
 /// Appends `s` as a JSON string (quotes included): ", \ and control characters
 /// are escaped (DEL as \u007f), invalid UTF-8 sequences become U+FFFD.
 void append_json_string(std::string& out, std::string_view s);

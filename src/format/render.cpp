@@ -9,7 +9,8 @@
 
 namespace agora::log::detail {
 
-EntryRenderer::EntryRenderer(const EntryIdentity& id, const RenderOptions& options) : options_(options) {
+EntryRenderer::EntryRenderer(const EntryIdentity& id, const RenderOptions& options)
+    : options_(options), redactor_(options_.sensitive_data) {
     auto field = [this](std::string_view key, const std::string& value) {
         identity_json_ += ",\"";
         identity_json_ += key;
@@ -28,7 +29,7 @@ EntryRenderer::EntryRenderer(const EntryIdentity& id, const RenderOptions& optio
     default_fields_.resize(default_context_->values.size());
     std::size_t i = 0;
     for (const auto& [key, value] : default_context_->values)
-        render_field(default_fields_[i++], key, value, options_.max_message_length);
+        render_field(default_fields_[i++], key, value, options_.max_message_length, &redactor_);
     for (const auto& f : default_fields_) default_only_.push_back(&f);
 }
 
@@ -113,6 +114,11 @@ void EntryRenderer::finish_entry(Level level, std::int64_t unix_ns, std::string_
 
 void EntryRenderer::render(Level level, std::int64_t unix_ns, std::string_view message, const SiteInfo& site,
                            std::uint32_t logger_id, std::string_view logger_name, LogRecordView& view) {
+    if (redactor_.has_patterns()) {
+        message_.assign(message);
+        redactor_.redact_text(message_);
+        message = message_;
+    }
     begin_entry(level, unix_ns, message, site, logger_id, logger_name);
     call_field_count_ = 0;
     append_fields(default_only_, 0, false);
@@ -153,6 +159,77 @@ RawValue raw_value(const FormatArgRef& ref) noexcept {
 
 }  // namespace
 
+const EntryRenderer::NamedPlan& EntryRenderer::named_plan(const CallSite& site) {
+    if (site.id >= named_plans_.size()) named_plans_.resize(site.id + 1);
+    NamedPlan& plan = named_plans_[site.id];
+    if (plan.known) return plan;
+    std::vector<bool> replaced(site.names.size());
+    for (std::size_t i = 0; i < site.names.size(); ++i) {
+        replaced[i] = redactor_.decide(site.names[i]).action != Redactor::Decision::Action::pass;
+        plan.affected = plan.affected || replaced[i];
+    }
+    if (plan.affected) {
+        // The positional template: "{{" and "}}" are literal braces, every
+        // other "{...}" is the next argument's field ("{}" or "{:spec}").
+        const std::string_view t = site.fmt_template();
+        std::size_t arg = 0;
+        for (std::size_t i = 0; i < t.size(); ++i) {
+            const char c = t[i];
+            if ((c == '{' || c == '}') && i + 1 < t.size() && t[i + 1] == c) {
+                plan.format.append(2, c);
+                ++i;
+                continue;
+            }
+            if (c != '{') {
+                plan.format.push_back(c);
+                continue;
+            }
+            const std::size_t close = t.find('}', i);
+            const std::size_t nested = t.find('{', i + 1);
+            if (close == std::string_view::npos || (nested != std::string_view::npos && nested < close)) {
+                plan.usable = false;
+                break;
+            }
+            if (arg < replaced.size() && replaced[arg]) plan.format.append("{}");
+            else plan.format.append(t.substr(i, close - i + 1));
+            ++arg;
+            i = close;
+        }
+    }
+    plan.known = true;
+    return plan;
+}
+
+void EntryRenderer::redact_named_in_message(const CallSite& site) {
+    const NamedPlan& plan = named_plan(site);
+    if (!plan.affected) return;
+    message_.clear();
+    if (!plan.usable) {
+        message_.assign(site.format);
+        return;
+    }
+    const std::size_t n = std::min(site.names.size(), extras_.arg_count);
+    if (named_replacements_.size() < extras_.arg_count) named_replacements_.resize(extras_.arg_count);
+    const std::string* replacement[RecordExtras::kMaxArgs] = {};
+    for (std::size_t i = 0; i < n; ++i) {
+        const Redactor::Decision d = redactor_.decide(site.names[i]);
+        if (d.action == Redactor::Decision::Action::pass) continue;
+        std::string& text = named_replacements_[i];
+        text.clear();
+        if (d.action == Redactor::Decision::Action::redact) {
+            text = redactor_.config().redaction_text;
+        } else {
+            std::string value;
+            append_raw_value_text(value, raw_value(extras_.args[i]));
+            Redactor::mask(value, *d.rule, text);
+        }
+        replacement[i] = &text;
+    }
+    if (!format_with_replacements(plan.format, extras_, replacement, store_, message_)) {
+        message_.assign(site.format);  // nothing of a value if it does not format
+    }
+}
+
 void EntryRenderer::collect_call_fields(const CallSite& site) {
     call_field_count_ = 0;
     auto next_slot = [this]() -> RenderedField& {
@@ -161,12 +238,14 @@ void EntryRenderer::collect_call_fields(const CallSite& site) {
     };
     const std::size_t limit = options_.max_message_length;
     const std::size_t named = std::min(site.names.size(), extras_.arg_count);
-    for (std::size_t i = 0; i < named; ++i) render_raw_field(next_slot(), site.names[i], raw_value(extras_.args[i]), limit);
+    Redactor* const redactor = redactor_.enabled() ? &redactor_ : nullptr;
+    for (std::size_t i = 0; i < named; ++i)
+        render_raw_field(next_slot(), site.names[i], raw_value(extras_.args[i]), limit, redactor);
     if (extras_.context != nullptr) {
         ContextBlobReader reader(extras_.context, extras_.context_size);
         std::string_view key;
         RawValue value;
-        while (reader.next(key, value)) render_raw_field(next_slot(), key, value, limit);
+        while (reader.next(key, value)) render_raw_field(next_slot(), key, value, limit, redactor);
     }
 }
 
@@ -178,7 +257,7 @@ const std::vector<RenderedField>& EntryRenderer::fields_of(const ContextSnapshot
             fields.resize(s->values.size());
             std::size_t i = 0;
             for (const auto& [key, value] : s->values)
-                render_field(fields[i++], key, value, options_.max_message_length);
+                render_field(fields[i++], key, value, options_.max_message_length, &redactor_);
         } catch (...) {
             snapshot_fields_.erase(it);  // not left half rendered for the next record
             throw;
@@ -280,6 +359,8 @@ bool EntryRenderer::render_record(const RecordHeader& header, const std::byte* a
                                   LogRecordView& view, RecordContext context, double ns_per_tick) {
     message_.clear();
     const bool ok = format_message(site.fmt_template(), site.types, args, args_size, store_, message_, extras_);
+    if (ok && redactor_.enabled() && !site.names.empty()) redact_named_in_message(site);
+    redactor_.redact_text(message_);  // before the cut: a match across it is still found
     truncate_message(message_, options_.max_message_length);
     const std::uint32_t logger_id = header.logger_id & kLoggerIdMask;
     const SiteInfo& info = site_info(site);
@@ -295,7 +376,7 @@ bool EntryRenderer::render_record(const RecordHeader& header, const std::byte* a
     if (ok && extras_.exception != nullptr) {
         json_ += ',';
         if (!append_exception_json(json_, extras_.exception, extras_.exception_size, symbols_,
-                                   options_.max_message_length))
+                                   options_.max_message_length, redactor_.has_patterns() ? &redactor_ : nullptr))
             json_.pop_back();
     }
     finish_entry(site.level, unix_ns, message_, info, logger_name, view);

@@ -8,6 +8,7 @@
 #include "format/exception_render.hpp"
 #include "format/format.hpp"
 #include "format/call_site.hpp"
+#include "format/redaction.hpp"
 
 #include <agora/log/config.hpp>
 #include <agora/log/handlers/handler.hpp>
@@ -31,6 +32,10 @@ struct EntryIdentity {
 struct RenderOptions {
     std::size_t max_message_length = kDefaultMaxMessageLength;
     Context default_context;
+    /// Applied while rendering: fields by key, messages and string values by
+    /// pattern (format/redaction.hpp). The patterns are expected to compile
+    /// (Config::validate()); one that does not is left out (redactor().errors()).
+    SensitiveDataConfig sensitive_data;
 };
 
 /// A record's context snapshots (null if it has none).
@@ -75,8 +80,26 @@ public:
 
     /// Where exception stack frames get their text (a decoder sets table mode).
     StackSymbolizer& symbolizer() noexcept { return symbols_; }
+    /// This renderer's redaction rules and per-key decision cache.
+    const Redactor& redactor() const noexcept { return redactor_; }
 
 private:
+    /// Named placeholders whose key is redacted or masked show the replaced
+    /// value in the message too: the message is formatted again, those
+    /// arguments as strings (named_plan()). Before the patterns run.
+    void redact_named_in_message(const CallSite& site);
+    /// Per call site: whether a named placeholder is redacted or masked, and
+    /// the positional template with those placeholders' format specs
+    /// removed (a string takes no numeric spec). `usable` is false if the
+    /// template could not be rewritten (a nested replacement field): the
+    /// message is then the template as written, without any value.
+    struct NamedPlan {
+        bool known = false;
+        bool affected = false;
+        bool usable = true;
+        std::string format;
+    };
+    const NamedPlan& named_plan(const CallSite& site);
     /// Fields of the call itself (named placeholders, a Context argument).
     void collect_call_fields(const CallSite& site);
     /// A snapshot's fields rendered with this renderer's limit, from
@@ -94,6 +117,9 @@ private:
                      std::uint32_t logger_id, std::string_view logger_name);
 
     RenderOptions options_;
+    Redactor redactor_;  // of options_.sensitive_data
+    std::vector<NamedPlan> named_plans_;          // by call-site id
+    std::vector<std::string> named_replacements_;  // scratch: one per argument
     std::string identity_json_;  // ,"service":..,"environment":..,"version":..,"host":..
     std::vector<SiteInfo> sites_;                 // by call-site id
     std::vector<std::string> logger_json_;        // by logger id: ,"logger_name":".."

@@ -79,6 +79,8 @@ Backend* build_backend(const Config& config, const detail::EntryIdentity& identi
         o.path = config.file_path;
         o.max_size_bytes = config.max_file_size_mb << 20;
         o.max_backups = config.max_backup_count;
+        // A binary file holds every argument as written, unredacted.
+        if (config.file_format == FileFormat::binary) o.file_mode = 0600;
         auto file = std::make_unique<detail::RotatingFileSink>(o);
         if (!file->is_open()) {
             warnings.push_back("Log file " + config.file_path + " cannot be written (" + file->last_error() +

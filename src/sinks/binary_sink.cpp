@@ -71,7 +71,8 @@ void BinaryLogSink::ChunkOut::bytes(const void* p, std::size_t n) noexcept {
 BinaryLogSink::BinaryLogSink(std::unique_ptr<RotatingFileSink> file, const EntryIdentity& identity,
                              const Config& config)
     : file_(std::move(file)), identity_(identity), default_context_(config.default_context),
-      max_message_length_(static_cast<std::uint32_t>(config.max_message_length)) {
+      max_message_length_(static_cast<std::uint32_t>(config.max_message_length)),
+      sensitive_data_(encode_sensitive_data(config.sensitive_data)) {
     file_->rotate_if_not_empty();
     generation_ = file_->generation();
     header_needed_ = file_->current_size() == 0;
@@ -137,7 +138,7 @@ void BinaryLogSink::put_preamble(ChunkOut& out, const TscClock& clock) noexcept 
         out.bytes(&h, sizeof h);
     }
     write_identity(out, IdentityFields{identity_.service, identity_.environment, identity_.version, identity_.host,
-                                       max_message_length_, &default_context_});
+                                       max_message_length_, &default_context_, sensitive_data_});
     clock_tsc_ = 0;  // the preamble always carries the clock
     put_clock_if_changed(out, clock);
 }

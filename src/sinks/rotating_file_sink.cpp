@@ -13,7 +13,6 @@
 namespace agora::log::detail {
 
 namespace {
-constexpr mode_t kFileMode = 0640;
 constexpr mode_t kDirMode = 0750;
 
 std::string backup_name(const std::string& path, std::uint32_t i) { return path + "." + std::to_string(i); }
@@ -49,7 +48,8 @@ bool RotatingFileSink::open_file() noexcept {
                 return false;
             }
         }
-        int fd = fs_.open(opt_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, kFileMode);
+        int fd = fs_.open(opt_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                          static_cast<mode_t>(opt_.file_mode & 07777));
         if (fd < 0) {
             int err = errno;
             report(fmt::format("cannot open log file {}: {}", opt_.path, std::strerror(err)));

@@ -13,7 +13,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 AGORA_LOG_API_BEGIN
 
@@ -30,6 +32,50 @@ enum class QueueFullPolicy {
     block,  ///< wait, backing off, until the backend frees space: nothing lost
     drop,   ///< discard the record and count it; the backend reports the count
     grow,   ///< move to a ring twice as large, up to queue_max_capacity_bytes, then block
+};
+
+// ---- sensitive data (docs/redaction.md) -----------------------------------
+
+/// How a mask_fields value is shown.
+struct MaskRule {
+    enum class Kind {
+        last_chars,  ///< all but the last show_last characters become mask_char
+        email,       ///< "user@example.com" -> "user@***" (mask_domain false)
+    };
+    Kind kind = Kind::last_chars;
+    /// last_chars: characters (bytes) left visible at the end. A value no
+    /// longer than this is masked whole. 0 to 1024.
+    std::uint32_t show_last = 4;
+    /// last_chars: the character written for each hidden one (printable ASCII).
+    char mask_char = '*';
+    /// email: false keeps the local part and writes the domain as "***"
+    /// ("user@***"); true also hides the local part ("***@***"). A value with
+    /// no '@' is masked as "***".
+    bool mask_domain = false;
+};
+
+/// Redaction and masking of sensitive values, applied by the backend (and
+/// by agora-log-decode) while rendering: never on the calling thread. The
+/// argument bytes in rings, crash dumps and binary log files are not
+/// redacted (docs/redaction.md). Env: LOG_REDACTION (the main switch).
+/// YAML: sensitive_data: {enabled, redact_fields, mask_fields, redact_patterns, redaction_text}.
+struct SensitiveDataConfig {
+    /// false: nothing is redacted or masked.
+    bool enabled = true;
+    /// A field whose key contains one of these (ASCII case-insensitive
+    /// substring) is written as redaction_text, whatever its type.
+    std::vector<std::string> redact_fields = {"password", "api_key",      "secret",       "token",        "authorization",
+                                              "private_key", "credential", "access_token", "refresh_token"};
+    /// A field whose key contains one of these names (case-insensitive
+    /// substring; the first in name order wins) and that no redact_fields
+    /// entry matches is written masked, as a string.
+    std::map<std::string, MaskRule> mask_fields;
+    /// Regular expressions (RE2 syntax, matched case-insensitively) searched
+    /// in the message and in every string value (context fields, named
+    /// placeholders, exception messages); each match becomes redaction_text.
+    /// A pattern that does not compile makes validate() fail, naming it.
+    std::vector<std::string> redact_patterns;
+    std::string redaction_text = "[REDACTED]";
 };
 
 struct Config {
@@ -115,6 +161,10 @@ struct Config {
     /// YAML: max_message_length.
     std::size_t max_message_length = detail::kDefaultMaxMessageLength;  // 10000
 
+    // ---- sensitive data ----
+    /// Redaction and masking of sensitive fields and text (see SensitiveDataConfig).
+    SensitiveDataConfig sensitive_data;
+
     /// Returns an error naming the first field whose value is not accepted.
     Expected<void> validate() const;
 
@@ -138,7 +188,9 @@ struct Config {
     ///   queue: {size, max_size, full_policy}            (bytes, bytes, grow|block|drop),
     ///   backend: {idle_sleep_us, cpu, ordering_grace_us},
     ///   crash: {enabled, termination_signals, drain_timeout_ms, watchdog_s, dump_prefix},
-    ///   default_context: {key: scalar, ...}             (int, float, bool keep their type).
+    ///   default_context: {key: scalar, ...}             (int, float, bool keep their type),
+    ///   sensitive_data: {enabled, redact_fields: [..], mask_fields: {name: {show_last, mask_char} | {mask_domain}},
+    ///                    redact_patterns: [..], redaction_text}   (a list or map replaces base's).
     /// Values are accepted as from_env() accepts them, with the same ranges.
     /// Errors (never exceptions): io_error if the file cannot be read (with
     /// strerror), is not a regular file (a directory, a device such as

@@ -41,6 +41,10 @@ public:
         std::size_t buffer_bytes = 64u << 10;           ///< write() when this much is buffered
         std::size_t max_pending_bytes = 16u << 20;      ///< kept while writes fail
         std::chrono::milliseconds retry_interval{1000}; ///< between failed rotations / opens
+        /// Permission bits a new file is created with (before the umask). A
+        /// binary log file is created 0600: its records hold the arguments
+        /// unredacted (docs/redaction.md).
+        std::uint32_t file_mode = 0640;
     };
 
     explicit RotatingFileHandler(Options options);
