@@ -208,7 +208,9 @@ public:
 private:
     static constexpr std::string_view kTopKeys[] = {"service_name", "environment", "version", "host",  "level",
                                                     "max_message_length", "console", "file", "queue", "backend",
-                                                    "crash", "default_context"};
+                                                    "crash", "default_context",
+                                                    // Levels by logger name (docs/levels.md).
+                                                    "loggers", "keep_runtime_levels"};
     static constexpr std::string_view kConsoleKeys[] = {"enabled", "format", "colors"};
     static constexpr std::string_view kFileKeys[] = {"enabled", "path", "max_size_mb", "max_backup_count", "format"};
     static constexpr std::string_view kQueueKeys[] = {"size", "max_size", "full_policy"};
@@ -342,6 +344,10 @@ private:
                 error = read_crash(e);
             } else if (e.key == "default_context") {
                 error = read_default_context(e);
+            } else if (e.key == "loggers") {
+                error = read_logger_levels(e);
+            } else if (e.key == "keep_runtime_levels") {
+                error = read_bool(e, c_.keep_runtime_levels);
             }
             if (error) return error;
         }
@@ -478,6 +484,24 @@ private:
                 c_.crash_dump_prefix = text;
             }
             if (error) return error;
+        }
+        return std::nullopt;
+    }
+
+    /// loggers: {name: LEVEL}. Entries merge into the base's logger_levels
+    /// (a name in the file replaces the same name there).
+    std::optional<Error> read_logger_levels(const Entry& section) {
+        if (!section.value.IsMap()) return not_accepted(section, "a map of logger names to levels");
+        std::vector<Entry> list;
+        if (auto error = entries(section.value, section.key, {}, list)) return error;
+        for (const Entry& e : list) {
+            std::string text;
+            if (auto error = scalar(e, kLevelAccepted, text)) return error;
+            auto level = parse_level(text);
+            if (!level) return not_accepted(e, kLevelAccepted);
+            std::string name = e.key.substr(section.key.size() + 1);
+            if (name.empty()) return not_accepted(e.line, section.key, "''", "non-empty logger names");
+            c_.logger_levels.insert_or_assign(std::move(name), *level);
         }
         return std::nullopt;
     }

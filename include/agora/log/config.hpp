@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 
 AGORA_LOG_API_BEGIN
@@ -115,6 +116,18 @@ struct Config {
     /// YAML: max_message_length.
     std::size_t max_message_length = detail::kDefaultMaxMessageLength;  // 10000
 
+    // Levels by logger name, and runtime levels across initialize()
+    // (docs/levels.md).
+    /// Configured level per logger name: applies to that logger and every
+    /// logger below it ("name.*", at dot boundaries) unless a closer name is
+    /// listed; others use `level`. Runtime set_level() calls override these.
+    /// Names must be non-empty. YAML: loggers: {name: LEVEL, ...}.
+    std::map<std::string, Level> logger_levels;
+    /// Whether levels set at runtime by set_level() (and their pending
+    /// reverts) survive initialize(). false: initialize() drops them, and the
+    /// levels are the ones this Config gives. YAML: keep_runtime_levels.
+    bool keep_runtime_levels = false;
+
     /// Returns an error naming the first field whose value is not accepted.
     Expected<void> validate() const;
 
@@ -139,6 +152,7 @@ struct Config {
     ///   backend: {idle_sleep_us, cpu, ordering_grace_us},
     ///   crash: {enabled, termination_signals, drain_timeout_ms, watchdog_s, dump_prefix},
     ///   default_context: {key: scalar, ...}             (int, float, bool keep their type).
+    ///   loggers: {logger.name: LEVEL, ...}, keep_runtime_levels  (docs/levels.md).
     /// Values are accepted as from_env() accepts them, with the same ranges.
     /// Errors (never exceptions): io_error if the file cannot be read (with
     /// strerror), is not a regular file (a directory, a device such as
