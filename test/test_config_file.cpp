@@ -183,6 +183,31 @@ BOOST_AUTO_TEST_CASE(a_file_of_one_key_changes_only_that_key) {
     BOOST_TEST(same->default_context.size() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(logger_levels_and_keep_runtime_levels_are_read) {
+    TempDir dir;
+    Config base = code_base();
+    base.logger_levels = {{"agora.orders", Level::error}, {"agora.risk", Level::info}};
+    std::string path = write_file(dir, "logging.yaml",
+                                  "keep_runtime_levels: true\n"
+                                  "loggers:\n  agora.market_data.ingestion: debug\n  agora.orders: WARNING\n");
+    auto result = Config::from_file(path, base);
+    BOOST_TEST_REQUIRE(result.has_value(), agora_test::error_text(result));
+    BOOST_TEST(result->keep_runtime_levels);
+    BOOST_TEST(result->logger_levels.size() == 3u);
+    BOOST_TEST(result->logger_levels.at("agora.market_data.ingestion") == Level::debug);
+    BOOST_TEST(result->logger_levels.at("agora.orders") == Level::warning);  // the file's replaces base's
+    BOOST_TEST(result->logger_levels.at("agora.risk") == Level::info);
+
+    std::string bad = write_file(dir, "bad-level.yaml", "loggers:\n  agora.orders: loud\n");
+    auto refused = Config::from_file(bad, base);
+    BOOST_TEST_REQUIRE(!refused.has_value());
+    BOOST_TEST(refused.error().code == ErrorCode::invalid_config_file);
+    BOOST_TEST(refused.error().message.find(":2: loggers.agora.orders: 'loud' is not accepted") != std::string::npos,
+               refused.error().message);
+    std::string not_map = write_file(dir, "not-map.yaml", "loggers: debug\n");
+    BOOST_TEST(!Config::from_file(not_map, base).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(default_context_values_keep_their_yaml_type) {
     TempDir dir;
     std::string path = write_file(dir, "logging.yaml", R"(default_context:

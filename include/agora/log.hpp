@@ -9,6 +9,7 @@
 #include <agora/log/handlers/handler.hpp>
 #include <agora/log/handlers/rotating_file.hpp>
 #include <agora/log/level.hpp>
+#include <agora/log/levels.hpp>
 #include <agora/log/lifecycle.hpp>
 #include <agora/log/logger.hpp>
 #include <agora/log/macros.hpp>

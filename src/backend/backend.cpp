@@ -3,6 +3,7 @@
 #include "backend/live_symbols.hpp"
 #include "format/constants.hpp"
 #include "format/record_codec.hpp"
+#include "frontend/levels.hpp"
 #include "sinks/binary_sink.hpp"
 
 #include <pthread.h>
@@ -187,6 +188,13 @@ void Backend::run() noexcept {
         if (!rings_to_free_.empty() && !dump_reading()) {
             for (SpscRing* ring : rings_to_free_) SpscRing::destroy(ring);
             rings_to_free_.clear();
+        }
+
+        // Timed set_level() reverts: no thread or timer of their own. The
+        // relaxed load is enough (levels.hpp: a stale value delays by a pass).
+        if (const std::int64_t due = Registry::instance().next_level_deadline.load(std::memory_order_relaxed);
+            due != kNoLevelDeadline) {
+            if (const std::int64_t t = level_clock_now_ns(); t >= due) apply_due_level_reverts(t);
         }
 
         auto now = std::chrono::steady_clock::now();

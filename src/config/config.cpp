@@ -127,6 +127,17 @@ Expected<void> Config::validate() const {
         return config_error("crash_watchdog", std::to_string(crash_watchdog.count()) + "s", "1 to 3600 s");
     if (backend_cpu < -1) return config_error("backend_cpu", std::to_string(backend_cpu), "-1 (not pinned) or a CPU number");
     if (auto error = validate_sensitive_data(sensitive_data)) return *error;
+
+    // Levels by logger name.
+    for (const auto& [name, logger_level] : logger_levels) {
+        if (name.empty()) return config_error("logger_levels", "", "non-empty logger names");
+        switch (logger_level) {
+            case Level::debug: case Level::info: case Level::warning: case Level::error: case Level::critical: break;
+            default:
+                return config_error("logger_levels." + name, std::to_string(static_cast<int>(logger_level)),
+                                    kLevelAccepted);
+        }
+    }
     return {};
 }
 

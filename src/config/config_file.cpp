@@ -209,7 +209,9 @@ public:
 private:
     static constexpr std::string_view kTopKeys[] = {"service_name", "environment", "version", "host",  "level",
                                                     "max_message_length", "console", "file", "queue", "backend",
-                                                    "crash", "default_context", "sensitive_data"};
+                                                    "crash", "default_context", "sensitive_data",
+                                                    // Levels by logger name (docs/levels.md).
+                                                    "loggers", "keep_runtime_levels"};
     static constexpr std::string_view kConsoleKeys[] = {"enabled", "format", "colors"};
     static constexpr std::string_view kFileKeys[] = {"enabled", "path", "max_size_mb", "max_backup_count", "format"};
     static constexpr std::string_view kQueueKeys[] = {"size", "max_size", "full_policy"};
@@ -345,6 +347,10 @@ private:
                 error = read_default_context(e);
             } else if (e.key == "sensitive_data") {
                 error = read_sensitive_data(e);
+            } else if (e.key == "loggers") {
+                error = read_logger_levels(e);
+            } else if (e.key == "keep_runtime_levels") {
+                error = read_bool(e, c_.keep_runtime_levels);
             }
             if (error) return error;
         }
@@ -544,6 +550,20 @@ private:
                 error = read_mask_fields(e);
             }
             if (error) return error;
+    /// loggers: {name: LEVEL}. Entries merge into the base's logger_levels
+    /// (a name in the file replaces the same name there).
+    std::optional<Error> read_logger_levels(const Entry& section) {
+        if (!section.value.IsMap()) return not_accepted(section, "a map of logger names to levels");
+        std::vector<Entry> list;
+        if (auto error = entries(section.value, section.key, {}, list)) return error;
+        for (const Entry& e : list) {
+            std::string text;
+            if (auto error = scalar(e, kLevelAccepted, text)) return error;
+            auto level = parse_level(text);
+            if (!level) return not_accepted(e, kLevelAccepted);
+            std::string name = e.key.substr(section.key.size() + 1);
+            if (name.empty()) return not_accepted(e.line, section.key, "''", "non-empty logger names");
+            c_.logger_levels.insert_or_assign(std::move(name), *level);
         }
         return std::nullopt;
     }

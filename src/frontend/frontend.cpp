@@ -186,7 +186,8 @@ SpscRing* recycle_thread_queue(ThreadQueue* q) noexcept {
     return ring;
 }
 
-ThreadContext* create_thread_context() noexcept {
+namespace {
+ThreadContext* make_thread_context() noexcept {
     Registry& reg = Registry::instance();
     auto* ctx = new (std::nothrow) ThreadContext{};
     SpscRing* ring = SpscRing::create(reg.queue_capacity.load(std::memory_order_relaxed));
@@ -214,6 +215,16 @@ ThreadContext* create_thread_context() noexcept {
     t_context = ctx;
     reg.new_queues.load(std::memory_order_acquire)->enqueue(queue);
     return ctx;
+}
+}  // namespace
+
+ThreadContext* create_thread_context() noexcept {
+    // Before the first initialize() loggers are not off (Registry::initialized_once):
+    // a record reaches here and is refused, and write_record() hands it to
+    // count_lost_record(), which counts it. No ring is created for it.
+    if (!Registry::instance().initialized_once.load(std::memory_order_acquire)) [[unlikely]]
+        return nullptr;
+    return make_thread_context();
 }
 
 std::uint32_t register_call_site(ThreadContext& ctx, const TypeCode* types, Level level, std::source_location loc,
@@ -243,7 +254,15 @@ std::uint32_t register_call_site(ThreadContext& ctx, const TypeCode* types, Leve
 }
 
 void count_lost_record() noexcept {
-    Registry::instance().lost_records.fetch_add(1, std::memory_order_relaxed);
+    Registry& reg = Registry::instance();
+    // A thread without a ring before the first initialize() got here because
+    // create_thread_context() refused: the record is counted as such. If
+    // initialize() started meanwhile, it is counted as lost instead (the
+    // backend reports those as dropped): counted either way.
+    if (t_context == nullptr && !reg.initialized_once.load(std::memory_order_acquire))
+        reg.dropped_before_initialize.fetch_add(1, std::memory_order_relaxed);
+    else
+        reg.lost_records.fetch_add(1, std::memory_order_relaxed);
 }
 
 namespace {
@@ -324,7 +343,9 @@ detail::LoggerState* null_logger_state() noexcept {
 Logger::Logger() noexcept : state_(null_logger_state()) {}
 
 void preallocate() noexcept {
-    if (detail::t_context == nullptr) (void)detail::create_thread_context();
+    // Also before initialize(): this thread's records are then kept in its
+    // ring and written once a backend runs.
+    if (detail::t_context == nullptr) (void)detail::make_thread_context();
 }
 
 }  // namespace agora::log

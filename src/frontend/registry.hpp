@@ -129,6 +129,20 @@ struct PendingRetirement {
     std::vector<Mark> marks;  // queues still to pass their mark
 };
 
+inline constexpr std::int64_t kNoLevelDeadline = INT64_MAX;
+
+/// A runtime level set by set_level() for one name (or the root, "").
+struct LevelOverride {
+    std::uint8_t level;
+    /// For a timed override: what the name reverts to at the deadline, i.e.
+    /// the permanent override it replaced (has_base) or none (the entry is
+    /// erased and the configured/hierarchical level applies again).
+    bool has_base = false;
+    std::uint8_t base = 0;
+    /// level_clock_now_ns() value at which it reverts; kNoLevelDeadline: permanent.
+    std::int64_t deadline_ns = kNoLevelDeadline;
+};
+
 struct SiteKeyLess {
     bool operator()(const SiteKey& a, const SiteKey& b) const noexcept {
         return std::tie(a.location, a.format, a.types) < std::tie(b.location, b.format, b.types);
@@ -176,8 +190,30 @@ struct Registry {
     /// True while a backend consumes the rings (the block policy gives up otherwise).
     std::atomic<bool> backend_running{false};
 
-    /// Level of loggers created from now on (Config::level of the last initialize()).
+    /// The configured root level: Config::level of the last initialize()
+    /// (what a logger has when neither a runtime override nor
+    /// Config::logger_levels names it or an ancestor). Written under `mutex`.
     std::atomic<std::uint8_t> default_level{static_cast<std::uint8_t>(Level::info)};
+
+    // Runtime levels (src/frontend/levels.cpp). The maps are guarded by
+    // `mutex`; every LoggerState's levels are recomputed under it whenever
+    // one of them changes, so the calling thread only ever loads its byte.
+    /// Config::logger_levels of the last initialize(): name -> level.
+    std::map<std::string, std::uint8_t, std::less<>> configured_levels;
+    /// set_level() overrides by exact name; "" is the root (set_level(Level)).
+    std::map<std::string, LevelOverride, std::less<>> level_overrides;
+    /// Earliest LevelOverride::deadline_ns (kNoLevelDeadline if none). Written
+    /// under `mutex`, read relaxed by the backend each pass: a stale value
+    /// only delays a revert by one pass or causes one needless locked check.
+    std::atomic<std::int64_t> next_level_deadline{kNoLevelDeadline};
+    /// False until the first initialize() starts a backend. Until then
+    /// loggers keep their effective level (not kLevelOff), so a record that
+    /// passes it reaches create_thread_context(), which refuses to create a
+    /// ring and the record is counted in dropped_before_initialize. Release
+    /// store under `mutex`; acquire loads on the slow paths.
+    std::atomic<bool> initialized_once{false};
+    /// Records discarded because initialize() had not been called yet.
+    std::atomic<std::uint64_t> dropped_before_initialize{0};
     /// Records the backends have handed to the handlers (statistics only).
     std::atomic<std::uint64_t> records_written{0};
     /// Drops the backend has reported so far (all threads).

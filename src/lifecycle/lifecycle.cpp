@@ -2,6 +2,7 @@
 
 #include "backend/backend.hpp"
 #include "crash/crash.hpp"
+#include "frontend/levels.hpp"
 #include "frontend/registry.hpp"
 #include "sinks/binary_sink.hpp"
 #include "sinks/console_sink.hpp"
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <map>
 #include <mutex>
 
 namespace agora::log {
@@ -49,19 +51,30 @@ std::string default_host() {
     return "unknown";
 }
 
-/// Sets every logger's effective level: its configured level while running, off otherwise.
-void apply_levels_locked(Registry& reg, bool running) {
-    for (auto& [name, state] : reg.logger_by_name) {
-        std::uint8_t level = running ? state->configured_level.load(std::memory_order_relaxed) : kLevelOff;
-        state->level.store(level, std::memory_order_relaxed);
-    }
-}
-
+/// Turns every logger on (its effective level) or off (kLevelOff), under
+/// the registry mutex, so a concurrent set_level() or get_logger() stores a
+/// level consistent with the running state (src/frontend/levels.hpp).
 void set_running(bool running) {
     Registry& reg = Registry::instance();
     std::lock_guard lock(reg.mutex);
     reg.backend_running.store(running, std::memory_order_release);
-    apply_levels_locked(reg, running);
+    if (running) reg.initialized_once.store(true, std::memory_order_release);
+    detail::apply_levels_locked(reg);
+}
+
+/// The levels `config` gives; runtime levels survive only with keep_runtime_levels.
+void apply_configured_levels(const Config& config) {
+    Registry& reg = Registry::instance();
+    std::map<std::string, std::uint8_t, std::less<>> configured;
+    for (const auto& [name, level] : config.logger_levels) configured.emplace(name, static_cast<std::uint8_t>(level));
+    std::lock_guard lock(reg.mutex);
+    reg.default_level.store(static_cast<std::uint8_t>(config.level), std::memory_order_relaxed);
+    reg.configured_levels = std::move(configured);
+    if (config.keep_runtime_levels)
+        detail::apply_due_level_reverts_locked(reg, detail::level_clock_now_ns());
+    else
+        detail::clear_overrides_locked(reg);
+    detail::apply_levels_locked(reg);
 }
 
 detail::EntryIdentity make_identity(const Config& config) {
@@ -168,13 +181,7 @@ Expected<void> initialize(const Config& config, std::vector<std::shared_ptr<Hand
         apply_queue_settings(config);
         detail::g_string_arg_limit.store(static_cast<std::uint32_t>(config.max_message_length + 4),
                                          std::memory_order_relaxed);
-        {
-            Registry& reg = Registry::instance();
-            std::lock_guard rlock(reg.mutex);
-            reg.default_level.store(static_cast<std::uint8_t>(config.level), std::memory_order_relaxed);
-            for (auto& [name, state] : reg.logger_by_name)
-                state->configured_level.store(static_cast<std::uint8_t>(config.level), std::memory_order_relaxed);
-        }
+        apply_configured_levels(config);
         std::vector<std::string> warnings;
         detail::EntryIdentity identity = make_identity(config);
         l.backend = build_backend(config, identity, extra_handlers, warnings);
@@ -252,8 +259,7 @@ Logger get_logger(std::string_view name) noexcept try {
     std::lock_guard lock(reg.mutex);
     auto it = reg.logger_by_name.find(std::string(name));
     if (it != reg.logger_by_name.end()) return Logger(it->second);
-    auto configured = reg.default_level.load(std::memory_order_relaxed);
-    auto* state = new LoggerState{{kLevelOff}, {configured}, 0, std::string(name)};
+    auto* state = new LoggerState{{kLevelOff}, {kLevelOff}, 0, std::string(name)};
     std::uint32_t id = reg.loggers.append_locked([state](std::uint32_t new_id) {
         state->id = new_id;
         return state;
@@ -263,37 +269,19 @@ Logger get_logger(std::string_view name) noexcept try {
         return Logger();
     }
     reg.logger_by_name.emplace(state->name, state);
-    state->level.store(reg.backend_running.load(std::memory_order_relaxed) ? configured : kLevelOff,
-                       std::memory_order_relaxed);
+    // Under the mutex with the table insert: a set_level() for this name or
+    // an ancestor either ran before (and is resolved here) or will find it.
+    detail::store_logger_level_locked(reg, *state);
     return Logger(state);
 } catch (...) {
     return Logger();  // no memory: a logger that discards
 }
 
-void Logger::set_level(Level level) noexcept {
-    auto v = static_cast<std::uint8_t>(level);
-    Registry& reg = Registry::instance();
-    // Under the registry mutex, like set_running(): the running check and the
-    // store are one step, so a shutdown() cannot come between them and a
-    // logger is never turned back on after shutdown() turned it off.
-    try {
-        std::lock_guard lock(reg.mutex);
-        state_->configured_level.store(v, std::memory_order_relaxed);
-        if (state_->id != 0 && reg.backend_running.load(std::memory_order_relaxed))
-            state_->level.store(v, std::memory_order_relaxed);
-    } catch (...) {
-        // The mutex could not be taken: the level stays as it was.
-    }
-}
-
-Level Logger::level() const noexcept {
-    return static_cast<Level>(state_->configured_level.load(std::memory_order_relaxed));
-}
-
 Stats stats() noexcept {
     // Lock-free: callable from a handler, or while another thread is in flush().
     const Registry& reg = Registry::instance();
-    return Stats{reg.records_written.load(std::memory_order_relaxed), reg.dropped_total.load(std::memory_order_relaxed)};
+    return Stats{reg.records_written.load(std::memory_order_relaxed), reg.dropped_total.load(std::memory_order_relaxed),
+                 reg.dropped_before_initialize.load(std::memory_order_relaxed)};
 }
 
 }  // namespace agora::log

@@ -164,6 +164,17 @@ struct Config {
     // ---- sensitive data ----
     /// Redaction and masking of sensitive fields and text (see SensitiveDataConfig).
     SensitiveDataConfig sensitive_data;
+    // Levels by logger name, and runtime levels across initialize()
+    // (docs/levels.md).
+    /// Configured level per logger name: applies to that logger and every
+    /// logger below it ("name.*", at dot boundaries) unless a closer name is
+    /// listed; others use `level`. Runtime set_level() calls override these.
+    /// Names must be non-empty. YAML: loggers: {name: LEVEL, ...}.
+    std::map<std::string, Level> logger_levels;
+    /// Whether levels set at runtime by set_level() (and their pending
+    /// reverts) survive initialize(). false: initialize() drops them, and the
+    /// levels are the ones this Config gives. YAML: keep_runtime_levels.
+    bool keep_runtime_levels = false;
 
     /// Returns an error naming the first field whose value is not accepted.
     Expected<void> validate() const;
@@ -191,6 +202,7 @@ struct Config {
     ///   default_context: {key: scalar, ...}             (int, float, bool keep their type),
     ///   sensitive_data: {enabled, redact_fields: [..], mask_fields: {name: {show_last, mask_char} | {mask_domain}},
     ///                    redact_patterns: [..], redaction_text}   (a list or map replaces base's).
+    ///   loggers: {logger.name: LEVEL, ...}, keep_runtime_levels  (docs/levels.md).
     /// Values are accepted as from_env() accepts them, with the same ranges.
     /// Errors (never exceptions): io_error if the file cannot be read (with
     /// strerror), is not a regular file (a directory, a device such as

@@ -18,6 +18,7 @@ enum class ErrorCode {
     io_error,             // a file or directory could not be used (also: a configuration file could not be read)
     invalid_config_file,  // a configuration file is not valid YAML, or has a key or value that is not accepted
     already_running,      // initialize() while the logger is running
+    invalid_argument,     // a function argument is not accepted (set_level(): empty name, bad level or duration)
 };
 
 struct Error {

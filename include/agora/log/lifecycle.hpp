@@ -41,6 +41,11 @@ void preallocate() noexcept;
 struct Stats {
     std::uint64_t records_written;  ///< records the backend has handed to the handlers
     std::uint64_t records_dropped;  ///< records discarded (drop policy, no memory), as reported by the backend
+    /// Records logged before the first initialize() (at or above their
+    /// logger's level) and discarded. Counted on a cold path only; a thread
+    /// that called preallocate() before initialize() keeps its records in its
+    /// ring instead, and they are written once the backend runs.
+    std::uint64_t records_dropped_before_initialize;
 };
 Stats stats() noexcept;
 

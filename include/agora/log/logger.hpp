@@ -29,13 +29,16 @@ namespace detail {
 /// A named logger, interned for the life of the process (never freed, so a
 /// record may refer to it by id until the backend writes it).
 struct LoggerState {
-    /// Records below this are discarded: the configured level while the
-    /// backend runs, kLevelOff before initialize() and after shutdown().
-    /// Written under the registry mutex by the lifecycle calls and
-    /// set_level(), read relaxed by callers.
+    /// Records below this are discarded: `effective_level` while the
+    /// backend runs and before the first initialize() (a record that passes
+    /// then is counted, not written: Stats::records_dropped_before_initialize),
+    /// kLevelOff after shutdown(). Written under the registry mutex by the
+    /// lifecycle and level calls, read relaxed by callers.
     std::atomic<std::uint8_t> level;
-    /// The level set by Config or set_level(); `level` follows it while running.
-    std::atomic<std::uint8_t> configured_level;
+    /// The level this logger has by the hierarchy of configured and runtime
+    /// levels (src/frontend/levels.hpp), recomputed under the registry mutex
+    /// whenever they change; `level` follows it while running.
+    std::atomic<std::uint8_t> effective_level;
     /// Set once, before the logger is published in the registry's table.
     std::uint32_t id;
     std::string name;
@@ -208,8 +211,13 @@ public:
         return static_cast<std::uint8_t>(level) >= state_->level.load(std::memory_order_relaxed);
     }
 
-    /// Changes this logger's level (all copies and children share it). Any thread.
+    /// Sets a runtime level for this logger's name: the same as
+    /// set_level(level, name()) in <agora/log/levels.hpp>, so it also applies
+    /// to the loggers below this one without a closer runtime level, and
+    /// reset_level() drops it. All copies and with_context() children share
+    /// it. Any thread; it never turns a logger on after shutdown().
     void set_level(Level level) noexcept;
+    /// The level this logger has now (hierarchy resolved, as get_level(name())).
     Level level() const noexcept;
 
     /// The hierarchical name given to get_logger().
