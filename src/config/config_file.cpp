@@ -550,6 +550,10 @@ private:
                 error = read_mask_fields(e);
             }
             if (error) return error;
+        }
+        return std::nullopt;
+    }
+
     /// loggers: {name: LEVEL}. Entries merge into the base's logger_levels
     /// (a name in the file replaces the same name there).
     std::optional<Error> read_logger_levels(const Entry& section) {
