@@ -22,7 +22,8 @@ class RotatingFileSink;
 /// path.i renamed to path.i+1, path renamed to path.1 and a new path opened.
 ///
 /// - Continues the size of an existing file; never truncates one.
-/// - Creates missing parent directories (0750) and the file (0640, O_CLOEXEC).
+/// - Creates missing parent directories (0750) and the file (Options::file_mode,
+///   0640 by default; O_CLOEXEC).
 /// - If a rename fails, the rotation stops where it is (no later rename can
 ///   overwrite a file), the current file keeps growing, the error is reported
 ///   on stderr, and the rotation is retried after retry_interval, resuming
