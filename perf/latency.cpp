@@ -149,6 +149,8 @@ struct Options {
     int caller_cpu = 0;      // -1 = not pinned
     int backend_cpu = 1;     // -1 = not pinned
     std::string only;        // case letters to run, e.g. "bfgh"; empty = all
+    double sample_info = 1.0;       // Config::sampling.rates[INFO] (seed 1); 1.0 = no sampling
+    double rate_limit_per_s = 0.0;  // Config::sampling.rate_limit (burst = 10^9); 0 = none
 };
 
 struct Summary {
@@ -249,6 +251,11 @@ int run(const Options& o) {
     config.file_path = dir.path() + "/latency.log";
     config.max_file_size_mb = 2048;
     config.backend_cpu = backend_cpu;
+    if (o.sample_info < 1.0) {
+        config.sampling.rates = {{alog::Level::info, o.sample_info}};
+        config.sampling.seed = 1;
+    }
+    if (o.rate_limit_per_s > 0.0) config.sampling.rate_limit = alog::RateLimitConfig{o.rate_limit_per_s, 1'000'000'000};
     if (auto ok = alog::initialize(config); !ok) {
         std::fprintf(stderr, "initialize failed: %s\n", ok.error().message.c_str());
         return 1;
@@ -386,6 +393,10 @@ int main(int argc, char** argv) {
             if (next == nullptr) { std::fprintf(stderr, "%s needs a value\n", argv[k]); return 2; }
             (a == "--caller-cpu" ? o.caller_cpu : o.backend_cpu) = std::atoi(next);
             ++k;
+        } else if (a == "--sample-info" || a == "--rate-limit") {
+            if (next == nullptr) { std::fprintf(stderr, "%s needs a value\n", argv[k]); return 2; }
+            (a == "--sample-info" ? o.sample_info : o.rate_limit_per_s) = std::atof(next);
+            ++k;
         } else if (a == "--cases") {
             if (next == nullptr) { std::fprintf(stderr, "--cases needs a value\n"); return 2; }
             o.only = next;
@@ -394,14 +405,16 @@ int main(int argc, char** argv) {
         else if (a == "-h" || a == "--help") {
             std::printf("usage: %s [--batches N (10000)] [--calls-per-batch N (20)] [--pause-us N (2000)]\n"
                         "          [--spin] [--per-call [--positions]] [--cases abcdefgh] [--caller-cpu N (0)]\n"
-                        "          [--backend-cpu N (1)] [--keep]\n"
+                        "          [--backend-cpu N (1)] [--keep] [--sample-info RATE] [--rate-limit PER_SECOND]\n"
                         "  --spin        busy-wait the pause (as Quill's wait()) instead of sleeping\n"
                         "  --per-call    one rdtsc pair per call instead of per batch\n"
                         "  --positions   with --per-call: p50 by position in the batch\n"
                         "  --cases       run only these cases, by letter (the floor (a) always runs):\n"
                         "                b int,int,double  c string(50)  d below level  e compiled out\n"
                         "                f named3  g with_context  h scoped  (e.g. --cases bfgh)\n"
-                        "  --*-cpu       pinning when 2+ CPUs; -1 = not pinned\n", argv[0]);
+                        "  --*-cpu       pinning when 2+ CPUs; -1 = not pinned\n"
+                        "  --sample-info INFO records kept at this rate (Config::sampling, seed 1)\n"
+                        "  --rate-limit  a token bucket per logger at this rate, burst 10^9\n", argv[0]);
             return 0;
         } else {
             std::fprintf(stderr, "unknown option %s (try --help)\n", argv[k]);

@@ -72,10 +72,16 @@ template <class F>
     CALLGRIND_STOP_INSTRUMENTATION;
 }
 
+/// Sampling rules of a calling-thread case (Config::sampling); none by default.
+using Configure = void (*)(agora::log::Config&);
+
 template <class F>
-int run_calling_thread_case(std::uint64_t n, F&& body, CallContext cc = CallContext::none) {
+int run_calling_thread_case(std::uint64_t n, F&& body, CallContext cc = CallContext::none,
+                            Configure configure = nullptr) {
     perf::ScratchDir dir("agora-gate");
-    if (!agora::log::initialize(gate_config(dir.path()))) return 2;
+    agora::log::Config config = gate_config(dir.path());
+    if (configure != nullptr) configure(config);
+    if (!agora::log::initialize(config)) return 2;
     agora::log::preallocate();
     {
         const auto plain = agora::log::get_logger("perf.gate");
@@ -159,6 +165,56 @@ int run_backend_case(std::uint64_t n, bool write_to_file) {
     return 0;
 }
 
+/// Renders "Login {user} with {password} card {card_number}" (three string
+/// call fields) with the default redaction rules plus a mask rule for
+/// card_number, or with redaction off: the cost of redaction per record.
+int run_backend_fields_case(std::uint64_t n, bool redact) {
+    using namespace agora::log::detail;
+    static constexpr auto loc = std::source_location::current();
+    constexpr std::string_view kFieldsTemplate = "Login {user} with {password} card {card_number}";
+    CallSite site{1, agora::log::Level::info, kFieldsTemplate, loc.file_name(), loc.function_name(), loc.line(),
+                  SiteTypes<agora::log::Level::info, std::string_view, std::string_view, std::string_view>::codes};
+    describe_template(site);
+    RenderOptions options;
+    options.sensitive_data.enabled = redact;
+    options.sensitive_data.mask_fields["card_number"] = agora::log::MaskRule{};
+    EntryRenderer renderer(EntryIdentity{"perf-gate", "production", "1.2.3", "gate-host"}, options);
+    alignas(8) std::byte bytes[128];
+    std::byte* out = bytes;
+    out = encode(out, std::string_view("alice"));
+    out = encode(out, std::string_view("hunter2"));
+    out = encode(out, std::string_view("4532015112830366"));
+    const std::size_t args_size = static_cast<std::size_t>(out - bytes);
+    const RecordHeader header{static_cast<std::uint32_t>(align_record(sizeof(RecordHeader) + args_size)), site.id, 0, 0, 1};
+    const std::int64_t t0 = 1'764'000'000'000'000'000;
+    agora::log::LogRecordView view{};
+    renderer.render_record(header, bytes, args_size, site, "perf.gate", t0, view);  // warm caches (key decisions)
+    if (redact && view.json.find("************0366") == std::string_view::npos) {
+        std::fprintf(stderr, "backend_render_fields_redacted: card_number not masked: %.*s\n",
+                     static_cast<int>(view.json.size()), view.json.data());
+        return 2;
+    }
+    CALLGRIND_START_INSTRUMENTATION;
+    for (std::uint64_t i = 0; i < n; ++i) {
+        renderer.render_record(header, bytes, args_size, site, "perf.gate", t0 + 1000, view);
+        barrier(view.json.data());
+    }
+    CALLGRIND_STOP_INSTRUMENTATION;
+    return 0;
+}
+
+// Sampling rules of the controlled-call cases (docs/sampling.md).
+void sample_info_half(agora::log::Config& c) {
+    c.sampling.rates = {{agora::log::Level::info, 0.5}};
+    c.sampling.seed = 1;  // the same draws every run
+}
+void rate_limit_never_empty(agora::log::Config& c) {
+    c.sampling.rate_limit = agora::log::RateLimitConfig{1e9, 1'000'000'000};
+}
+void rate_limit_always_empty(agora::log::Config& c) {
+    c.sampling.rate_limit = agora::log::RateLimitConfig{0.001, 1};  // one token (the warm-up call takes it), then one per 1000 s
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -204,7 +260,18 @@ int main(int argc, char** argv) {
             AGORA_LOG_DEBUG(log, "Logging int: {}, int: {}, double: {}", static_cast<int>(i), static_cast<int>(i + 1),
                             static_cast<double>(i) * 0.5);
         });
+    auto int_int_double = [](const Logger& log, const Logger&, std::uint64_t i) {
+        log.info("Logging int: {}, int: {}, double: {}", static_cast<int>(i), static_cast<int>(i + 1),
+                 static_cast<double>(i) * 0.5);
+    };
+    if (name == "call_sampled_half") return run_calling_thread_case(n, int_int_double, CallContext::none, sample_info_half);
+    if (name == "call_rate_limit_pass")
+        return run_calling_thread_case(n, int_int_double, CallContext::none, rate_limit_never_empty);
+    if (name == "call_rate_limited_out")
+        return run_calling_thread_case(n, int_int_double, CallContext::none, rate_limit_always_empty);
     if (name == "backend_render_json") return run_backend_case(n, false);
+    if (name == "backend_render_fields") return run_backend_fields_case(n, false);
+    if (name == "backend_render_fields_redacted") return run_backend_fields_case(n, true);
     if (name == "backend_write_file") return run_backend_case(n, true);
 
     std::fprintf(stderr, "regression_cases: unknown case '%.*s'\n", static_cast<int>(name.size()), name.data());

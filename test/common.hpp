@@ -370,7 +370,7 @@ inline constexpr const char* kConfigVariables[] = {
     "LOG_LEVEL",           "LOG_CONSOLE_ENABLED",  "LOG_CONSOLE_FORMAT",   "LOG_CONSOLE_COLORS",
     "LOG_FILE_ENABLED",    "LOG_FILE_PATH",        "LOG_MAX_FILE_SIZE_MB", "LOG_MAX_BACKUP_COUNT",
     "LOG_QUEUE_SIZE",      "LOG_MAX_MESSAGE_LENGTH", "LOG_FILE_FORMAT",     "LOG_CRASH_HANDLER",
-    "LOG_REDACTION",
+    "LOG_REDACTION",       "LOG_SAMPLING",         "LOG_RATE_LIMIT_PER_SECOND", "LOG_RATE_LIMIT_BURST",
 };
 
 /// Unsets every variable from_env() reads and restores the original

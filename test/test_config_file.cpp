@@ -976,6 +976,85 @@ BOOST_AUTO_TEST_CASE(sensitive_data_errors_name_the_key) {
     }
 }
 
+// ---- sampling and rate limiting ---------------------------------------------
+
+BOOST_AUTO_TEST_CASE(sampling_section_is_read) {
+    TempDir dir;
+    const std::string path = write_file(dir, "logging.yaml", R"(sampling:
+  enabled: true
+  rates:
+    DEBUG: 0.01
+    info: 0.1
+    WARNING: 1.0
+  always_log_patterns:
+    - '.*startup.*'
+    - '.*health.*check.*'
+  rate_limit:
+    messages_per_second: 1000
+    burst_size: 5000
+  report_interval_ms: 2500
+  seed: 99
+)");
+    auto c = Config::from_file(path, code_base());
+    BOOST_TEST_REQUIRE(c.has_value(), agora_test::error_text(c));
+    BOOST_TEST(c->validate().has_value(), agora_test::error_text(c->validate()));
+    const auto& s = c->sampling;
+    BOOST_TEST(s.enabled);
+    BOOST_TEST(s.rates.at(Level::debug) == 0.01);
+    BOOST_TEST(s.rates.at(Level::info) == 0.1);
+    BOOST_TEST(s.rates.at(Level::warning) == 1.0);
+    BOOST_TEST(s.rates.at(Level::error) == 1.0);  // not listed: 1.0
+    BOOST_TEST(s.always_log_patterns == (std::vector<std::string>{".*startup.*", ".*health.*check.*"}));
+    BOOST_TEST_REQUIRE(s.rate_limit.has_value());
+    BOOST_TEST(s.rate_limit->messages_per_second == 1000.0);
+    BOOST_TEST(s.rate_limit->burst_size == 5000u);
+    BOOST_TEST(s.report_interval.count() == 2500);
+    BOOST_TEST(s.seed == 99u);
+
+    // rate_limit: null turns off the base's limit; a partial map keeps the rest.
+    Config base = code_base();
+    base.sampling.rate_limit = agora::log::RateLimitConfig{50.0, 7};
+    const std::string off = write_file(dir, "off.yaml", "sampling:\n  rate_limit: null\n");
+    auto o = Config::from_file(off, base);
+    BOOST_TEST_REQUIRE(o.has_value(), agora_test::error_text(o));
+    BOOST_TEST(!o->sampling.rate_limit.has_value());
+    const std::string partial = write_file(dir, "partial.yaml", "sampling:\n  rate_limit: {burst_size: 9}\n");
+    auto p = Config::from_file(partial, base);
+    BOOST_TEST_REQUIRE(p.has_value(), agora_test::error_text(p));
+    BOOST_TEST(p->sampling.rate_limit->messages_per_second == 50.0);
+    BOOST_TEST(p->sampling.rate_limit->burst_size == 9u);
+}
+
+BOOST_AUTO_TEST_CASE(sampling_errors_name_the_key) {
+    TempDir dir;
+    struct Case {
+        std::string text, key;
+        int line;
+        std::string fragment;
+    };
+    const std::vector<Case> cases = {
+        {"sampling: yes\n", "sampling", 1, "a map of sampling settings"},
+        {"sampling:\n  rate: 0.5\n", "sampling.rate", 2, "unknown key"},
+        {"sampling:\n  rates: [0.5]\n", "sampling.rates", 2, "a map of levels"},
+        {"sampling:\n  rates:\n    INFO: 1.5\n", "sampling.rates.INFO", 3, "from 0.0 to 1.0"},
+        {"sampling:\n  rates:\n    INFO: .nan\n", "sampling.rates.INFO", 3, "from 0.0 to 1.0"},
+        {"sampling:\n  rates:\n    LOUD: 0.5\n", "sampling.rates.LOUD", 3, "DEBUG, INFO"},
+        {"sampling:\n  always_log_patterns: ['(x']\n", "sampling.always_log_patterns[0]", 2,
+         "expected an RE2 regular expression"},
+        {"sampling:\n  rate_limit: 100\n", "sampling.rate_limit", 2, "a map of rate limit settings"},
+        {"sampling:\n  rate_limit: {messages_per_second: 0}\n", "sampling.rate_limit.messages_per_second", 2,
+         "above 0"},
+        {"sampling:\n  rate_limit: {burst_size: 0}\n", "sampling.rate_limit.burst_size", 2, "from 1 to"},
+        {"sampling:\n  rate_limit: {per_second: 5}\n", "sampling.rate_limit.per_second", 2, "unknown key"},
+        {"sampling:\n  report_interval_ms: -1\n", "sampling.report_interval_ms", 2, "from 0 to 3600000"},
+        {"sampling:\n  seed: abc\n", "sampling.seed", 2, "an integer"},
+    };
+    for (const auto& c : cases) {
+        const std::string message = expect_file_error(dir, c.text, c.key, c.line);
+        BOOST_TEST(contains(message, c.fragment), message << "\nlacks: " << c.fragment);
+    }
+}
+
 #else  // !AGORA_TEST_HAVE_YAML
 
 BOOST_AUTO_TEST_CASE(from_file_refuses_every_file_saying_yaml_is_unavailable) {

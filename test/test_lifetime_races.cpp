@@ -272,7 +272,8 @@ BOOST_AUTO_TEST_CASE(call_site_ids_are_written_before_the_site_is_published) {
             for (int i = 0; ctx != nullptr && i < per_thread; ++i) {
                 const std::string_view format(&texts[static_cast<std::size_t>(t) * 20000 + static_cast<std::size_t>(i)], 1);
                 if (detail::register_call_site(*ctx, detail::SiteTypes<Level::info>::codes, Level::info,
-                                               std::source_location::current(), format) == 0)
+                                               std::source_location::current(), format, 0)
+                        .site_id == 0)
                     registered_zero.fetch_add(1, std::memory_order_relaxed);
             }
             writers_left.fetch_sub(1, std::memory_order_release);

@@ -28,7 +28,8 @@ RecordHeader read_header(const std::byte* p) noexcept {
 Backend::Backend(const Config& config, EntryIdentity identity, std::vector<std::shared_ptr<Handler>> handlers,
                  std::unique_ptr<BinaryLogSink> binary)
     : config_(config),
-      renderer_(identity, RenderOptions{config.max_message_length, config.default_context, config.sensitive_data}),
+      renderer_(identity, RenderOptions{config.max_message_length, config.default_context, config.sensitive_data,
+                                        sample_rates_of(config.sampling)}),
       handlers_(std::move(handlers)), binary_(std::move(binary)), clock_(5) {
     // Exception stacks are this process's: symbolised from its debug information.
     renderer_.symbolizer().use_lookup(&live_frame_text);
@@ -180,6 +181,7 @@ void Backend::run() noexcept {
         collect_retired();
         std::size_t n = drain(limit);
         report_drops();
+        report_rate_limited(false);
         if (n > 0 || !requests.empty()) flush_handlers();
         release_all();  // also what peek() skipped as padding
         free_retired();
@@ -216,6 +218,7 @@ void Backend::run() noexcept {
     collect_retired();
     drain(std::numeric_limits<std::uint64_t>::max());  // stops early on a crash halt
     report_drops();
+    report_rate_limited(true);
     flush_handlers();
     if (crash_request_.load(std::memory_order_acquire) != kCrashNone) stop_for_crash();
     release_all();
@@ -394,6 +397,25 @@ void Backend::report_drops() {
     if (dropped == 0) return;
     Registry::instance().dropped_total.fetch_add(dropped, std::memory_order_relaxed);
     emit_internal(Level::warning, fmt::format("Async queue overflow, dropped {} entries", dropped));
+}
+
+void Backend::report_rate_limited(bool final_report) {
+    if (!config_.sampling.enabled || !config_.sampling.rate_limit) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!final_report && now - last_rate_limit_report_ < config_.sampling.report_interval) return;
+    last_rate_limit_report_ = now;
+    Registry& reg = Registry::instance();
+    for (std::uint32_t id = 1, n = reg.loggers.size(); id <= n; ++id) {
+        LoggerState* const* slot = reg.loggers.get(id);
+        if (slot == nullptr) continue;
+        LoggerState& logger = **slot;
+        const std::uint64_t total = logger.rate_limited.load(std::memory_order_relaxed);
+        if (total == logger.rate_limited_reported) continue;
+        const std::uint64_t suppressed = total - logger.rate_limited_reported;
+        logger.rate_limited_reported = total;
+        emit_internal(Level::warning, fmt::format("Rate limited: {} entries from {} suppressed", suppressed,
+                                                  logger.name.empty() ? std::string_view("(root)") : logger.name));
+    }
 }
 
 void Backend::collect_retired() {

@@ -104,6 +104,11 @@ private:
     void free_ring(SpscRing* ring) noexcept;
     std::vector<SpscRing*> rings_to_free_;
     void report_drops();
+    /// "Rate limited: N entries from <logger> suppressed", one WARNING per
+    /// logger with records suppressed since the last report; at most every
+    /// SamplingConfig::report_interval, and always when `final_report`.
+    void report_rate_limited(bool final_report);
+    std::chrono::steady_clock::time_point last_rate_limit_report_{};
     void reclaim_exited();
     /// Takes retired context snapshots and marks, per queue, how far the
     /// backend must read before no record can refer to them.

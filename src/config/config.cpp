@@ -60,6 +60,45 @@ std::optional<Error> validate_sensitive_data(const SensitiveDataConfig& s) {
     return std::nullopt;
 }
 
+// ---- sampling and rate limiting ----
+
+bool valid_level(Level l) noexcept {
+    switch (l) {
+        case Level::debug: case Level::info: case Level::warning: case Level::error: case Level::critical: return true;
+    }
+    return false;
+}
+
+/// The first sampling field that is not accepted, if any.
+std::optional<Error> validate_sampling(const SamplingConfig& s) {
+    for (const auto& [level, rate] : s.rates) {
+        if (!valid_level(level))
+            return config_error("sampling.rates", std::to_string(static_cast<int>(level)), detail::kLevelAccepted);
+        if (!(rate >= 0.0 && rate <= 1.0))
+            return config_error(fmt::format("sampling.rates[{}]", to_string(level)), fmt::format("{}", rate),
+                                detail::kSampleRateAccepted);
+    }
+    for (std::size_t i = 0; i < s.always_log_patterns.size(); ++i) {
+        std::string why;
+        if (detail::compile_redaction_pattern(s.always_log_patterns[i], why) == nullptr)
+            return config_error(fmt::format("sampling.always_log_patterns[{}]", i), s.always_log_patterns[i],
+                                fmt::format("{} ({})", detail::kAlwaysLogPatternAccepted, why));
+    }
+    if (s.rate_limit) {
+        const double mps = s.rate_limit->messages_per_second;
+        if (!(mps > 0.0 && mps <= detail::kMessagesPerSecondMax))
+            return config_error("sampling.rate_limit.messages_per_second", fmt::format("{}", mps),
+                                "records per second, a number above 0 and at most 1000000000");
+        if (s.rate_limit->burst_size < 1 || s.rate_limit->burst_size > detail::kBurstSizeMax)
+            return config_error("sampling.rate_limit.burst_size", std::to_string(s.rate_limit->burst_size),
+                                detail::kBurstSizeAccepted);
+    }
+    if (s.report_interval.count() < 0 || s.report_interval.count() > static_cast<std::int64_t>(detail::kReportIntervalMsMax))
+        return config_error("sampling.report_interval", std::to_string(s.report_interval.count()) + "ms",
+                            detail::kReportIntervalAccepted);
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<Level> parse_level(std::string_view name) noexcept {
@@ -127,6 +166,7 @@ Expected<void> Config::validate() const {
         return config_error("crash_watchdog", std::to_string(crash_watchdog.count()) + "s", "1 to 3600 s");
     if (backend_cpu < -1) return config_error("backend_cpu", std::to_string(backend_cpu), "-1 (not pinned) or a CPU number");
     if (auto error = validate_sensitive_data(sensitive_data)) return *error;
+    if (auto error = validate_sampling(sampling)) return *error;
 
     // Levels by logger name.
     for (const auto& [name, logger_level] : logger_levels) {
@@ -216,6 +256,31 @@ Expected<Config> Config::from_env(Config c) {
             auto parsed = parse_bool(*v);
             if (!parsed) return env_error("LOG_REDACTION", *v, kBoolAccepted);
             c.sensitive_data.enabled = *parsed;
+        }
+        // ---- sampling and rate limiting ----
+        if (auto v = get("LOG_SAMPLING")) {
+            auto parsed = parse_bool(*v);
+            if (!parsed) return env_error("LOG_SAMPLING", *v, kBoolAccepted);
+            c.sampling.enabled = *parsed;
+        }
+        if (auto v = get("LOG_RATE_LIMIT_PER_SECOND")) {
+            auto mps = parse_decimal(*v, 0.0, kMessagesPerSecondMax);
+            if (!mps) return env_error("LOG_RATE_LIMIT_PER_SECOND", *v, kMessagesPerSecondAccepted);
+            if (*mps == 0.0) {
+                c.sampling.rate_limit.reset();
+            } else {
+                if (!c.sampling.rate_limit) c.sampling.rate_limit.emplace();
+                c.sampling.rate_limit->messages_per_second = *mps;
+            }
+        }
+        if (auto v = get("LOG_RATE_LIMIT_BURST")) {
+            auto n = parse_uint(*v, 1, kBurstSizeMax);
+            if (!n) return env_error("LOG_RATE_LIMIT_BURST", *v, kBurstSizeAccepted);
+            if (!c.sampling.rate_limit)
+                return env_error("LOG_RATE_LIMIT_BURST", *v,
+                                 "a burst for a rate limit, which is off: set LOG_RATE_LIMIT_PER_SECOND too (or "
+                                 "sampling.rate_limit in the file)");
+            c.sampling.rate_limit->burst_size = static_cast<std::uint32_t>(*n);
         }
         if (auto v = get("LOG_MAX_MESSAGE_LENGTH")) {
             auto n = parse_uint(*v, kMessageLengthMin, kMessageLengthMax);

@@ -211,7 +211,12 @@ private:
                                                     "max_message_length", "console", "file", "queue", "backend",
                                                     "crash", "default_context", "sensitive_data",
                                                     // Levels by logger name (docs/levels.md).
-                                                    "loggers", "keep_runtime_levels"};
+                                                    "loggers", "keep_runtime_levels",
+                                                    // Sampling and rate limiting (docs/sampling.md).
+                                                    "sampling"};
+    static constexpr std::string_view kSamplingKeys[] = {"enabled", "rates", "always_log_patterns", "rate_limit",
+                                                         "report_interval_ms", "seed"};
+    static constexpr std::string_view kRateLimitKeys[] = {"messages_per_second", "burst_size"};
     static constexpr std::string_view kConsoleKeys[] = {"enabled", "format", "colors"};
     static constexpr std::string_view kFileKeys[] = {"enabled", "path", "max_size_mb", "max_backup_count", "format"};
     static constexpr std::string_view kQueueKeys[] = {"size", "max_size", "full_policy"};
@@ -351,6 +356,8 @@ private:
                 error = read_logger_levels(e);
             } else if (e.key == "keep_runtime_levels") {
                 error = read_bool(e, c_.keep_runtime_levels);
+            } else if (e.key == "sampling") {
+                error = read_sampling(e);
             }
             if (error) return error;
         }
@@ -551,6 +558,93 @@ private:
             }
             if (error) return error;
         }
+        return std::nullopt;
+    }
+
+    /// sampling: {enabled, rates, always_log_patterns, rate_limit, report_interval_ms, seed}.
+    /// rates and always_log_patterns replace the base's; rate_limit: null
+    /// turns rate limiting off, a map sets it (absent keys keep the base's
+    /// values, or the defaults if the base had none).
+    std::optional<Error> read_sampling(const Entry& section) {
+        std::vector<Entry> list;
+        if (auto error = map_entries(section, kSamplingKeys, "sampling settings", list)) return error;
+        SamplingConfig& s = c_.sampling;
+        for (const Entry& e : list) {
+            std::optional<Error> error;
+            if (e.key.ends_with(".enabled")) {
+                error = read_bool(e, s.enabled);
+            } else if (e.key.ends_with(".rates")) {
+                error = read_sample_rates(e);
+            } else if (e.key.ends_with(".always_log_patterns")) {
+                error = read_string_list(
+                    e, kAlwaysLogPatternAccepted,
+                    [](const std::string& p) {
+                        std::string why;
+                        if (compile_redaction_pattern(p, why) != nullptr) return std::string();
+                        return fmt::format("{} ({})", kAlwaysLogPatternAccepted, why);
+                    },
+                    s.always_log_patterns);
+            } else if (e.key.ends_with(".rate_limit")) {
+                error = read_rate_limit(e);
+            } else if (e.key.ends_with(".report_interval_ms")) {
+                std::uint64_t n = 0;
+                if ((error = read_uint(e, 0, kReportIntervalMsMax, kReportIntervalAccepted, n))) return error;
+                s.report_interval = std::chrono::milliseconds(static_cast<std::int64_t>(n));
+            } else {  // seed
+                std::uint64_t n = 0;
+                if ((error = read_uint(e, 0, UINT64_MAX, "an integer from 0 to 18446744073709551615", n))) return error;
+                s.seed = n;
+            }
+            if (error) return error;
+        }
+        return std::nullopt;
+    }
+
+    /// rates: {LEVEL: fraction, ...}; levels not listed keep 1.0.
+    std::optional<Error> read_sample_rates(const Entry& section) {
+        if (!section.value.IsMap()) return not_accepted(section, "a map of levels to fractions kept (0.0 to 1.0)");
+        std::vector<Entry> list;
+        if (auto error = entries(section.value, section.key, {}, list)) return error;
+        std::map<Level, double> rates;
+        for (Level l : {Level::debug, Level::info, Level::warning, Level::error, Level::critical}) rates[l] = 1.0;
+        for (const Entry& e : list) {
+            const std::string name = e.key.substr(section.key.size() + 1);
+            auto level = parse_level(name);
+            if (!level) return not_accepted(e.line, e.key, fmt::format("the level '{}'", name), kLevelAccepted);
+            std::string text;
+            if (auto error = scalar(e, kSampleRateAccepted, text)) return error;
+            auto rate = parse_decimal(text, 0.0, 1.0);
+            if (!rate) return not_accepted(e, kSampleRateAccepted);
+            rates[*level] = *rate;
+        }
+        c_.sampling.rates = std::move(rates);
+        return std::nullopt;
+    }
+
+    std::optional<Error> read_rate_limit(const Entry& section) {
+        if (section.value.IsNull()) {
+            c_.sampling.rate_limit.reset();
+            return std::nullopt;
+        }
+        std::vector<Entry> list;
+        if (auto error = map_entries(section, kRateLimitKeys, "rate limit settings (or null: none)", list)) return error;
+        RateLimitConfig limit = c_.sampling.rate_limit.value_or(RateLimitConfig{});
+        for (const Entry& e : list) {
+            if (e.key.ends_with(".messages_per_second")) {
+                std::string text;
+                if (auto error = scalar(e, kMessagesPerSecondAccepted, text)) return error;
+                auto mps = parse_decimal(text, 0.0, kMessagesPerSecondMax);
+                if (!mps || *mps == 0.0)
+                    return not_accepted(e, "records per second, a number above 0 and at most 1000000000 (rate_limit: "
+                                           "null turns rate limiting off)");
+                limit.messages_per_second = *mps;
+            } else {  // burst_size
+                std::uint64_t n = 0;
+                if (auto error = read_uint(e, 1, kBurstSizeMax, kBurstSizeAccepted, n)) return error;
+                limit.burst_size = static_cast<std::uint32_t>(n);
+            }
+        }
+        c_.sampling.rate_limit = limit;
         return std::nullopt;
     }
 

@@ -124,4 +124,30 @@ inline constexpr std::string_view kShowLastAccepted = "characters left visible, 
 inline constexpr std::string_view kMaskCharAccepted = "one printable ASCII character";
 inline constexpr std::string_view kRedactPatternAccepted = "an RE2 regular expression";
 
+// ---- sampling and rate limiting ----
+/// A decimal number (digits, one optional '.', digits; no sign, no exponent)
+/// in [min, max]. Plain decimal text only: "nan", "inf" and "1e3" are refused.
+inline std::optional<double> parse_decimal(std::string_view v, double min, double max) {
+    std::size_t dots = 0, digits = 0;
+    for (char ch : v) {
+        if (ch == '.') ++dots;
+        else if (std::isdigit(static_cast<unsigned char>(ch))) ++digits;
+        else return std::nullopt;
+    }
+    if (digits == 0 || dots > 1 || v.size() > 32) return std::nullopt;
+    double out = 0;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (ec != std::errc() || ptr != v.data() + v.size() || !(out >= min && out <= max)) return std::nullopt;
+    return out;
+}
+inline constexpr double kMessagesPerSecondMax = 1e9;
+inline constexpr std::uint64_t kBurstSizeMax = 1'000'000'000;
+inline constexpr std::uint64_t kReportIntervalMsMax = 3'600'000;
+inline constexpr std::string_view kSampleRateAccepted = "a fraction of records kept, from 0.0 to 1.0";
+inline constexpr std::string_view kMessagesPerSecondAccepted =
+    "records per second, a number above 0 and at most 1000000000 (0 turns rate limiting off)";
+inline constexpr std::string_view kBurstSizeAccepted = "records, an integer from 1 to 1000000000";
+inline constexpr std::string_view kReportIntervalAccepted = "milliseconds, an integer from 0 to 3600000";
+inline constexpr std::string_view kAlwaysLogPatternAccepted = "an RE2 regular expression";
+
 }  // namespace agora::log::detail

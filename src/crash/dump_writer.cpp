@@ -20,7 +20,7 @@ DumpIdentity make_dump_identity(const Config& config, const EntryIdentity& ident
     d.host = identity.host;
     d.default_context = config.default_context;
     d.max_message_length = static_cast<std::uint32_t>(config.max_message_length);
-    d.sensitive_data = encode_sensitive_data(config.sensitive_data);
+    d.sensitive_data = encode_identity_rules(config);
     return d;
 }
 

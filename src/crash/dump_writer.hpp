@@ -29,7 +29,7 @@ struct DumpIdentity {
     std::string service, environment, version, host;
     Context default_context;
     std::uint32_t max_message_length = 0;
-    std::string sensitive_data;  // encode_sensitive_data(config.sensitive_data)
+    std::string sensitive_data;  // encode_identity_rules(config): redaction rules, sample rates
 };
 DumpIdentity make_dump_identity(const Config& config, const EntryIdentity& identity);
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <cstring>
@@ -359,6 +360,17 @@ void Parser::identity(BlobReader r, std::size_t pos, std::uint32_t size) {
             return problem(pos, "identity entry is malformed (sensitive data rules)", sizeof(EntryHeader) + size);
         sensitive_data = std::move(s);
     }
+    // Then the sample rates (writers since sampling): the sample_rate of a
+    // record kept by sampling. Without them such a record shows 1.
+    std::array<double, 5> sample_rates{1.0, 1.0, 1.0, 1.0, 1.0};
+    if (r.p != r.end) {
+        const auto n = r.get<std::uint8_t>();
+        for (std::size_t i = 0; r.ok && i < n; ++i) {
+            const auto rate = r.get<double>();
+            if (r.ok && i < sample_rates.size()) sample_rates[i] = (rate >= 0.0 && rate <= 1.0) ? rate : 1.0;
+        }
+        if (!r.ok) return problem(pos, "identity entry is malformed (sample rates)", sizeof(EntryHeader) + size);
+    }
     if (in_.has_identity) {
         info_.notes.push_back(fmt::format("{}: offset {}: a second identity entry; the first one applies", info_.name, pos));
         return;
@@ -380,6 +392,7 @@ void Parser::identity(BlobReader r, std::size_t pos, std::uint32_t size) {
                                  in_.options.max_message_length));
     }
     in_.options.default_context = std::move(default_context);
+    in_.options.sample_rates = sample_rates;
     if (sensitive_data && !in_.sensitive_override) in_.options.sensitive_data = std::move(*sensitive_data);
     // Config::validate() refuses a pattern that does not compile: one here
     // comes from a damaged or foreign writer. It is left out, and said.

@@ -84,10 +84,10 @@ struct IdentityFields {
     std::string_view service, environment, version, host;
     std::uint32_t max_message_length;
     const Context* default_context;  // may be null (no fields)
-    /// encode_sensitive_data() of the writer's Config::sensitive_data
-    /// (format/redaction.hpp), encoded beforehand: a crash dump writes it
-    /// from a signal handler. Empty: not written (a reader then applies the
-    /// defaults).
+    /// encode_identity_rules() of the writer's Config (format/render.hpp):
+    /// its sensitive-data rules and sample rates, encoded beforehand: a
+    /// crash dump writes them from a signal handler. Empty: not written (a
+    /// reader then applies the defaults).
     std::string_view sensitive_data = {};
 };
 

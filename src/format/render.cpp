@@ -249,6 +249,38 @@ void EntryRenderer::collect_call_fields(const CallSite& site) {
     }
 }
 
+void EntryRenderer::append_sample_rate(Level level) {
+    const std::size_t i = static_cast<std::size_t>(level) / 10 - 1;
+    const double rate = i < options_.sample_rates.size() ? options_.sample_rates[i] : 1.0;
+    if (call_field_count_ == call_fields_.size()) call_fields_.emplace_back();
+    RenderedField& f = call_fields_[call_field_count_++];
+    f.key = "sample_rate";
+    f.slot = -1;
+    f.json.clear();
+    fmt::format_to(std::back_inserter(f.json), "\"sample_rate\":{}", rate);
+}
+
+std::array<double, 5> sample_rates_of(const SamplingConfig& sampling) noexcept {
+    std::array<double, 5> rates{1.0, 1.0, 1.0, 1.0, 1.0};
+    for (const auto& [level, rate] : sampling.rates) {
+        const std::size_t i = static_cast<std::size_t>(level) / 10 - 1;
+        if (i < rates.size()) rates[i] = rate;
+    }
+    return rates;
+}
+
+std::string encode_sample_rates(const SamplingConfig& sampling) {
+    const std::array<double, 5> rates = sample_rates_of(sampling);
+    std::string out;
+    out.push_back(static_cast<char>(rates.size()));
+    for (double r : rates) out.append(reinterpret_cast<const char*>(&r), sizeof r);
+    return out;
+}
+
+std::string encode_identity_rules(const Config& config) {
+    return encode_sensitive_data(config.sensitive_data) + encode_sample_rates(config.sampling);
+}
+
 const std::vector<RenderedField>& EntryRenderer::fields_of(const ContextSnapshot* s) {
     const auto [it, inserted] = snapshot_fields_.try_emplace(s->id);
     if (inserted) {
@@ -367,6 +399,7 @@ bool EntryRenderer::render_record(const RecordHeader& header, const std::byte* a
     begin_entry(site.level, unix_ns, message_, info, logger_id, logger_name);
     call_field_count_ = 0;
     if (ok && (!site.names.empty() || extras_.context != nullptr)) collect_call_fields(site);
+    if ((header.logger_id & kSampledFlag) != 0) append_sample_rate(site.level);
     const auto& inherited = merged_context(context);
     const bool has_duration = ok && extras_.has_duration;
     if (call_field_count_ != 0 || !inherited.empty() || has_duration) {

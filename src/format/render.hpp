@@ -13,6 +13,7 @@
 #include <agora/log/config.hpp>
 #include <agora/log/handlers/handler.hpp>
 
+#include <array>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -36,7 +37,21 @@ struct RenderOptions {
     /// pattern (format/redaction.hpp). The patterns are expected to compile
     /// (Config::validate()); one that does not is left out (redactor().errors()).
     SensitiveDataConfig sensitive_data;
+    /// Per level (debug .. critical): the sample_rate written into the
+    /// context of a record kept by sampling (kSampledFlag).
+    std::array<double, 5> sample_rates{1.0, 1.0, 1.0, 1.0, 1.0};
 };
+
+/// SamplingConfig::rates as RenderOptions::sample_rates.
+std::array<double, 5> sample_rates_of(const SamplingConfig& sampling) noexcept;
+
+/// What an identity entry carries after the sensitive-data rules
+/// (docs/binary-format.md): u8 count, then that many f64 sample rates, debug first.
+std::string encode_sample_rates(const SamplingConfig& sampling);
+
+/// The rules of the identity entry's trailing section:
+/// encode_sensitive_data(), then encode_sample_rates().
+std::string encode_identity_rules(const Config& config);
 
 /// A record's context snapshots (null if it has none).
 struct RecordContext {
@@ -102,6 +117,7 @@ private:
     const NamedPlan& named_plan(const CallSite& site);
     /// Fields of the call itself (named placeholders, a Context argument).
     void collect_call_fields(const CallSite& site);
+    void append_sample_rate(Level level);
     /// A snapshot's fields rendered with this renderer's limit, from
     /// snapshot_fields_ (rendered on first use). The reference stays valid
     /// until snapshot_fields_ is cleared (merged_context only).

@@ -4,6 +4,7 @@
 
 #include "frontend/alt_signal_stack.hpp"
 #include "frontend/registry.hpp"
+#include "frontend/sampling.hpp"
 
 #include <agora/log/config.hpp>
 #include <agora/log/detail/message_template.hpp>
@@ -51,29 +52,85 @@ namespace {
 
 constexpr std::size_t kInitialSiteCache = 256;
 
-bool init_site_cache(SiteCache& cache, std::size_t capacity) noexcept {
-    auto* entries = static_cast<SiteCache::Entry*>(std::calloc(capacity, sizeof(SiteCache::Entry)));
-    if (entries == nullptr) return false;
-    std::memset(static_cast<void*>(entries), 0, capacity * sizeof(SiteCache::Entry));  // touch the pages
-    cache.entries_ = entries;
-    cache.mask_ = capacity - 1;
-    cache.used_ = 0;
-    return true;
+/// What an invalidated SiteCache points to: one empty slot, so every lookup
+/// misses. Never written (find() only reads it; the owner replaces it on its
+/// next slow path before inserting anything).
+struct EmptySiteTable {
+    SiteCache::Table header{0, 0};
+    SiteCache::Entry slot{};
+};
+EmptySiteTable g_empty_site_table;
+
+SiteCache::Table* new_site_table(std::size_t capacity) noexcept {
+    const std::size_t bytes = sizeof(SiteCache::Table) + capacity * sizeof(SiteCache::Entry);
+    void* mem = std::calloc(1, bytes);
+    if (mem == nullptr) return nullptr;
+    std::memset(mem, 0, bytes);  // touch the pages
+    auto* table = static_cast<SiteCache::Table*>(mem);
+    table->mask = capacity - 1;
+    table->used = 0;
+    return table;
 }
 
+void put_site(SiteCache::Table& table, const SiteKey& key, std::uint32_t id) noexcept {
+    SiteCache::Entry* entries = table.entries();
+    std::size_t i = SiteCache::hash(key) & table.mask;
+    while (entries[i].id != 0) i = (i + 1) & table.mask;
+    entries[i] = SiteCache::Entry{key, id};
+    ++table.used;
+}
+
+/// Owner thread: caches `key`. A table at half load is replaced by one twice
+/// as large, published only if the cache was not invalidated meanwhile.
 void insert_site(SiteCache& cache, const SiteKey& key, std::uint32_t id) noexcept {
-    if ((cache.used_ + 1) * 2 > cache.mask_ + 1) {
-        SiteCache bigger;
-        if (!init_site_cache(bigger, (cache.mask_ + 1) * 2)) return;  // stay uncached: correct, slower
-        for (std::size_t i = 0; i <= cache.mask_; ++i)
-            if (cache.entries_[i].id != 0) insert_site(bigger, cache.entries_[i].key, cache.entries_[i].id);
-        std::free(cache.entries_);
-        cache = bigger;
+    SiteCache::Table* table = cache.owned_;
+    if (table == nullptr) return;  // no memory for a table: stay uncached (correct, slower)
+    if ((table->used + 1) * 2 > table->mask + 1) {
+        SiteCache::Table* bigger = new_site_table((table->mask + 1) * 2);
+        if (bigger == nullptr) return;
+        for (std::size_t i = 0; i <= table->mask; ++i)
+            if (table->entries()[i].id != 0) put_site(*bigger, table->entries()[i].key, table->entries()[i].id);
+        SiteCache::Table* expected = table;
+        if (!cache.table_.compare_exchange_strong(expected, bigger, std::memory_order_acq_rel)) {
+            std::free(bigger);  // invalidated: the next miss starts a new table
+            return;
+        }
+        std::free(table);
+        cache.owned_ = table = bigger;
     }
-    std::size_t i = SiteCache::hash(key) & cache.mask_;
-    while (cache.entries_[i].id != 0) i = (i + 1) & cache.mask_;
-    cache.entries_[i] = SiteCache::Entry{key, id};
-    ++cache.used_;
+    put_site(*table, key, id);
+}
+
+/// Owner thread, on a miss: if invalidate_site_caches_locked() replaced the
+/// table, frees the old one, starts a new one and takes the plan in force
+/// (forgetting the sites decided under the previous one).
+void refresh_site_cache(ThreadContext& ctx) noexcept {
+    SiteCache& cache = ctx.sites;
+    SiteCache::Table* current = cache.table_.load(std::memory_order_acquire);
+    if (current == cache.owned_) return;
+    std::free(cache.owned_);
+    cache.owned_ = new_site_table(kInitialSiteCache);
+    if (cache.owned_ != nullptr) {
+        // acq_rel: reads the value of the latest invalidation, so the plan
+        // loaded below is the one installed before it (or a later one).
+        if (!cache.table_.compare_exchange_strong(current, cache.owned_, std::memory_order_acq_rel)) {
+            // Cannot happen (only the owner stores anything but the empty
+            // table); if it did, the next miss refreshes again.
+        }
+    }
+    ThreadControls& controls = *ctx.controls;
+    const SamplingPlan* plan = current_sampling_plan();
+    controls.sites.clear();
+    if (plan != controls.plan && plan != nullptr) seed_thread_controls(controls, plan->seed, controls.ordinal);
+    controls.plan = plan;
+}
+
+/// Frees what make_thread_context() allocated for `ctx` (not its queue or ring).
+void free_thread_context(ThreadContext* ctx) noexcept {
+    if (ctx == nullptr) return;
+    std::free(ctx->sites.owned_);
+    delete ctx->controls;
+    delete ctx;
 }
 
 /// Retires this thread's context: the backend drains the ring and frees it.
@@ -85,10 +142,15 @@ void retire_thread_context() noexcept {
     if (ctx == nullptr) return;  // none, or (in a forked child) the parent's, which stays leaked
     t_context = nullptr;
     t_context_retired = true;
+    {
+        // No invalidation reaches the context once it is unlisted.
+        Registry& reg = Registry::instance();
+        std::lock_guard lock(reg.mutex);
+        ctx->queue->context = nullptr;
+    }
     // release: every record this thread committed is visible before "done".
     ctx->queue->producer_done.store(true, std::memory_order_release);
-    std::free(ctx->sites.entries_);
-    delete ctx;
+    free_thread_context(ctx);
     release_alt_signal_stack();
 }
 
@@ -187,19 +249,26 @@ SpscRing* recycle_thread_queue(ThreadQueue* q) noexcept {
 }
 
 namespace {
+/// Order of threads' first records (the seed of a fixed-seed generator).
+std::atomic<std::uint64_t> g_thread_ordinal{0};
+
 ThreadContext* make_thread_context() noexcept {
     Registry& reg = Registry::instance();
     auto* ctx = new (std::nothrow) ThreadContext{};
+    if (ctx != nullptr) {
+        ctx->controls = new (std::nothrow) ThreadControls{};
+        ctx->sites.owned_ = new_site_table(kInitialSiteCache);
+        ctx->sites.table_.store(ctx->sites.owned_, std::memory_order_relaxed);
+    }
     SpscRing* ring = SpscRing::create(reg.queue_capacity.load(std::memory_order_relaxed));
-    if (ctx == nullptr || ring == nullptr || !init_site_cache(ctx->sites, kInitialSiteCache)) {
-        delete ctx;
+    if (ctx == nullptr || ring == nullptr || ctx->controls == nullptr || ctx->sites.owned_ == nullptr) {
+        free_thread_context(ctx);
         SpscRing::destroy(ring);
         return nullptr;
     }
     ThreadQueue* queue = acquire_thread_queue();
     if (queue == nullptr) {
-        std::free(ctx->sites.entries_);
-        delete ctx;
+        free_thread_context(ctx);
         SpscRing::destroy(ring);
         return nullptr;
     }
@@ -207,6 +276,17 @@ ThreadContext* make_thread_context() noexcept {
     ctx->queue = queue;
     ctx->sequence = 0;
     ctx->scope = t_scope;  // a ScopedContext may be open already
+    ctx->controls->ordinal = g_thread_ordinal.fetch_add(1, std::memory_order_relaxed);
+    {
+        // Listed and given the plan under the mutex that install_sampling_plan()
+        // holds: either it sees this context and invalidates it, or this
+        // context starts with the plan it installed.
+        std::lock_guard lock(reg.mutex);
+        queue->context = ctx;
+        ctx->controls->plan = current_sampling_plan();
+    }
+    if (ctx->controls->plan != nullptr)
+        seed_thread_controls(*ctx->controls, ctx->controls->plan->seed, ctx->controls->ordinal);
     queue->ring = ring;
     queue->os_thread_id.store(static_cast<std::uint64_t>(::syscall(SYS_gettid)), std::memory_order_relaxed);
     queue->live_ring.store(ring, std::memory_order_release);
@@ -227,10 +307,25 @@ ThreadContext* create_thread_context() noexcept {
     return make_thread_context();
 }
 
-std::uint32_t register_call_site(ThreadContext& ctx, const TypeCode* types, Level level, std::source_location loc,
-                                 std::string_view format) noexcept {
+void invalidate_site_caches_locked(Registry& reg) noexcept {
+    for (ThreadQueue* q = reg.all_queues.load(std::memory_order_acquire); q != nullptr; q = q->next_all)
+        if (q->context != nullptr)
+            // release: the owner that sees it (acquire, refresh_site_cache) sees the plan stored before.
+            q->context->sites.table_.store(&g_empty_site_table.header, std::memory_order_release);
+}
+
+SiteDecision register_call_site(ThreadContext& ctx, const TypeCode* types, Level level, std::source_location loc,
+                                std::string_view format, std::uint32_t logger_id) noexcept {
     Registry& reg = Registry::instance();
     const SiteKey key{location_key(loc), format.data(), types};
+    refresh_site_cache(ctx);
+    ThreadControls& controls = *ctx.controls;
+    const SamplingPlan* plan = controls.plan;
+    if (plan != nullptr) {
+        // A site under control misses the cache on every call: this is its path.
+        if (auto it = controls.sites.find(key); it != controls.sites.end())
+            return decide_record(controls, *plan, it->second, logger_id);
+    }
     std::uint32_t id = 0;
     try {
         std::lock_guard lock(reg.mutex);
@@ -247,10 +342,20 @@ std::uint32_t register_call_site(ThreadContext& ctx, const TypeCode* types, Leve
             if (id != 0) reg.site_ids.emplace(key, id);
         }
     } catch (...) {
-        return 0;
+        return SiteDecision{0, 0};
     }
-    if (id != 0) insert_site(ctx.sites, key, id);
-    return id;
+    if (id == 0) return SiteDecision{0, 0};
+    if (plan != nullptr && plan->controls(level) && !always_logged(*plan, format)) {
+        const ControlledSite site{id, level};
+        try {
+            controls.sites.emplace(key, site);
+        } catch (...) {
+            // Not remembered: the next call registers and matches it again.
+        }
+        return decide_record(controls, *plan, site, logger_id);
+    }
+    insert_site(ctx.sites, key, id);
+    return SiteDecision{id, 0};
 }
 
 void count_lost_record() noexcept {

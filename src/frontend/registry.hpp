@@ -104,6 +104,9 @@ struct ThreadQueue {
     std::uint64_t dropped_reported = 0;
     /// Written by the thread that (re)uses the queue; read by dumps.
     std::atomic<std::uint64_t> os_thread_id{0};
+    /// The producer's context while its thread lives (null once retired).
+    /// Guarded by Registry::mutex; what invalidate_site_caches_locked() walks.
+    ThreadContext* context = nullptr;
 };
 
 /// Where a snapshot goes when its last reference is dropped.
@@ -271,6 +274,11 @@ std::size_t active_thread_queues() noexcept;
 /// ThreadQueue) and returns the ring, which the caller frees once no dump
 /// reads it.
 SpscRing* recycle_thread_queue(ThreadQueue* q) noexcept;
+
+/// Makes every live thread's SiteCache miss on its next lookup, so each call
+/// site is cached or decided again (under the sampling plan installed
+/// before). Caller holds reg.mutex.
+void invalidate_site_caches_locked(Registry& reg) noexcept;
 
 /// Rounds up to a power of two, at least `min`.
 std::size_t ring_capacity_for(std::size_t bytes, std::size_t min = 4096) noexcept;

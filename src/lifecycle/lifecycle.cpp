@@ -4,6 +4,7 @@
 #include "crash/crash.hpp"
 #include "frontend/levels.hpp"
 #include "frontend/registry.hpp"
+#include "frontend/sampling.hpp"
 #include "sinks/binary_sink.hpp"
 #include "sinks/console_sink.hpp"
 #include "sinks/rotating_file_sink.hpp"
@@ -184,7 +185,11 @@ Expected<void> initialize(const Config& config, std::vector<std::shared_ptr<Hand
         apply_configured_levels(config);
         std::vector<std::string> warnings;
         detail::EntryIdentity identity = make_identity(config);
-        l.backend = build_backend(config, identity, extra_handlers, warnings);
+        std::unique_ptr<Backend> backend(build_backend(config, identity, extra_handlers, warnings));
+        // After the backend's clock calibration, which converts the rate limit to TSC ticks.
+        detail::install_sampling_plan(config.sampling,
+                                      Registry::instance().ns_per_tick.load(std::memory_order_relaxed));
+        l.backend = backend.release();
         l.config = config;
         l.identity = std::move(identity);
         l.extra_handlers = std::move(extra_handlers);
@@ -280,8 +285,15 @@ Logger get_logger(std::string_view name) noexcept try {
 Stats stats() noexcept {
     // Lock-free: callable from a handler, or while another thread is in flush().
     const Registry& reg = Registry::instance();
-    return Stats{reg.records_written.load(std::memory_order_relaxed), reg.dropped_total.load(std::memory_order_relaxed),
-                 reg.dropped_before_initialize.load(std::memory_order_relaxed)};
+    Stats s{reg.records_written.load(std::memory_order_relaxed), reg.dropped_total.load(std::memory_order_relaxed),
+            reg.dropped_before_initialize.load(std::memory_order_relaxed), 0, 0};
+    for (std::uint32_t id = 1, n = reg.loggers.size(); id <= n; ++id) {
+        LoggerState* const* logger = reg.loggers.get(id);
+        if (logger == nullptr) continue;
+        s.records_sampled_out += (*logger)->sampled_out.load(std::memory_order_relaxed);
+        s.records_rate_limited += (*logger)->rate_limited.load(std::memory_order_relaxed);
+    }
+    return s;
 }
 
 }  // namespace agora::log

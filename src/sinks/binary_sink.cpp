@@ -72,7 +72,7 @@ BinaryLogSink::BinaryLogSink(std::unique_ptr<RotatingFileSink> file, const Entry
                              const Config& config)
     : file_(std::move(file)), identity_(identity), default_context_(config.default_context),
       max_message_length_(static_cast<std::uint32_t>(config.max_message_length)),
-      sensitive_data_(encode_sensitive_data(config.sensitive_data)) {
+      sensitive_data_(encode_identity_rules(config)) {
     file_->rotate_if_not_empty();
     generation_ = file_->generation();
     header_needed_ = file_->current_size() == 0;

@@ -117,7 +117,7 @@ private:
     EntryIdentity identity_;
     Context default_context_;
     std::uint32_t max_message_length_;
-    std::string sensitive_data_;  // encode_sensitive_data(), for the identity entry
+    std::string sensitive_data_;  // encode_identity_rules(), for the identity entry
 
     std::string chunk_;  // scratch, reused
     bool chunk_failed_ = false;

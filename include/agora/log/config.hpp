@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,55 @@ struct SensitiveDataConfig {
     /// A pattern that does not compile makes validate() fail, naming it.
     std::vector<std::string> redact_patterns;
     std::string redaction_text = "[REDACTED]";
+};
+
+// ---- sampling and rate limiting (docs/sampling.md) ------------------------
+
+/// A token bucket per logger name: each logger may write burst_size records
+/// at once, then messages_per_second on average.
+struct RateLimitConfig {
+    /// Refill rate of each logger's bucket, records per second. > 0, finite.
+    double messages_per_second = 1000.0;
+    /// Bucket capacity (and its content at initialize()), records. 1 to 10^9.
+    std::uint32_t burst_size = 5000;
+};
+
+/// Which records are written at all, decided on the calling thread before
+/// anything is encoded, in this order: a site whose template matches an
+/// always_log_patterns entry is always written; then the logger's rate limit;
+/// then sampling by level. With every rate 1.0 and no rate_limit (the
+/// defaults) nothing is decided and a call costs what it costs without this.
+/// Suppressed records are counted per logger (sampling_stats()); the backend
+/// reports rate-limited counts as a WARNING "Rate limited: N entries from
+/// <logger> suppressed" every report_interval.
+/// Env: LOG_SAMPLING, LOG_RATE_LIMIT_PER_SECOND, LOG_RATE_LIMIT_BURST.
+/// YAML: sampling: {enabled, rates, always_log_patterns, rate_limit, report_interval_ms, seed}.
+struct SamplingConfig {
+    /// false: no sampling and no rate limiting, whatever the fields below say.
+    bool enabled = true;
+    /// Fraction of records kept, per level, 0.0 to 1.0; a level not listed
+    /// keeps 1.0. A kept record of a level below 1.0 carries
+    /// context.sample_rate.
+    std::map<Level, double> rates = {{Level::debug, 1.0},
+                                     {Level::info, 1.0},
+                                     {Level::warning, 1.0},
+                                     {Level::error, 1.0},
+                                     {Level::critical, 1.0}};
+    /// Regular expressions (RE2 syntax, case-insensitive, searched anywhere)
+    /// matched against a call site's format string, once, when a thread
+    /// first uses the site: a site that matches is never sampled nor rate
+    /// limited. A pattern that does not compile makes validate() fail.
+    std::vector<std::string> always_log_patterns;
+    /// Absent (the default): no rate limiting.
+    std::optional<RateLimitConfig> rate_limit;
+    /// How often the backend writes the rate-limit WARNING (only for loggers
+    /// that had records suppressed since the last one; the remainder is
+    /// written at shutdown()). 0 = at every backend pass. 0 to 3600000 ms.
+    std::chrono::milliseconds report_interval{10000};
+    /// Seed of the calling threads' generators (splitmix64): 0 = a different
+    /// sequence per thread and run; otherwise thread k (in order of first
+    /// record) draws from seed and k, so a single-threaded run repeats.
+    std::uint64_t seed = 0;
 };
 
 struct Config {
@@ -176,6 +226,9 @@ struct Config {
     /// levels are the ones this Config gives. YAML: keep_runtime_levels.
     bool keep_runtime_levels = false;
 
+    /// Sampling and rate limiting (see SamplingConfig).
+    SamplingConfig sampling;
+
     /// Returns an error naming the first field whose value is not accepted.
     Expected<void> validate() const;
 
@@ -202,7 +255,10 @@ struct Config {
     ///   default_context: {key: scalar, ...}             (int, float, bool keep their type),
     ///   sensitive_data: {enabled, redact_fields: [..], mask_fields: {name: {show_last, mask_char} | {mask_domain}},
     ///                    redact_patterns: [..], redaction_text}   (a list or map replaces base's).
-    ///   loggers: {logger.name: LEVEL, ...}, keep_runtime_levels  (docs/levels.md).
+    ///   loggers: {logger.name: LEVEL, ...}, keep_runtime_levels  (docs/levels.md),
+    ///   sampling: {enabled, rates: {LEVEL: rate, ...}, always_log_patterns: [..],
+    ///              rate_limit: {messages_per_second, burst_size} | null, report_interval_ms, seed}
+    ///              (docs/sampling.md; rates and always_log_patterns replace base's).
     /// Values are accepted as from_env() accepts them, with the same ranges.
     /// Errors (never exceptions): io_error if the file cannot be read (with
     /// strerror), is not a regular file (a directory, a device such as

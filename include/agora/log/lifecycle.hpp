@@ -9,7 +9,9 @@
 #include <agora/log/error.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 AGORA_LOG_API_BEGIN
@@ -46,8 +48,21 @@ struct Stats {
     /// that called preallocate() before initialize() keeps its records in its
     /// ring instead, and they are written once the backend runs.
     std::uint64_t records_dropped_before_initialize;
+    /// Records not written because sampling left them out / the logger's
+    /// rate limit suppressed them (Config::sampling; by logger: sampling_stats()).
+    std::uint64_t records_sampled_out;
+    std::uint64_t records_rate_limited;
 };
 Stats stats() noexcept;
+
+/// Records suppressed by Config::sampling, for one logger.
+struct SuppressedCounts {
+    std::uint64_t sampled_out = 0;
+    std::uint64_t rate_limited = 0;
+};
+/// Per logger name, since the process started; loggers with none are left
+/// out. Lock-free reads of counters the calling threads increment. Any thread.
+std::map<std::string, SuppressedCounts> sampling_stats();
 
 }  // namespace agora::log
 

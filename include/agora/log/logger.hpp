@@ -42,6 +42,20 @@ struct LoggerState {
     /// Set once, before the logger is published in the registry's table.
     std::uint32_t id;
     std::string name;
+
+    // Sampling and rate limiting (src/frontend/sampling.hpp); touched only on
+    // the slow path of call sites under sampling or rate limiting.
+    /// The rate limit's token bucket as a theoretical arrival time (GCRA):
+    /// the bucket holds burst - (tat - now) / interval tokens. Calling threads
+    /// advance it with compare-exchange; initialize() resets it to 0 (full).
+    std::atomic<std::uint64_t> bucket_tat{0};
+    /// Records suppressed so far, since the process started (relaxed
+    /// increments by calling threads; read by the backend and sampling_stats()).
+    std::atomic<std::uint64_t> rate_limited{0};
+    std::atomic<std::uint64_t> sampled_out{0};
+    /// How many of rate_limited the backends have reported. Backend only
+    /// (one backend at a time; initialize() runs after the previous one stopped).
+    std::uint64_t rate_limited_reported = 0;
 };
 }  // namespace detail
 

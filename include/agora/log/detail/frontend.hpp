@@ -244,22 +244,46 @@ struct SiteKey {
     const TypeCode* types;
 };
 
+/// A thread's map from call site to process-wide site id: open addressing,
+/// linear probing, load factor at most 1/2, so a probe always ends at an
+/// empty slot (id 0).
+///
+/// Thread contract: only the owning thread reads the table and writes its
+/// entries. Another thread may only replace `table_` by the shared empty
+/// table (invalidate_site_cache(), src/frontend/frontend.cpp, under the
+/// registry mutex: initialize() does it so that every site is decided again
+/// under the new sampling rules). The owner then misses on its next lookup
+/// and, on the slow path, frees the table it owns (`owned_`) and starts a new
+/// one. A find() that loaded the old pointer before the swap completes on
+/// the old table, which stays allocated until its owner frees it.
 class SiteCache {
 public:
     struct Entry {
         SiteKey key;
         std::uint32_t id;  // 0 = empty slot
     };
+    /// Header of a table; `mask + 1` entries follow it.
+    struct Table {
+        std::size_t mask;  // capacity - 1
+        std::size_t used;  // owner only
+        Entry* entries() noexcept { return reinterpret_cast<Entry*>(this + 1); }
+        const Entry* entries() const noexcept { return reinterpret_cast<const Entry*>(this + 1); }
+    };
+    static_assert(sizeof(Table) % alignof(Entry) == 0);
 
     /// The id cached for `key`, or 0. Owning thread only.
     std::uint32_t find(const SiteKey& key) const noexcept {
-        std::size_t i = hash(key) & mask_;
+        // relaxed: the owner wrote every entry it can reach; an invalidation
+        // only needs to be seen eventually (see the class comment).
+        const Table* t = table_.load(std::memory_order_relaxed);
+        const Entry* entries = t->entries();
+        std::size_t i = hash(key) & t->mask;
         for (;;) {
-            const Entry& e = entries_[i];
+            const Entry& e = entries[i];
             if (e.key.location == key.location && e.key.format == key.format && e.key.types == key.types)
                 return e.id;
             if (e.id == 0) return 0;
-            i = (i + 1) & mask_;
+            i = (i + 1) & t->mask;
         }
     }
 
@@ -269,9 +293,8 @@ public:
         return static_cast<std::size_t>(((a ^ (b << 1)) * 0x9E3779B97F4A7C15ull) >> 32);
     }
 
-    Entry* entries_ = nullptr;
-    std::size_t mask_ = 0;  // capacity - 1
-    std::size_t used_ = 0;
+    std::atomic<Table*> table_{nullptr};
+    Table* owned_ = nullptr;  // owner only: the table it allocated (table_ unless invalidated)
 };
 
 // ---------------------------------------------------------------------------
@@ -294,6 +317,9 @@ struct ThreadContext {
     /// every record written while it is set carries its address.
     const ContextSnapshot* scope;
     SiteCache sites;
+    /// Sampling and rate-limit state of this thread (src/frontend/sampling.hpp):
+    /// its generator and the sites decided on every call. Owner only, slow path.
+    struct ThreadControls* controls;
 };
 
 /// This thread's context; null until its first record or preallocate().
@@ -309,9 +335,21 @@ struct ThreadContext {
 // Slow paths, out of line in src/frontend/frontend.cpp. All are noexcept and report
 // failure by returning null / 0 (the record is then dropped and counted).
 ThreadContext* create_thread_context() noexcept;
-// Arguments by value, in registers: the fast path stores nothing for them.
-std::uint32_t register_call_site(ThreadContext& ctx, const TypeCode* types, Level level, std::source_location loc,
-                                 std::string_view format) noexcept;
+
+/// What the slow path decided for one record (returned in one register).
+struct SiteDecision {
+    /// The site's id; 0: write nothing (lost, or suppressed when `flags` is kSuppressed).
+    std::uint32_t site_id;
+    /// Ored into the record's logger_id (kSampledFlag), or kSuppressed.
+    std::uint32_t flags;
+    static constexpr std::uint32_t kSuppressed = 1;
+};
+/// A site this thread has no id cached for: registers it, and decides the
+/// record when sampling or rate limiting applies to it (such sites are never
+/// cached, so every call of theirs comes here; src/frontend/sampling.hpp).
+/// Arguments by value, in registers: the fast path stores nothing for them.
+SiteDecision register_call_site(ThreadContext& ctx, const TypeCode* types, Level level, std::source_location loc,
+                                std::string_view format, std::uint32_t logger_id) noexcept;
 std::byte* reserve_slow(ThreadContext& ctx, std::size_t size) noexcept;
 void count_lost_record() noexcept;
 
@@ -414,8 +452,13 @@ template <Level L, class... Args>
     constexpr const TypeCode* types = SiteTypes<L, Args...>::codes;
     std::uint32_t site_id = ctx->sites.find(SiteKey{location_key(loc), format.data(), types});
     if (site_id == 0) [[unlikely]] {
-        site_id = register_call_site(*ctx, types, L, loc, format);
-        if (site_id == 0) return count_lost_record();
+        const SiteDecision d = register_call_site(*ctx, types, L, loc, format, logger_id);
+        if (d.site_id == 0) {
+            if (d.flags == SiteDecision::kSuppressed) return;  // counted per logger
+            return count_lost_record();
+        }
+        site_id = d.site_id;
+        logger_id |= d.flags;
     }
     const ContextSnapshot* scope = ctx->scope;
     if ((reinterpret_cast<std::uintptr_t>(bound) | reinterpret_cast<std::uintptr_t>(scope)) != 0) [[unlikely]]

@@ -10,9 +10,11 @@
 //     u32 site_id     call-site id (CallSite registry); 0 marks padding
 //     u64 timestamp   TSC ticks (see detail/clock.hpp), taken on the calling thread
 //     u32 sequence    per-thread sequence number, +1 per record written (wraps)
-//     u32 logger_id   bits 0-29: logger registry id; bit 31: a bound-context
+//     u32 logger_id   bits 0-28: logger registry id; bit 31: a bound-context
 //                     pointer follows the header; bit 30: a scoped-context
-//                     pointer follows (after the bound one if both)
+//                     pointer follows (after the bound one if both); bit 29:
+//                     the record was kept by sampling (its entry carries the
+//                     sample rate of its level)
 //   [u64 bound context snapshot address]   if bit 31
 //   [u64 scoped context snapshot address]  if bit 30
 //   arguments, packed without alignment, in call order, as the call site's
@@ -71,9 +73,10 @@ enum class TypeCode : std::uint8_t {
 enum class ContextTag : std::uint8_t { string = 0, integer = 1, floating = 2, boolean = 3 };
 
 /// logger_id flags (see the layout above).
-inline constexpr std::uint32_t kLoggerIdMask = 0x3fffffffu;
+inline constexpr std::uint32_t kLoggerIdMask = 0x1fffffffu;
 inline constexpr std::uint32_t kBoundContextFlag = 1u << 31;
 inline constexpr std::uint32_t kScopedContextFlag = 1u << 30;
+inline constexpr std::uint32_t kSampledFlag = 1u << 29;
 
 /// True for the codes that are fmt arguments of the message.
 constexpr bool is_format_arg(TypeCode c) noexcept { return c >= TypeCode::boolean && c <= TypeCode::pointer; }
