@@ -110,14 +110,10 @@ void refresh_site_cache(ThreadContext& ctx) noexcept {
     if (current == cache.owned_) return;
     std::free(cache.owned_);
     cache.owned_ = new_site_table(kInitialSiteCache);
-    if (cache.owned_ != nullptr) {
-        // acq_rel: reads the value of the latest invalidation, so the plan
-        // loaded below is the one installed before it (or a later one).
-        if (!cache.table_.compare_exchange_strong(current, cache.owned_, std::memory_order_acq_rel)) {
-            // Cannot happen (only the owner stores anything but the empty
-            // table); if it did, the next miss refreshes again.
-        }
-    }
+    // The read-modify-write reads the latest invalidation (acq_rel), so the
+    // plan loaded below is the one installed before it, or a later one. With
+    // no memory for a table the cache stays empty: correct, slower.
+    if (cache.owned_ != nullptr) cache.table_.exchange(cache.owned_, std::memory_order_acq_rel);
     ThreadControls& controls = *ctx.controls;
     const SamplingPlan* plan = current_sampling_plan();
     controls.sites.clear();

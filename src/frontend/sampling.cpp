@@ -18,6 +18,10 @@ namespace agora::log::detail {
 namespace {
 
 std::atomic<const SamplingPlan*> g_plan{nullptr};
+/// Every plan installed so far, the current one included: a calling thread
+/// may still decide with an earlier one until its next slow path, so none is
+/// freed. Guarded by Registry::mutex; never destroyed.
+std::vector<std::unique_ptr<SamplingPlan>>* const g_all_plans = new std::vector<std::unique_ptr<SamplingPlan>>();
 std::atomic<SamplingClock> g_test_clock{nullptr};
 
 /// splitmix64: a full-period 64-bit generator, one add and a few mixes per draw.
@@ -100,7 +104,9 @@ void install_sampling_plan(const SamplingConfig& config, double ns_per_tick) {
     std::lock_guard lock(reg.mutex);
     for (std::uint32_t id = 1, n = reg.loggers.size(); id <= n; ++id)
         if (LoggerState* s = logger_state(id)) s->bucket_tat.store(0, std::memory_order_relaxed);
-    g_plan.store(plan.release(), std::memory_order_release);  // the previous one stays allocated (see SamplingPlan)
+    const SamplingPlan* installed = plan.get();
+    if (plan) g_all_plans->push_back(std::move(plan));
+    g_plan.store(installed, std::memory_order_release);
     invalidate_site_caches_locked(reg);
 }
 

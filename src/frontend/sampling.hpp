@@ -32,7 +32,8 @@ inline constexpr std::size_t kLevelCount = 5;
 
 /// Config::sampling compiled for the calling threads. Immutable once
 /// published; never freed (a calling thread may still read the previous one
-/// after initialize() installed the next; one small object per initialize()).
+/// after initialize() installed the next; one small object per initialize()
+/// that configures a rule, kept in a list in sampling.cpp).
 struct SamplingPlan {
     /// Per level: the rate, and the draw bound (a 53-bit draw below it keeps
     /// the record); sampled[i] is rate < 1.
