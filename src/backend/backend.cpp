@@ -5,14 +5,23 @@
 #include "format/record_codec.hpp"
 #include "frontend/levels.hpp"
 #include "sinks/binary_sink.hpp"
+#include "sinks/handler_losses.hpp"
+#include "sinks/rotating_file_sink.hpp"
+
+#include <agora/log/handlers/rotating_file.hpp>
+
+#include <cxxabi.h>
 
 #include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
+#include <exception>
 #include <limits>
+#include <typeinfo>
 
 namespace agora::log::detail {
 
@@ -34,6 +43,12 @@ Backend::Backend(const Config& config, EntryIdentity identity, std::vector<std::
     renderer_.symbolizer().use_lookup(&live_frame_text);
     if (binary_) binary_->symbolizer().use_lookup(&live_frame_text);
     Registry::instance().ns_per_tick.store(clock_.ns_per_tick(), std::memory_order_relaxed);
+    handler_failing_.assign(handlers_.size(), 0);
+    for (const auto& h : handlers_) {
+        if (auto* file = dynamic_cast<RotatingFileSink*>(h.get())) file_sinks_.push_back(file);
+        else if (auto* handler = dynamic_cast<RotatingFileHandler*>(h.get())) file_sinks_.push_back(sink_of(*handler));
+    }
+    if (binary_) file_sinks_.push_back(&binary_->file());
     grace_ticks_ = static_cast<std::uint64_t>(
         static_cast<double>(config.backend_ordering_grace.count()) * 1000.0 / clock_.ns_per_tick());
 }
@@ -160,6 +175,7 @@ void Backend::run() noexcept {
     }
     auto last_calibration = std::chrono::steady_clock::now();
     std::vector<std::shared_ptr<FlushRequest>> requests;
+    report_file_notices();  // a file that could not be opened
 
     while (!stop_requested_.load(std::memory_order_acquire)) {
         park_if_paused();
@@ -180,7 +196,10 @@ void Backend::run() noexcept {
         collect_retired();
         std::size_t n = drain(limit);
         report_drops();
-        if (n > 0 || !requests.empty()) flush_handlers();
+        if (n > 0 || !requests.empty()) {
+            flush_handlers();
+            report_file_notices();
+        }
         release_all();  // also what peek() skipped as padding
         free_retired();
         for (auto& req : requests) req->done.set_value();
@@ -199,6 +218,9 @@ void Backend::run() noexcept {
 
         auto now = std::chrono::steady_clock::now();
         if (now - last_calibration > std::chrono::seconds(1)) {
+            // Idle files too: retries of a failing file, checks for a removed one.
+            for (RotatingFileSink* file : file_sinks_) file->flush();
+            report_file_notices();
             clock_.recalibrate();
             Registry::instance().ns_per_tick.store(clock_.ns_per_tick(), std::memory_order_relaxed);
             last_calibration = now;
@@ -217,10 +239,19 @@ void Backend::run() noexcept {
     drain(std::numeric_limits<std::uint64_t>::max());  // stops early on a crash halt
     report_drops();
     flush_handlers();
+    report_file_notices();
     if (crash_request_.load(std::memory_order_acquire) != kCrashNone) stop_for_crash();
     release_all();
     free_retired();
-    for (auto& h : handlers_) h->close();
+    // A file that still cannot be written counts and reports (stderr) what it
+    // loses at close.
+    for (std::size_t i = 0; i < handlers_.size(); ++i) {
+        try {
+            handlers_[i]->close();
+        } catch (...) {
+            handler_failed(i, false);
+        }
+    }
     std::shared_ptr<FlushRequest> r;
     while (flush_requests_.try_dequeue(r)) r->done.set_value();
     reclaim_exited();
@@ -351,12 +382,56 @@ void Backend::process(ThreadQueue& q, const std::byte* record) {
     q.ring->consume(h.size);
 }
 
-void Backend::dispatch(const LogRecordView& view) noexcept {
-    for (auto& handler : handlers_) handler->emit(view);
+void Backend::dispatch(const LogRecordView& view, std::size_t skip) noexcept {
+    for (std::size_t i = 0; i < handlers_.size(); ++i) {
+        if (i == skip) continue;
+        try {
+            handlers_[i]->emit(view);
+            handler_failing_[i] = 0;
+        } catch (...) {
+            handler_failed(i, true);
+        }
+    }
     Registry::instance().records_written.fetch_add(1, std::memory_order_relaxed);
 }
 
-void Backend::emit_internal(Level level, std::string_view message, std::source_location loc) noexcept {
+void Backend::handler_failed(std::size_t i, bool lost_record) noexcept {
+    if (lost_record) count_lost_by_handlers(1);
+    // One entry per failure streak; none about a failure while writing one
+    // (the entry goes to the other handlers, which may throw too).
+    if (handler_failing_[i] != 0 || reporting_handler_error_) return;
+    handler_failing_[i] = 1;
+    std::string type = "unknown", what;
+    try {
+        throw;
+    } catch (const std::exception& e) {
+        int status = 0;
+        const char* mangled = typeid(e).name();
+        char* demangled = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+        try {
+            type = status == 0 && demangled != nullptr ? demangled : mangled;
+            what = e.what();
+        } catch (...) {
+        }
+        std::free(demangled);
+    } catch (...) {
+    }
+    reporting_handler_error_ = true;
+    try {
+        emit_internal(Level::error, fmt::format("Handler error: {}: {}", type, what), std::source_location::current(),
+                      i);
+    } catch (...) {
+    }
+    reporting_handler_error_ = false;
+}
+
+void Backend::report_file_notices() noexcept {
+    for (RotatingFileSink* file : file_sinks_)
+        for (auto& n : file->take_notices()) emit_internal(n.level, n.message);
+}
+
+void Backend::emit_internal(Level level, std::string_view message, std::source_location loc,
+                            std::size_t skip) noexcept {
     try {
         const EntryRenderer::SiteInfo site = EntryRenderer::make_site_info(loc.file_name(), loc.line(), loc.function_name());
         std::int64_t unix_ns = std::max(clock_now_ns(CLOCK_REALTIME), last_unix_ns_);
@@ -369,14 +444,20 @@ void Backend::emit_internal(Level level, std::string_view message, std::source_l
         }
         LogRecordView view{};
         renderer_.render(level, unix_ns, message, site, kInternalLoggerId, kInternalLoggerName, view);
-        dispatch(view);
+        dispatch(view, skip);
     } catch (...) {
         // Out of memory while reporting: nothing more we can do.
     }
 }
 
 void Backend::flush_handlers() noexcept {
-    for (auto& h : handlers_) h->flush();
+    for (std::size_t i = 0; i < handlers_.size(); ++i) {
+        try {
+            handlers_[i]->flush();
+        } catch (...) {
+            handler_failed(i, false);
+        }
+    }
     if (binary_) binary_->flush();
 }
 

@@ -86,6 +86,7 @@ public:
     void flush() noexcept;
 
     const RotatingFileSink& file() const noexcept { return *file_; }
+    RotatingFileSink& file() noexcept { return *file_; }
     /// Where exception frames get the text of their symbol entries.
     StackSymbolizer& symbolizer() noexcept { return symbolizer_; }
 
