@@ -220,6 +220,83 @@ std::vector<std::string> messages(const std::vector<agora::log::detail::Rotating
 
 }  // namespace
 
+// ---- a real, small tmpfs --------------------------------------------------
+// Needs a mount namespace of its own (root, or CAP_SYS_ADMIN): the test is
+// skipped, saying why, where this process may not have one. The mount is
+// private to this process and gone when it exits. First in the file: a
+// process that ran a backend thread may no longer unshare.
+
+boost::test_tools::assertion_result private_mount_namespace(boost::unit_test::test_unit_id) {
+    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+        boost::test_tools::assertion_result r(false);
+        r.message() << "cannot have a mount namespace of its own: " << std::strerror(errno);
+        return r;
+    }
+    return true;
+}
+
+BOOST_AUTO_TEST_CASE(a_full_tmpfs_keeps_the_limit_and_leaves_no_torn_line,
+                     *boost::unit_test::precondition(private_mount_namespace)) {
+    agora_test::TempDir dir;
+    const std::string disk = dir.file("disk");
+    std::filesystem::create_directory(disk);
+    BOOST_TEST_REQUIRE(::mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=64k") == 0, std::strerror(errno));
+    struct Unmount {
+        std::string at;
+        ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
+    } unmount{disk};
+    FaultyFs fs;  // no faults: the real system calls, and the test's clock
+    const std::string path = disk + "/app.log";
+    const std::uint64_t limit = 16384;
+    const std::size_t backups = 10;
+    auto o = options(path, limit, backups);
+    RotatingFileSink h(o, fs);
+    auto fallback = std::make_shared<Capture>();
+    h.set_fallback(fallback);
+    std::vector<std::string> notices;
+    auto take = [&] {
+        for (auto& m : messages(h.take_notices())) notices.push_back(m);
+    };
+    const unsigned total = 2000;  // 200 KB into 64 KiB
+    std::size_t removed_lines = 0;
+    for (unsigned seq = 0; seq < total; ++seq) {
+        emit(h, line(seq));
+        if (seq % 50 == 0) h.flush();
+        take();
+        BOOST_TEST_REQUIRE(h.current_size() <= limit);
+        if (seq == 1000) {
+            // The operator frees space: the older backups go.
+            for (std::size_t k = 2; k <= backups; ++k)
+                if (agora_test::file_exists(backup(path, k))) {
+                    removed_lines += agora_test::read_lines(backup(path, k)).lines.size();
+                    std::filesystem::remove(backup(path, k));
+                }
+            fs.advance(std::chrono::milliseconds(1));
+        }
+    }
+    h.close();
+    take();
+    check_files(path, backups, limit);
+    const auto seqs = all_seqs(path, backups);
+    BOOST_TEST(std::count(seqs.begin(), seqs.end(), -1) == 0);  // every line whole
+    for (std::size_t i = 1; i < seqs.size(); ++i) BOOST_TEST_REQUIRE(seqs[i] > seqs[i - 1]);
+    BOOST_TEST(removed_lines > 0u);
+    BOOST_TEST(h.dropped_lines() > 0u);
+    BOOST_TEST(seqs.size() + removed_lines + h.dropped_lines() == total);
+    BOOST_TEST(fallback->lines.size() <= h.dropped_lines());
+    const auto failed = std::count_if(notices.begin(), notices.end(), [](const std::string& m) {
+        return m.starts_with("File logging failed: cannot write ") && contains(m, std::strerror(ENOSPC));
+    });
+    const auto restored = std::count_if(notices.begin(), notices.end(),
+                                        [](const std::string& m) { return m.starts_with("File logging restored"); });
+    BOOST_TEST(failed >= 2);  // full, freed, full again
+    BOOST_TEST(restored >= 1);
+    BOOST_TEST(failed - restored <= 1);
+    BOOST_TEST_MESSAGE("tmpfs: " << seqs.size() << " lines kept, " << removed_lines << " removed by the test, "
+                                 << h.dropped_lines() << " lost and counted, " << failed << " failures, "
+                                 << restored << " recoveries");
+}
+
 BOOST_AUTO_TEST_CASE(eintr_is_retried_silently) {
     agora_test::TempDir dir;
     FaultyFs fs;
@@ -674,4 +751,85 @@ BOOST_AUTO_TEST_CASE(console_handler_completes_short_and_interrupted_writes) {
     BOOST_TEST(fs.short_writes > 0u);
     BOOST_TEST(fs.eintr_injected > 0u);
     BOOST_TEST(agora_test::read_file(path) == expected);
+}
+
+// ---- through initialize(): the backend ------------------------------------
+
+class Throwing : public agora::log::Handler {
+public:
+    void emit(const agora::log::LogRecordView&) override {
+        ++calls;
+        throw std::runtime_error("disk on fire");
+    }
+    void flush() override {}
+    void close() override {}
+    int calls = 0;  // backend thread; read after shutdown()
+};
+
+std::vector<agora_test::Entry> parse_all(const std::vector<std::string>& lines) {
+    std::vector<agora_test::Entry> entries;
+    for (const auto& l : lines) {
+        std::string error;
+        auto e = agora_test::parse_entry(l, error);
+        BOOST_TEST(e.has_value(), error << ": " << l);
+        if (e) entries.push_back(*e);
+    }
+    return entries;
+}
+
+BOOST_AUTO_TEST_CASE(a_throwing_handler_is_caught_counted_and_reported_once) {
+    agora_test::TempDir dir;
+    agora_test::ShutdownGuard guard;
+    const std::string path = dir.file("handlers.log");
+    auto thrower = std::make_shared<Throwing>();
+    auto capture = std::make_shared<Capture>();
+    BOOST_REQUIRE(agora::log::initialize(agora_test::quiet_config(path), {thrower, capture}));
+    const std::uint64_t lost_before = agora::log::stats().records_lost_by_handlers;
+    auto log = agora::log::get_logger("failures.handler");
+    for (int i = 0; i < 3; ++i) log.info("record {}", i);
+    agora::log::flush();
+    agora::log::shutdown();
+    BOOST_TEST(thrower->calls == 3);  // the error entry is not given to the handler it is about
+    BOOST_TEST(agora::log::stats().records_lost_by_handlers - lost_before == 3u);
+    // The other handlers have every record, and one error entry.
+    for (const auto& lines : {capture->lines, agora_test::read_lines(path).lines}) {
+        const auto entries = parse_all(lines);
+        BOOST_TEST_REQUIRE(entries.size() == 4u);
+        std::vector<std::string> records;
+        int errors = 0;
+        for (const auto& e : entries) {
+            if (e.message == "Handler error: std::runtime_error: disk on fire") {
+                ++errors;
+                BOOST_TEST(e.level == "ERROR");
+            } else {
+                records.push_back(e.message);
+            }
+        }
+        BOOST_TEST(errors == 1);
+        BOOST_TEST(records == (std::vector<std::string>{"record 0", "record 1", "record 2"}),
+                   boost::test_tools::per_element());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_log_file_that_cannot_be_opened_is_reported_and_its_records_counted) {
+    agora_test::TempDir dir;
+    agora_test::ShutdownGuard guard;
+    const std::string blocker = dir.file("not-a-directory");
+    { std::ofstream(blocker) << "x"; }
+    auto config = agora_test::quiet_config(blocker + "/app.log");  // no console: the file's fallback is one
+    auto capture = std::make_shared<Capture>();
+    const std::uint64_t lost_before = agora::log::stats().records_lost_by_handlers;
+    BOOST_REQUIRE(agora::log::initialize(config, {capture}));
+    auto log = agora::log::get_logger("failures.open");
+    for (int i = 0; i < 3; ++i) log.info("record {}", i);
+    agora::log::flush();
+    agora::log::shutdown();
+    const auto entries = parse_all(capture->lines);
+    BOOST_TEST_REQUIRE(entries.size() == 4u);
+    BOOST_TEST(entries[0].level == "ERROR");
+    BOOST_TEST(entries[0].message == "File logging failed: cannot open log file " + blocker + "/app.log: " +
+                                         std::strerror(ENOTDIR));
+    for (int i = 0; i < 3; ++i) BOOST_TEST(entries[1 + i].message == fmt::format("record {}", i));
+    // The file took none of them, its own failure entry included.
+    BOOST_TEST(agora::log::stats().records_lost_by_handlers - lost_before == 4u);
 }

@@ -7,6 +7,7 @@
 #include "sinks/binary_sink.hpp"
 #include "sinks/handler_losses.hpp"
 #include "sinks/rotating_file_sink.hpp"
+#include "base/write_all.hpp"
 
 #include <agora/log/handlers/rotating_file.hpp>
 
@@ -393,13 +394,15 @@ void Backend::dispatch(const LogRecordView& view, std::size_t skip) noexcept {
         }
     }
     Registry::instance().records_written.fetch_add(1, std::memory_order_relaxed);
+    // Only now: the entry is rendered into the buffer `view` points to.
+    write_handler_error();
 }
 
 void Backend::handler_failed(std::size_t i, bool lost_record) noexcept {
     if (lost_record) count_lost_by_handlers(1);
     // One entry per failure streak; none about a failure while writing one
     // (the entry goes to the other handlers, which may throw too).
-    if (handler_failing_[i] != 0 || reporting_handler_error_) return;
+    if (handler_failing_[i] != 0 || reporting_handler_error_ || pending_error_handler_ != kNoHandler) return;
     handler_failing_[i] = 1;
     std::string type = "unknown", what;
     try {
@@ -416,12 +419,22 @@ void Backend::handler_failed(std::size_t i, bool lost_record) noexcept {
         std::free(demangled);
     } catch (...) {
     }
-    reporting_handler_error_ = true;
     try {
-        emit_internal(Level::error, fmt::format("Handler error: {}: {}", type, what), std::source_location::current(),
-                      i);
+        pending_error_ = fmt::format("Handler error: {}: {}", type, what);
+        pending_error_handler_ = i;
+        const std::string line = "agora-log: " + pending_error_ + "\n";
+        report_to_stderr(line.data(), line.size());
     } catch (...) {
     }
+}
+
+void Backend::write_handler_error() noexcept {
+    if (pending_error_handler_ == kNoHandler) return;
+    const std::size_t skip = pending_error_handler_;
+    std::string message = std::move(pending_error_);
+    pending_error_handler_ = kNoHandler;
+    reporting_handler_error_ = true;
+    emit_internal(Level::error, message, std::source_location::current(), skip);
     reporting_handler_error_ = false;
 }
 
@@ -458,6 +471,7 @@ void Backend::flush_handlers() noexcept {
             handler_failed(i, false);
         }
     }
+    write_handler_error();
     if (binary_) binary_->flush();
 }
 

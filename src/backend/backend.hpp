@@ -98,8 +98,14 @@ private:
     /// throws loses the record (counted); the others are not affected.
     void dispatch(const LogRecordView& view, std::size_t skip = kNoHandler) noexcept;
     static constexpr std::size_t kNoHandler = ~std::size_t{0};
-    /// Counts and reports (once per failure streak) handlers_[i] throwing.
+    /// Counts handlers_[i] throwing (in a catch block), and once per failure
+    /// streak reports it on stderr and keeps the entry for write_handler_error().
     void handler_failed(std::size_t i, bool lost_record) noexcept;
+    /// Writes the kept "Handler error" entry, if any, to the other handlers.
+    /// Not while a rendered view is being dispatched (the entry reuses its buffer).
+    void write_handler_error() noexcept;
+    std::string pending_error_;
+    std::size_t pending_error_handler_ = kNoHandler;
     /// Per handler: it threw, and its next success ends the streak.
     std::vector<std::uint8_t> handler_failing_;
     bool reporting_handler_error_ = false;
