@@ -205,6 +205,8 @@ BOOST_AUTO_TEST_CASE(validate_rejects_bad_fields) {
         {"crash_drain_timeout", [](Config& c) { c.crash_drain_timeout = std::chrono::milliseconds(60001); }},
         {"crash_watchdog", [](Config& c) { c.crash_watchdog = std::chrono::seconds(0); }},
         {"crash_watchdog", [](Config& c) { c.crash_watchdog = std::chrono::seconds(3601); }},
+        {"file_retry_interval", [](Config& c) { c.file_retry_interval = std::chrono::milliseconds(99); }},
+        {"file_retry_interval", [](Config& c) { c.file_retry_interval = std::chrono::milliseconds(3600001); }},
     };
     BOOST_TEST(valid_base().validate().has_value());
     for (const auto& c : cases) {
@@ -231,6 +233,11 @@ BOOST_AUTO_TEST_CASE(validate_rejects_bad_fields) {
         edge.crash_drain_timeout = std::chrono::milliseconds(drain);
         edge.crash_watchdog = std::chrono::seconds(watchdog);
         BOOST_TEST(edge.validate().has_value(), "drain " << drain << " watchdog " << watchdog);
+    }
+    for (long ms : {100L, 3600000L}) {
+        Config edge = valid_base();
+        edge.file_retry_interval = std::chrono::milliseconds(ms);
+        BOOST_TEST(edge.validate().has_value(), "file_retry_interval " << ms);
     }
     // A disabled file needs no path.
     Config no_file = valid_base();
