@@ -205,6 +205,8 @@ BOOST_AUTO_TEST_CASE(validate_rejects_bad_fields) {
         {"crash_drain_timeout", [](Config& c) { c.crash_drain_timeout = std::chrono::milliseconds(60001); }},
         {"crash_watchdog", [](Config& c) { c.crash_watchdog = std::chrono::seconds(0); }},
         {"crash_watchdog", [](Config& c) { c.crash_watchdog = std::chrono::seconds(3601); }},
+        {"file_retry_interval", [](Config& c) { c.file_retry_interval = std::chrono::milliseconds(99); }},
+        {"file_retry_interval", [](Config& c) { c.file_retry_interval = std::chrono::milliseconds(3600001); }},
     };
     BOOST_TEST(valid_base().validate().has_value());
     for (const auto& c : cases) {
@@ -231,6 +233,11 @@ BOOST_AUTO_TEST_CASE(validate_rejects_bad_fields) {
         edge.crash_drain_timeout = std::chrono::milliseconds(drain);
         edge.crash_watchdog = std::chrono::seconds(watchdog);
         BOOST_TEST(edge.validate().has_value(), "drain " << drain << " watchdog " << watchdog);
+    }
+    for (long ms : {100L, 3600000L}) {
+        Config edge = valid_base();
+        edge.file_retry_interval = std::chrono::milliseconds(ms);
+        BOOST_TEST(edge.validate().has_value(), "file_retry_interval " << ms);
     }
     // A disabled file needs no path.
     Config no_file = valid_base();
@@ -319,7 +326,7 @@ BOOST_AUTO_TEST_CASE(invalid_config_after_bad_initialize_leaves_logger_usable) {
     BOOST_TEST(agora_test::read_entries(good.file_path).entries.size() == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(unwritable_file_falls_back_to_console_with_a_warning) {
+BOOST_AUTO_TEST_CASE(unwritable_file_is_reported_by_an_error_entry_and_retried) {
     agora_test::ShutdownGuard guard;
     Config config = valid_base();
     config.console_enabled = false;
@@ -335,11 +342,12 @@ BOOST_AUTO_TEST_CASE(unwritable_file_falls_back_to_console_with_a_warning) {
     const agora_test::Captured* warning = nullptr;
     const agora_test::Captured* ours = nullptr;
     for (const auto& r : records) {
-        if (r.level == Level::warning && contains(r.message, "/proc/forbidden/x.log")) warning = &r;
+        if (r.level == Level::error && r.message.starts_with("File logging failed: ") &&
+            contains(r.message, "/proc/forbidden"))
+            warning = &r;
         if (r.message == "still logged") ours = &r;
     }
-    BOOST_TEST_REQUIRE(warning != nullptr, "no WARNING naming the file among " << records.size() << " records");
-    BOOST_TEST(contains(warning->message, "console"), warning->message);
+    BOOST_TEST_REQUIRE(warning != nullptr, "no ERROR naming the file among " << records.size() << " records");
     BOOST_TEST(warning->logger_name == "agora.log");
     BOOST_TEST(!warning->file.empty());
     BOOST_TEST(!warning->function.empty());

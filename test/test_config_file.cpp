@@ -339,6 +339,9 @@ BOOST_AUTO_TEST_CASE(every_key_follows_environment_file_code_defaults) {
              c.file_format = v == "binary" ? agora::log::FileFormat::binary : agora::log::FileFormat::json;
          },
          [](const Config& c) { return std::string(to_string(c.file_format)); }},
+        {"file.retry_interval_ms", nullptr, {"200", "300"}, "400",
+         [](Config& c, const std::string& v) { c.file_retry_interval = std::chrono::milliseconds(std::stol(v)); },
+         [num](const Config& c) { return num(c.file_retry_interval.count()); }},
         {"crash.enabled", "LOG_CRASH_HANDLER", {"false"}, "false",
          [](Config& c, const std::string& v) { c.crash_handler = v == "true"; },
          [](const Config& c) { return std::string(c.crash_handler ? "true" : "false"); }},
@@ -422,9 +425,9 @@ BOOST_AUTO_TEST_CASE(every_key_follows_environment_file_code_defaults) {
         }
     }
     // 8 keys with a variable and three values x 1 row x 8 + 7 keys with a
-    // variable and fewer x 3 rows x 8 + 10 two-valued keys without one x 1 row x 4
+    // variable and fewer x 3 rows x 8 + 11 two-valued keys without one x 1 row x 4
     // + 1 one-valued key without one x 3 rows x 4
-    BOOST_TEST(checked == 284);
+    BOOST_TEST(checked == 288);
 }
 
 BOOST_AUTO_TEST_CASE(from_env_reads_log_config_file_then_the_environment) {
@@ -802,7 +805,7 @@ BOOST_AUTO_TEST_CASE(unknown_and_duplicate_keys_are_errors) {
         {"level: INFO\ncolour: true\n", "colour", 2, "unknown key: expected service_name, environment,"},
         {"queue_size: 4096\n", "queue_size", 1, "unknown key"},
         {"file:\n  enabled: true\n  max_size: 100\n", "file.max_size", 3,
-         "unknown key: expected enabled, path, max_size_mb, max_backup_count or format"},
+         "unknown key: expected enabled, path, max_size_mb, max_backup_count, format or retry_interval_ms"},
         {"crash:\n  watchdog: 5\n", "crash.watchdog", 2,
          "unknown key: expected enabled, termination_signals, drain_timeout_ms, watchdog_s or dump_prefix"},
         {"console:\n  colour: true\n", "console.colour", 2, "unknown key: expected enabled, format or colors"},

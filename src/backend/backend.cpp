@@ -5,14 +5,24 @@
 #include "format/record_codec.hpp"
 #include "frontend/levels.hpp"
 #include "sinks/binary_sink.hpp"
+#include "sinks/handler_losses.hpp"
+#include "sinks/rotating_file_sink.hpp"
+#include "base/write_all.hpp"
+
+#include <agora/log/handlers/rotating_file.hpp>
+
+#include <cxxabi.h>
 
 #include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
+#include <exception>
 #include <limits>
+#include <typeinfo>
 
 namespace agora::log::detail {
 
@@ -35,6 +45,12 @@ Backend::Backend(const Config& config, EntryIdentity identity, std::vector<std::
     renderer_.symbolizer().use_lookup(&live_frame_text);
     if (binary_) binary_->symbolizer().use_lookup(&live_frame_text);
     Registry::instance().ns_per_tick.store(clock_.ns_per_tick(), std::memory_order_relaxed);
+    handler_failing_.assign(handlers_.size(), 0);
+    for (const auto& h : handlers_) {
+        if (auto* file = dynamic_cast<RotatingFileSink*>(h.get())) file_sinks_.push_back(file);
+        else if (auto* handler = dynamic_cast<RotatingFileHandler*>(h.get())) file_sinks_.push_back(sink_of(*handler));
+    }
+    if (binary_) file_sinks_.push_back(&binary_->file());
     grace_ticks_ = static_cast<std::uint64_t>(
         static_cast<double>(config.backend_ordering_grace.count()) * 1000.0 / clock_.ns_per_tick());
 }
@@ -161,6 +177,7 @@ void Backend::run() noexcept {
     }
     auto last_calibration = std::chrono::steady_clock::now();
     std::vector<std::shared_ptr<FlushRequest>> requests;
+    report_file_notices();  // a file that could not be opened
 
     while (!stop_requested_.load(std::memory_order_acquire)) {
         park_if_paused();
@@ -182,7 +199,10 @@ void Backend::run() noexcept {
         std::size_t n = drain(limit);
         report_drops();
         report_rate_limited(false);
-        if (n > 0 || !requests.empty()) flush_handlers();
+        if (n > 0 || !requests.empty()) {
+            flush_handlers();
+            report_file_notices();
+        }
         release_all();  // also what peek() skipped as padding
         free_retired();
         for (auto& req : requests) req->done.set_value();
@@ -201,6 +221,9 @@ void Backend::run() noexcept {
 
         auto now = std::chrono::steady_clock::now();
         if (now - last_calibration > std::chrono::seconds(1)) {
+            // Idle files too: retries of a failing file, checks for a removed one.
+            for (RotatingFileSink* file : file_sinks_) file->flush();
+            report_file_notices();
             clock_.recalibrate();
             Registry::instance().ns_per_tick.store(clock_.ns_per_tick(), std::memory_order_relaxed);
             last_calibration = now;
@@ -220,10 +243,19 @@ void Backend::run() noexcept {
     report_drops();
     report_rate_limited(true);
     flush_handlers();
+    report_file_notices();
     if (crash_request_.load(std::memory_order_acquire) != kCrashNone) stop_for_crash();
     release_all();
     free_retired();
-    for (auto& h : handlers_) h->close();
+    // A file that still cannot be written counts and reports (stderr) what it
+    // loses at close.
+    for (std::size_t i = 0; i < handlers_.size(); ++i) {
+        try {
+            handlers_[i]->close();
+        } catch (...) {
+            handler_failed(i, false);
+        }
+    }
     std::shared_ptr<FlushRequest> r;
     while (flush_requests_.try_dequeue(r)) r->done.set_value();
     reclaim_exited();
@@ -354,12 +386,68 @@ void Backend::process(ThreadQueue& q, const std::byte* record) {
     q.ring->consume(h.size);
 }
 
-void Backend::dispatch(const LogRecordView& view) noexcept {
-    for (auto& handler : handlers_) handler->emit(view);
+void Backend::dispatch(const LogRecordView& view, std::size_t skip) noexcept {
+    for (std::size_t i = 0; i < handlers_.size(); ++i) {
+        if (i == skip) continue;
+        try {
+            handlers_[i]->emit(view);
+            handler_failing_[i] = 0;
+        } catch (...) {
+            handler_failed(i, true);
+        }
+    }
     Registry::instance().records_written.fetch_add(1, std::memory_order_relaxed);
+    // Only now: the entry is rendered into the buffer `view` points to.
+    write_handler_error();
 }
 
-void Backend::emit_internal(Level level, std::string_view message, std::source_location loc) noexcept {
+void Backend::handler_failed(std::size_t i, bool lost_record) noexcept {
+    if (lost_record) count_lost_by_handlers(1);
+    // One entry per failure streak; none about a failure while writing one
+    // (the entry goes to the other handlers, which may throw too).
+    if (handler_failing_[i] != 0 || reporting_handler_error_ || pending_error_handler_ != kNoHandler) return;
+    handler_failing_[i] = 1;
+    std::string type = "unknown", what;
+    try {
+        throw;
+    } catch (const std::exception& e) {
+        int status = 0;
+        const char* mangled = typeid(e).name();
+        char* demangled = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+        try {
+            type = status == 0 && demangled != nullptr ? demangled : mangled;
+            what = e.what();
+        } catch (...) {
+        }
+        std::free(demangled);
+    } catch (...) {
+    }
+    try {
+        pending_error_ = fmt::format("Handler error: {}: {}", type, what);
+        pending_error_handler_ = i;
+        const std::string line = "agora-log: " + pending_error_ + "\n";
+        report_to_stderr(line.data(), line.size());
+    } catch (...) {
+    }
+}
+
+void Backend::write_handler_error() noexcept {
+    if (pending_error_handler_ == kNoHandler) return;
+    const std::size_t skip = pending_error_handler_;
+    std::string message = std::move(pending_error_);
+    pending_error_handler_ = kNoHandler;
+    reporting_handler_error_ = true;
+    emit_internal(Level::error, message, std::source_location::current(), skip);
+    reporting_handler_error_ = false;
+}
+
+void Backend::report_file_notices() noexcept {
+    for (RotatingFileSink* file : file_sinks_)
+        for (auto& n : file->take_notices()) emit_internal(n.level, n.message);
+}
+
+void Backend::emit_internal(Level level, std::string_view message, std::source_location loc,
+                            std::size_t skip) noexcept {
     try {
         const EntryRenderer::SiteInfo site = EntryRenderer::make_site_info(loc.file_name(), loc.line(), loc.function_name());
         std::int64_t unix_ns = std::max(clock_now_ns(CLOCK_REALTIME), last_unix_ns_);
@@ -372,14 +460,21 @@ void Backend::emit_internal(Level level, std::string_view message, std::source_l
         }
         LogRecordView view{};
         renderer_.render(level, unix_ns, message, site, kInternalLoggerId, kInternalLoggerName, view);
-        dispatch(view);
+        dispatch(view, skip);
     } catch (...) {
         // Out of memory while reporting: nothing more we can do.
     }
 }
 
 void Backend::flush_handlers() noexcept {
-    for (auto& h : handlers_) h->flush();
+    for (std::size_t i = 0; i < handlers_.size(); ++i) {
+        try {
+            handlers_[i]->flush();
+        } catch (...) {
+            handler_failed(i, false);
+        }
+    }
+    write_handler_error();
     if (binary_) binary_->flush();
 }
 

@@ -23,6 +23,7 @@
 namespace agora::log::detail {
 
 class BinaryLogSink;
+class RotatingFileSink;
 
 class Backend {
 public:
@@ -46,8 +47,10 @@ public:
 
     /// Writes a record produced by the logger itself (e.g. the drop report).
     /// Backend thread, or before start().
+    /// `skip`: a handler not to write it to (the one it reports on).
     void emit_internal(Level level, std::string_view message,
-                       std::source_location loc = std::source_location::current()) noexcept;
+                       std::source_location loc = std::source_location::current(),
+                       std::size_t skip = kNoHandler) noexcept;
 
     /// Holds the backend thread between two records until resume() (fork()).
     /// Returns at once when called on the backend thread or when it is not running.
@@ -91,7 +94,25 @@ private:
     /// The head record of a queue, following grown rings; nullptr if empty.
     const std::byte* head(ThreadQueue& q);
     void process(ThreadQueue& q, const std::byte* record);
-    void dispatch(const LogRecordView& view) noexcept;
+    /// Hands `view` to every handler but handlers_[skip]. A handler that
+    /// throws loses the record (counted); the others are not affected.
+    void dispatch(const LogRecordView& view, std::size_t skip = kNoHandler) noexcept;
+    static constexpr std::size_t kNoHandler = ~std::size_t{0};
+    /// Counts handlers_[i] throwing (in a catch block), and once per failure
+    /// streak reports it on stderr and keeps the entry for write_handler_error().
+    void handler_failed(std::size_t i, bool lost_record) noexcept;
+    /// Writes the kept "Handler error" entry, if any, to the other handlers.
+    /// Not while a rendered view is being dispatched (the entry reuses its buffer).
+    void write_handler_error() noexcept;
+    std::string pending_error_;
+    std::size_t pending_error_handler_ = kNoHandler;
+    /// Per handler: it threw, and its next success ends the streak.
+    std::vector<std::uint8_t> handler_failing_;
+    bool reporting_handler_error_ = false;
+    /// The log files among the handlers (and the binary log's), whose
+    /// failures the backend writes as entries (RotatingFileSink::take_notices()).
+    std::vector<RotatingFileSink*> file_sinks_;
+    void report_file_notices() noexcept;
     void flush_handlers() noexcept;
     /// Gives every ring's consumed bytes back to its producer. Only after
     /// flush_handlers(): until then a crash dump must still find the records

@@ -162,6 +162,9 @@ Expected<void> Config::validate() const {
     }
     if (crash_drain_timeout.count() < 0 || crash_drain_timeout > std::chrono::milliseconds(60'000))
         return config_error("crash_drain_timeout", std::to_string(crash_drain_timeout.count()) + "ms", "0 to 60000 ms");
+    if (file_retry_interval < std::chrono::milliseconds(100) || file_retry_interval > std::chrono::hours(1))
+        return config_error("file_retry_interval", std::to_string(file_retry_interval.count()) + "ms",
+                            "100 to 3600000 ms");
     if (crash_watchdog < std::chrono::seconds(1) || crash_watchdog > std::chrono::seconds(3600))
         return config_error("crash_watchdog", std::to_string(crash_watchdog.count()) + "s", "1 to 3600 s");
     if (backend_cpu < -1) return config_error("backend_cpu", std::to_string(backend_cpu), "-1 (not pinned) or a CPU number");

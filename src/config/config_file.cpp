@@ -218,7 +218,8 @@ private:
                                                          "report_interval_ms", "seed"};
     static constexpr std::string_view kRateLimitKeys[] = {"messages_per_second", "burst_size"};
     static constexpr std::string_view kConsoleKeys[] = {"enabled", "format", "colors"};
-    static constexpr std::string_view kFileKeys[] = {"enabled", "path", "max_size_mb", "max_backup_count", "format"};
+    static constexpr std::string_view kFileKeys[] = {"enabled", "path", "max_size_mb", "max_backup_count", "format",
+                                                     "retry_interval_ms"};
     static constexpr std::string_view kQueueKeys[] = {"size", "max_size", "full_policy"};
     static constexpr std::string_view kBackendKeys[] = {"idle_sleep_us", "cpu", "ordering_grace_us"};
     static constexpr std::string_view kCrashKeys[] = {"enabled", "termination_signals", "drain_timeout_ms", "watchdog_s",
@@ -407,6 +408,9 @@ private:
                 auto format = parse_file_format(text);
                 if (!format) return not_accepted(e, kFileFormatAccepted);
                 c_.file_format = *format;
+            } else if (e.key.ends_with(".retry_interval_ms")) {
+                if ((error = read_uint(e, 100, 3600000, "an integer from 100 to 3600000 (ms)", n))) return error;
+                c_.file_retry_interval = std::chrono::milliseconds(n);
             } else {  // max_backup_count
                 if ((error = read_uint(e, 0, kMaxBackupCountMax, kMaxBackupCountAccepted, n))) return error;
                 c_.max_backup_count = static_cast<std::uint32_t>(n);

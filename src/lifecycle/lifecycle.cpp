@@ -7,6 +7,7 @@
 #include "frontend/sampling.hpp"
 #include "sinks/binary_sink.hpp"
 #include "sinks/console_sink.hpp"
+#include "sinks/handler_losses.hpp"
 #include "sinks/rotating_file_sink.hpp"
 
 #include <agora/log/crash.hpp>
@@ -87,26 +88,34 @@ Backend* build_backend(const Config& config, const detail::EntryIdentity& identi
                        const std::vector<std::shared_ptr<Handler>>& extra, std::vector<std::string>& warnings) {
     std::vector<std::shared_ptr<Handler>> handlers;
     std::unique_ptr<detail::RotatingFileSink> binary_file;
+    std::shared_ptr<detail::RotatingFileSink> json_file;
     bool console = config.console_enabled;
     if (config.file_enabled) {
         detail::RotatingFileSink::Options o;
         o.path = config.file_path;
         o.max_size_bytes = config.max_file_size_mb << 20;
         o.max_backups = config.max_backup_count;
+        o.retry_interval = config.file_retry_interval;
         // A binary file holds every argument as written, unredacted.
         if (config.file_format == FileFormat::binary) o.file_mode = 0600;
         auto file = std::make_unique<detail::RotatingFileSink>(o);
-        if (!file->is_open()) {
+        if (config.file_format == FileFormat::json) {
+            // Kept even if it cannot be opened now: it is retried, and what it
+            // does not take goes to the console meanwhile (the backend writes
+            // its "File logging failed" entry).
+            json_file = std::move(file);
+            handlers.push_back(json_file);
+        } else if (!file->is_open()) {
             warnings.push_back("Log file " + config.file_path + " cannot be written (" + file->last_error() +
                                "); logging to the console instead");
             console = true;
-        } else if (config.file_format == FileFormat::binary) {
-            binary_file = std::move(file);
         } else {
-            handlers.push_back(std::move(file));
+            binary_file = std::move(file);
         }
     }
     if (console) handlers.push_back(std::make_shared<detail::ConsoleSink>(config.console_format, config.console_colors, 1));
+    else if (json_file)
+        json_file->set_fallback(std::make_shared<detail::ConsoleSink>(config.console_format, config.console_colors, 1));
     for (const auto& h : extra)
         if (h) handlers.push_back(h);
     std::unique_ptr<detail::BinaryLogSink> binary;
@@ -286,7 +295,8 @@ Stats stats() noexcept {
     // Lock-free: callable from a handler, or while another thread is in flush().
     const Registry& reg = Registry::instance();
     Stats s{reg.records_written.load(std::memory_order_relaxed), reg.dropped_total.load(std::memory_order_relaxed),
-            reg.dropped_before_initialize.load(std::memory_order_relaxed), 0, 0};
+            reg.dropped_before_initialize.load(std::memory_order_relaxed), 0, 0,
+            detail::g_records_lost_by_handlers.load(std::memory_order_relaxed)};
     for (std::uint32_t id = 1, n = reg.loggers.size(); id <= n; ++id) {
         LoggerState* const* logger = reg.loggers.get(id);
         if (logger == nullptr) continue;

@@ -7,8 +7,8 @@
 // Every file decodes on its own:
 // - it starts with the FileHeader, the identity and the clock (a file that
 //   was not empty when the sink opened it is rotated away first, so no file
-//   mixes two writers; if that rotation fails, the sink continues the file
-//   without a header, as it must not lose records);
+//   mixes two writers; if that rotation fails, the file fails: chunks are
+//   lost, counted, until the rotation is finished and a new file started);
 // - a logger, site, snapshot or symbol entry precedes, in the same file,
 //   the first record there that uses it; a snapshot entry again when its
 //   address holds another snapshot (addresses are reused after a free);
@@ -18,8 +18,8 @@
 // RotatingFileSink::append() after prepare_write(): a rotation happens
 // before a chunk, never inside one. When prepare_write() started a new file
 // (generation() changed), the sink forgets what it wrote and composes the
-// chunk again, header first. When the file drops a chunk (writes failing
-// beyond max_pending_bytes), the sink forgets too: the next chunks repeat
+// chunk again, header first. When the file drops a chunk (the file fails:
+// docs/operations.md, "File failures"), the sink forgets too: the next chunks repeat
 // what they need, which a decoder accepts (a later definition replaces an
 // earlier one).
 //
@@ -86,6 +86,7 @@ public:
     void flush() noexcept;
 
     const RotatingFileSink& file() const noexcept { return *file_; }
+    RotatingFileSink& file() noexcept { return *file_; }
     /// Where exception frames get the text of their symbol entries.
     StackSymbolizer& symbolizer() noexcept { return symbolizer_; }
 

@@ -19,6 +19,10 @@ off_t FileSystem::file_size(int fd) noexcept {
     return ::fstat(fd, &st) == 0 ? st.st_size : -1;
 }
 
+int FileSystem::fstat(int fd, struct stat* st) noexcept { return ::fstat(fd, st); }
+int FileSystem::ftruncate(int fd, off_t length) noexcept { return ::ftruncate(fd, length); }
+std::chrono::steady_clock::time_point FileSystem::now() noexcept { return std::chrono::steady_clock::now(); }
+
 FileSystem& FileSystem::real() noexcept {
     static FileSystem fs;
     return fs;

@@ -30,7 +30,7 @@ RotatingFileHandler& RotatingFileHandler::operator=(RotatingFileHandler&&) noexc
 void RotatingFileHandler::emit(const LogRecordView& record) noexcept { sink_->emit(record); }
 void RotatingFileHandler::flush() noexcept { sink_->flush(); }
 void RotatingFileHandler::close() noexcept { sink_->close(); }
-void RotatingFileHandler::write_line(std::string_view line) noexcept { sink_->write_line(line); }
+void RotatingFileHandler::write_line(std::string_view line) noexcept { (void)sink_->write_line(line); }
 
 bool RotatingFileHandler::is_open() const noexcept { return sink_->is_open(); }
 std::uint64_t RotatingFileHandler::current_size() const noexcept { return sink_->current_size(); }
@@ -39,5 +39,9 @@ std::uint64_t RotatingFileHandler::error_count() const noexcept { return sink_->
 std::uint64_t RotatingFileHandler::dropped_lines() const noexcept { return sink_->dropped_lines(); }
 std::uint64_t RotatingFileHandler::rotations() const noexcept { return sink_->rotations(); }
 std::uint64_t RotatingFileHandler::bytes_written() const noexcept { return sink_->bytes_written(); }
+
+namespace detail {
+RotatingFileSink* sink_of(RotatingFileHandler& h) noexcept { return h.sink_.get(); }
+}  // namespace detail
 
 }  // namespace agora::log

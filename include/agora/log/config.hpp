@@ -226,6 +226,13 @@ struct Config {
     /// levels are the ones this Config gives. YAML: keep_runtime_levels.
     bool keep_runtime_levels = false;
 
+    // ---- file failures (docs/operations.md, "File failures") ----
+    /// While the log file cannot be written (cannot be opened, a write
+    /// failed, a rotation could not finish), how often it is tried again;
+    /// meanwhile its records go to the console. 100 ms to 1 h.
+    /// YAML: file.retry_interval_ms.
+    std::chrono::milliseconds file_retry_interval{5000};
+
     /// Sampling and rate limiting (see SamplingConfig).
     SamplingConfig sampling;
 
@@ -248,7 +255,7 @@ struct Config {
     /// The file is a map (docs/configuration.md, deploy/logging.yaml):
     ///   service_name, environment, version, host, level, max_message_length,
     ///   console: {enabled, format, colors},
-    ///   file: {enabled, path, max_size_mb, max_backup_count, format}   (format: json|binary),
+    ///   file: {enabled, path, max_size_mb, max_backup_count, format, retry_interval_ms}   (format: json|binary),
     ///   queue: {size, max_size, full_policy}            (bytes, bytes, grow|block|drop),
     ///   backend: {idle_sleep_us, cpu, ordering_grace_us},
     ///   crash: {enabled, termination_signals, drain_timeout_ms, watchdog_s, dump_prefix},

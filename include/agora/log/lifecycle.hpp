@@ -23,8 +23,11 @@ class Handler;
 /// Starts the backend thread with the handlers `config` describes (console,
 /// rotating file) plus `extra_handlers`. Returns an Error for an invalid config
 /// or when already running. A file that cannot be opened is not an error: it
-/// is reported on stderr, the console is used instead, and a WARNING entry
-/// says so.
+/// is reported on stderr and by an ERROR entry "File logging failed: <reason>",
+/// its records go to the console meanwhile, and opening it is retried every
+/// Config::file_retry_interval (docs/operations.md, "File failures"; a binary
+/// log file that cannot be opened is replaced by the console, with a WARNING
+/// entry).
 Expected<void> initialize(const Config& config, std::vector<std::shared_ptr<Handler>> extra_handlers = {});
 
 /// Blocks until every record logged before the call (by any thread, as far as
@@ -52,6 +55,15 @@ struct Stats {
     /// rate limit suppressed them (Config::sampling; by logger: sampling_stats()).
     std::uint64_t records_sampled_out;
     std::uint64_t records_rate_limited;
+    /// Records a handler could not write (docs/operations.md, "File
+    /// failures"): lines a log file did not take while it could not be
+    /// written or was full and could not rotate, lines still buffered when it
+    /// was closed and could not be written then, lines written to a file
+    /// after it was removed (counted when the removal is found), and records
+    /// on which a handler threw. Counted per handler: a record two handlers
+    /// lost counts twice. A record the file lost may still have reached the
+    /// console. Not part of records_dropped (those reached no handler).
+    std::uint64_t records_lost_by_handlers;
 };
 Stats stats() noexcept;
 

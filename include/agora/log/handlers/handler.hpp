@@ -1,7 +1,10 @@
 #pragma once
 // Handler interface (seed "Handler Interface Contract"). Handlers run on the
-// backend thread only, one record at a time, so they need no locking; none
-// of their functions may throw.
+// backend thread only, one record at a time, so they need no locking. A
+// handler should not throw; if one does (or fails by throwing), the backend
+// catches it, counts the record in Stats::records_lost_by_handlers, writes one
+// "Handler error: <type>: <what>" entry to the other handlers, and goes on:
+// the other handlers are not affected.
 
 #include <agora/log/detail/export.hpp>
 #include <agora/log/level.hpp>
@@ -36,11 +39,12 @@ class Handler {
 public:
     virtual ~Handler() = default;
     /// Writes (or buffers) one record.
-    virtual void emit(const LogRecordView& record) noexcept = 0;
+    /// May be declared noexcept by a handler that cannot fail.
+    virtual void emit(const LogRecordView& record) = 0;
     /// Hands everything buffered to the OS.
-    virtual void flush() noexcept = 0;
+    virtual void flush() = 0;
     /// Flushes and releases resources. Safe to call more than once.
-    virtual void close() noexcept = 0;
+    virtual void close() = 0;
 };
 
 /// Renders `record` as one human-readable line (no newline) into `out`:
