@@ -128,6 +128,10 @@ int main(int argc, char** argv) {
         return 2;
     }
 
+    if (const int port = agora::log::admin_port(); port != 0)
+        std::printf("admin endpoint      http://%s:%d/metrics  /health/logging  /admin/logging/level\n",
+                    config->admin.bind_address.c_str(), port);
+
     const double tpns = ticks_per_ns();
     auto log = agora::log::get_logger("agora.market_data");
     log.info("Feed simulator starting: {} threads, {} records/s each, {} s", 2, rate, seconds);
@@ -154,6 +158,7 @@ int main(int argc, char** argv) {
         ticks.insert(ticks.end(), r.call_ticks.begin(), r.call_ticks.end());
     }
     log.info("Feed simulator done: {} records", logged);
+    const std::string health = agora::log::to_json(agora::log::get_health_status());
     agora::log::shutdown();
 
     std::printf("records logged      %llu\n", static_cast<unsigned long long>(logged));
@@ -163,6 +168,7 @@ int main(int argc, char** argv) {
     std::printf("backend lines/s     %.0f  (%llu lines in %.2f s, until flush returned)\n",
                 static_cast<double>(st.records_written) / elapsed, static_cast<unsigned long long>(st.records_written),
                 elapsed);
+    std::printf("health              %s\n", health.c_str());
     std::printf("files produced:\n");
     std::filesystem::path dir = std::filesystem::path(config->file_path).parent_path();
     std::vector<std::filesystem::directory_entry> files;

@@ -72,7 +72,7 @@ struct Result {
     double records_per_s;
 };
 
-Result run(agora::log::FileFormat format, std::uint64_t records, int cpus, bool pin, bool keep) {
+Result run(agora::log::FileFormat format, std::uint64_t records, int cpus, bool pin, bool keep, bool metrics) {
     namespace alog = agora::log;
     const bool binary = format == alog::FileFormat::binary;
     perf::ScratchDir dir(binary ? "agora-perf-throughput-binary" : "agora-perf-throughput-json");
@@ -89,6 +89,7 @@ Result run(agora::log::FileFormat format, std::uint64_t records, int cpus, bool 
     config.queue_full_policy = alog::QueueFullPolicy::grow;
     config.queue_max_capacity_bytes = std::size_t{1} << 30;  // then block: never drop
     config.backend_cpu = pin ? 1 : -1;
+    config.metrics_enabled = metrics;
     if (auto ok = alog::initialize(config); !ok) {
         std::fprintf(stderr, "initialize failed: %s\n", ok.error().message.c_str());
         return {false, 0};
@@ -147,6 +148,7 @@ int main(int argc, char** argv) {
     std::uint64_t records = 4'000'000;
     bool keep = false;
     bool json = true, binary = true;
+    bool metrics = true;  // Config::metrics_enabled
     for (int k = 1; k < argc; ++k) {
         std::string_view a = argv[k];
         if (a == "--records") {
@@ -162,8 +164,11 @@ int main(int argc, char** argv) {
             }
         } else if (a == "--keep") {
             keep = true;
+        } else if (a == "--no-metrics") {
+            metrics = false;
         } else if (a == "-h" || a == "--help") {
-            std::printf("usage: %s [--records N (4000000)] [--format json|binary|both (both)] [--keep]\n", argv[0]);
+            std::printf("usage: %s [--records N (4000000)] [--format json|binary|both (both)] [--keep] [--no-metrics]\n",
+                        argv[0]);
             return 0;
         } else {
             std::fprintf(stderr, "unknown option %s (try --help)\n", argv[k]);
@@ -176,8 +181,8 @@ int main(int argc, char** argv) {
     if (pin) perf::pin_this_thread(0);
 
     Result json_result{true, 0}, binary_result{true, 0};
-    if (json) json_result = run(alog::FileFormat::json, records, cpus, pin, keep);
-    if (binary) binary_result = run(alog::FileFormat::binary, records, cpus, pin, keep);
+    if (json) json_result = run(alog::FileFormat::json, records, cpus, pin, keep, metrics);
+    if (binary) binary_result = run(alog::FileFormat::binary, records, cpus, pin, keep, metrics);
     if (json && binary && json_result.ok && binary_result.ok)
         std::printf("binary / JSON end-to-end rate: %.2fx (%.2f vs %.2f M records/s)\n",
                     binary_result.records_per_s / json_result.records_per_s, binary_result.records_per_s / 1e6,

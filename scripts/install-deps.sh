@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
   g++ meson ninja-build pkg-config
   libfmt-dev rapidjson-dev libconcurrentqueue-dev libyaml-cpp-dev libre2-dev
+  # The logger's metrics and the admin endpoint; the Prometheus server and
+  # promtool check them in the tests.
+  prometheus-cpp-dev libcpp-httplib-dev prometheus curl
   libboost-test-dev libboost-stacktrace-dev libbenchmark-dev valgrind libspdlog-dev
   # The decoder's fuzz build (.ci/run): clang 16 and its libFuzzer runtime
   # (clang 14 cannot compile std::source_location with libstdc++ 12).

@@ -371,6 +371,7 @@ inline constexpr const char* kConfigVariables[] = {
     "LOG_FILE_ENABLED",    "LOG_FILE_PATH",        "LOG_MAX_FILE_SIZE_MB", "LOG_MAX_BACKUP_COUNT",
     "LOG_QUEUE_SIZE",      "LOG_MAX_MESSAGE_LENGTH", "LOG_FILE_FORMAT",     "LOG_CRASH_HANDLER",
     "LOG_REDACTION",       "LOG_SAMPLING",         "LOG_RATE_LIMIT_PER_SECOND", "LOG_RATE_LIMIT_BURST",
+    "LOG_ADMIN_PORT",      "LOG_ADMIN_BIND",       "LOG_ADMIN_TOKEN",      "LOG_METRICS",
 };
 
 /// Unsets every variable from_env() reads and restores the original

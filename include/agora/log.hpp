@@ -13,3 +13,4 @@
 #include <agora/log/lifecycle.hpp>
 #include <agora/log/logger.hpp>
 #include <agora/log/macros.hpp>
+#include <agora/log/metrics.hpp>

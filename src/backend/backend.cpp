@@ -5,6 +5,7 @@
 #include "format/record_codec.hpp"
 #include "frontend/levels.hpp"
 #include "sinks/binary_sink.hpp"
+#include "sinks/console_sink.hpp"
 #include "sinks/handler_losses.hpp"
 #include "sinks/rotating_file_sink.hpp"
 #include "base/write_all.hpp"
@@ -33,6 +34,21 @@ RecordHeader read_header(const std::byte* p) noexcept {
     return h;
 }
 
+/// The type a handler is shown as in health and metrics: "file" and
+/// "console" for the configured ones, "RotatingFileHandler" and
+/// "ConsoleHandler", else the handler's demangled class name.
+std::string handler_type_name(const Handler& h) {
+    if (dynamic_cast<const RotatingFileSink*>(&h) != nullptr) return "file";
+    if (dynamic_cast<const ConsoleSink*>(&h) != nullptr) return "console";
+    const char* mangled = typeid(h).name();
+    int status = 0;
+    char* demangled = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+    std::string name = status == 0 && demangled != nullptr ? demangled : mangled;
+    std::free(demangled);
+    if (name.starts_with("agora::log::")) name.erase(0, 12);
+    return name;
+}
+
 }  // namespace
 
 Backend::Backend(const Config& config, EntryIdentity identity, std::vector<std::shared_ptr<Handler>> handlers,
@@ -40,7 +56,7 @@ Backend::Backend(const Config& config, EntryIdentity identity, std::vector<std::
     : config_(config),
       renderer_(identity, RenderOptions{config.max_message_length, config.default_context, config.sensitive_data,
                                         sample_rates_of(config.sampling)}),
-      handlers_(std::move(handlers)), binary_(std::move(binary)), clock_(5) {
+      handlers_(std::move(handlers)), binary_(std::move(binary)), clock_(5), metrics_(config.service_name) {
     // Exception stacks are this process's: symbolised from its debug information.
     renderer_.symbolizer().use_lookup(&live_frame_text);
     if (binary_) binary_->symbolizer().use_lookup(&live_frame_text);
@@ -51,6 +67,16 @@ Backend::Backend(const Config& config, EntryIdentity identity, std::vector<std::
         else if (auto* handler = dynamic_cast<RotatingFileHandler*>(h.get())) file_sinks_.push_back(sink_of(*handler));
     }
     if (binary_) file_sinks_.push_back(&binary_->file());
+    for (const auto& h : handlers_) {
+        std::string type = handler_type_name(*h);
+        handler_histograms_.push_back(config.metrics_enabled ? metrics_.handler_histogram(type) : nullptr);
+        handler_types_.push_back(std::move(type));
+        RotatingFileSink* file = dynamic_cast<RotatingFileSink*>(h.get());
+        if (auto* handler = dynamic_cast<RotatingFileHandler*>(h.get())) file = sink_of(*handler);
+        handler_files_.push_back(file);
+    }
+    handler_errors_.assign(handlers_.size(), 0);
+    handler_last_error_.assign(handlers_.size(), std::string());
     grace_ticks_ = static_cast<std::uint64_t>(
         static_cast<double>(config.backend_ordering_grace.count()) * 1000.0 / clock_.ns_per_tick());
 }
@@ -227,7 +253,9 @@ void Backend::run() noexcept {
             clock_.recalibrate();
             Registry::instance().ns_per_tick.store(clock_.ns_per_tick(), std::memory_order_relaxed);
             last_calibration = now;
+            publish_metrics();
         }
+        answer_health_requests();
         if (n == 0 && requests.empty()) {
             if (config_.backend_idle_sleep.count() > 0) std::this_thread::sleep_for(config_.backend_idle_sleep);
             else std::this_thread::yield();
@@ -242,6 +270,7 @@ void Backend::run() noexcept {
     drain(std::numeric_limits<std::uint64_t>::max());  // stops early on a crash halt
     report_drops();
     report_rate_limited(true);
+    publish_metrics();
     flush_handlers();
     report_file_notices();
     if (crash_request_.load(std::memory_order_acquire) != kCrashNone) stop_for_crash();
@@ -382,19 +411,24 @@ void Backend::process(ThreadQueue& q, const std::byte* record) {
                 dispatch(entry);
             }
         }
+        if (config_.metrics_enabled) metrics_.count_entry(h.logger_id & kLoggerIdMask, (*logger)->name, site->level);
     }
     q.ring->consume(h.size);
 }
 
 void Backend::dispatch(const LogRecordView& view, std::size_t skip) noexcept {
+    const double seconds_per_tick = clock_.ns_per_tick() * 1e-9;
     for (std::size_t i = 0; i < handlers_.size(); ++i) {
         if (i == skip) continue;
+        const std::uint64_t start = read_tsc();
         try {
             handlers_[i]->emit(view);
             handler_failing_[i] = 0;
         } catch (...) {
             handler_failed(i, true);
         }
+        if (prometheus::Histogram* h = handler_histograms_[i])
+            h->Observe(static_cast<double>(read_tsc() - start) * seconds_per_tick);
     }
     Registry::instance().records_written.fetch_add(1, std::memory_order_relaxed);
     // Only now: the entry is rendered into the buffer `view` points to.
@@ -403,6 +437,18 @@ void Backend::dispatch(const LogRecordView& view, std::size_t skip) noexcept {
 
 void Backend::handler_failed(std::size_t i, bool lost_record) noexcept {
     if (lost_record) count_lost_by_handlers(1);
+    ++handler_errors_[i];
+    metrics_.count_handler_error(handler_types_[i]);
+    try {
+        try {
+            throw;
+        } catch (const std::exception& e) {
+            handler_last_error_[i] = e.what();
+        } catch (...) {
+            handler_last_error_[i] = "an exception that is not a std::exception";
+        }
+    } catch (...) {
+    }
     // One entry per failure streak; none about a failure while writing one
     // (the entry goes to the other handlers, which may throw too).
     if (handler_failing_[i] != 0 || reporting_handler_error_ || pending_error_handler_ != kNoHandler) return;
@@ -458,6 +504,7 @@ void Backend::emit_internal(Level level, std::string_view message, std::source_l
             Registry::instance().records_written.fetch_add(1, std::memory_order_relaxed);
             return;
         }
+        if (config_.metrics_enabled) metrics_.count_entry(kInternalLoggerId, kInternalLoggerName, level);
         LogRecordView view{};
         renderer_.render(level, unix_ns, message, site, kInternalLoggerId, kInternalLoggerName, view);
         dispatch(view, skip);
@@ -490,6 +537,7 @@ void Backend::report_drops() {
     dropped += lost - lost_reported;
     lost_reported = lost;
     if (dropped == 0) return;
+    metrics_.add_dropped(dropped);
     Registry::instance().dropped_total.fetch_add(dropped, std::memory_order_relaxed);
     emit_internal(Level::warning, fmt::format("Async queue overflow, dropped {} entries", dropped));
 }
@@ -511,6 +559,73 @@ void Backend::report_rate_limited(bool final_report) {
         emit_internal(Level::warning, fmt::format("Rate limited: {} entries from {} suppressed", suppressed,
                                                   logger.name.empty() ? std::string_view("(root)") : logger.name));
     }
+}
+
+BackendHealth Backend::health(std::chrono::milliseconds timeout) noexcept {
+    BackendHealth none;
+    if (!thread_.joinable() || on_a_backend_thread() || finished()) return none;
+    try {
+        auto request = std::make_shared<HealthRequest>();
+        auto answer = request->done.get_future();
+        health_requests_.enqueue(std::move(request));
+        if (answer.wait_for(timeout) != std::future_status::ready) return none;
+        return answer.get();
+    } catch (...) {
+        return none;
+    }
+}
+
+void Backend::answer_health_requests() noexcept {
+    std::shared_ptr<HealthRequest> request;
+    if (!health_requests_.try_dequeue(request)) return;
+    BackendHealth h;
+    try {
+        h.answered = true;
+        for (ThreadQueue* q : queues_) {
+            for (SpscRing* ring = q->ring; ring != nullptr; ring = ring->next()) {
+                h.queue_bytes += ring->write_index() - ring->read_index();
+                h.queue_capacity += ring->capacity();
+            }
+        }
+        for (std::size_t i = 0; i < handlers_.size(); ++i) {
+            HandlerHealth hh{handler_types_[i], true, {}};
+            h.errors_total += handler_errors_[i];
+            if (handler_failing_[i] != 0) {
+                hh.is_healthy = false;
+                hh.last_error = handler_last_error_[i];
+            } else if (const RotatingFileSink* file = handler_files_[i]; file != nullptr && file->failing()) {
+                hh.is_healthy = false;
+                hh.last_error = file->last_error();
+            }
+            h.handlers.push_back(std::move(hh));
+        }
+        for (RotatingFileSink* file : file_sinks_) h.errors_total += file->error_count();
+        if (binary_) {
+            const RotatingFileSink& file = binary_->file();
+            h.handlers.push_back(HandlerHealth{"binary_file", !file.failing(), file.failing() ? file.last_error() : ""});
+        }
+    } catch (...) {
+        h.answered = false;
+    }
+    for (;;) {
+        try {
+            request->done.set_value(h);
+        } catch (...) {
+        }
+        if (!health_requests_.try_dequeue(request)) return;
+    }
+}
+
+void Backend::publish_metrics() noexcept {
+    if (!config_.metrics_enabled) return;
+    std::uint64_t queued = 0;
+    for (ThreadQueue* q : queues_)
+        for (SpscRing* ring = q->ring; ring != nullptr; ring = ring->next())
+            queued += ring->write_index() - ring->read_index();
+    metrics_.set_queue_bytes(queued);
+    for (RotatingFileSink* file : file_sinks_)
+        metrics_.set_file_state(file->path(), file->rotations(), file->current_size(), file->lost_lines());
+    metrics_.sync(renderer_.redactor().applied());
 }
 
 void Backend::collect_retired() {

@@ -3,12 +3,14 @@
 // order, renders them and hands them to the handlers; a binary log file gets
 // the records unrendered (binary_sink.hpp).
 
+#include "backend/metrics.hpp"
 #include "base/clock.hpp"
 #include "frontend/registry.hpp"
 #include "format/render.hpp"
 
 #include <agora/log/config.hpp>
 #include <agora/log/handlers/handler.hpp>
+#include <agora/log/metrics.hpp>
 
 #include <concurrentqueue/concurrentqueue.h>
 
@@ -23,6 +25,15 @@
 namespace agora::log::detail {
 
 class BinaryLogSink;
+
+/// What the backend reports to get_health_status().
+struct BackendHealth {
+    bool answered = false;  // false: it did not answer in time
+    std::vector<HandlerHealth> handlers;
+    std::uint64_t queue_bytes = 0;     // bytes committed and not yet released, all rings
+    std::uint64_t queue_capacity = 0;  // bytes, all rings
+    std::uint64_t errors_total = 0;    // handler failures (throws, failed file writes) so far
+};
 class RotatingFileSink;
 
 class Backend {
@@ -51,6 +62,10 @@ public:
     void emit_internal(Level level, std::string_view message,
                        std::source_location loc = std::source_location::current(),
                        std::size_t skip = kNoHandler) noexcept;
+
+    /// Asks the backend thread for its state and waits up to `timeout` for
+    /// the answer (answered false if none came). Any thread but the backend's.
+    BackendHealth health(std::chrono::milliseconds timeout) noexcept;
 
     /// Holds the backend thread between two records until resume() (fork()).
     /// Returns at once when called on the backend thread or when it is not running.
@@ -85,6 +100,23 @@ private:
     struct FlushRequest {
         std::promise<void> done;
     };
+    struct HealthRequest {
+        std::promise<BackendHealth> done;
+    };
+    moodycamel::ConcurrentQueue<std::shared_ptr<HealthRequest>> health_requests_;
+    /// Backend thread: answers the health requests waiting.
+    void answer_health_requests() noexcept;
+    /// Backend thread: the queue gauge, the files' rotations, sizes and
+    /// losses, and the counters kept elsewhere (once a second and at the end).
+    void publish_metrics() noexcept;
+    BackendMetrics metrics_;
+    /// Per handler: its type as health and metrics name it, its duration
+    /// histogram (null without memory), its failures and the last one's text.
+    std::vector<std::string> handler_types_;
+    std::vector<prometheus::Histogram*> handler_histograms_;
+    std::vector<std::uint64_t> handler_errors_;
+    std::vector<std::string> handler_last_error_;
+    std::vector<RotatingFileSink*> handler_files_;  // the file sink behind a handler, or null
 
     void run() noexcept;
     /// Takes newly registered thread queues.

@@ -170,6 +170,11 @@ Expected<void> Config::validate() const {
     if (backend_cpu < -1) return config_error("backend_cpu", std::to_string(backend_cpu), "-1 (not pinned) or a CPU number");
     if (auto error = validate_sensitive_data(sensitive_data)) return *error;
     if (auto error = validate_sampling(sampling)) return *error;
+    if (admin.port < 0 || admin.port > static_cast<int>(detail::kAdminPortMax))
+        return config_error("admin.port", std::to_string(admin.port), detail::kAdminPortAccepted);
+    if (admin.bind_address.empty()) return config_error("admin.bind_address", "", detail::kAdminBindAccepted);
+    if (!detail::valid_admin_token(admin.bearer_token))
+        return config_error("admin.bearer_token", "(not shown)", detail::kAdminTokenAccepted);
 
     // Levels by logger name.
     for (const auto& [name, logger_level] : logger_levels) {
@@ -217,7 +222,8 @@ Expected<Config> Config::from_env(Config c) {
         }
         struct BoolVar { const char* name; bool* field; };
         for (BoolVar b : {BoolVar{"LOG_CONSOLE_ENABLED", &c.console_enabled}, BoolVar{"LOG_CONSOLE_COLORS", &c.console_colors},
-                          BoolVar{"LOG_FILE_ENABLED", &c.file_enabled}, BoolVar{"LOG_CRASH_HANDLER", &c.crash_handler}}) {
+                          BoolVar{"LOG_FILE_ENABLED", &c.file_enabled}, BoolVar{"LOG_CRASH_HANDLER", &c.crash_handler},
+                          BoolVar{"LOG_METRICS", &c.metrics_enabled}}) {
             if (auto v = get(b.name)) {
                 auto parsed = parse_bool(*v);
                 if (!parsed) return env_error(b.name, *v, kBoolAccepted);
@@ -284,6 +290,24 @@ Expected<Config> Config::from_env(Config c) {
                                  "a burst for a rate limit, which is off: set LOG_RATE_LIMIT_PER_SECOND too (or "
                                  "sampling.rate_limit in the file)");
             c.sampling.rate_limit->burst_size = static_cast<std::uint32_t>(*n);
+        }
+        // ---- admin endpoint ----
+        if (auto v = get("LOG_ADMIN_PORT")) {
+            auto n = parse_uint(*v, 0, kAdminPortMax);
+            if (!n) return env_error("LOG_ADMIN_PORT", *v, kAdminPortAccepted);
+            c.admin.port = static_cast<int>(*n);
+            c.admin.enabled = true;
+        }
+        if (auto v = get("LOG_ADMIN_BIND")) {
+            if (v->empty()) return env_error("LOG_ADMIN_BIND", *v, kAdminBindAccepted);
+            c.admin.bind_address = *v;
+        }
+        if (auto v = get("LOG_ADMIN_TOKEN")) {
+            // The token itself is never quoted in an error.
+            if (!valid_admin_token(*v))
+                return Error{ErrorCode::invalid_env,
+                             fmt::format("LOG_ADMIN_TOKEN (not shown) is not accepted: expected {}", kAdminTokenAccepted)};
+            c.admin.bearer_token = *v;
         }
         if (auto v = get("LOG_MAX_MESSAGE_LENGTH")) {
             auto n = parse_uint(*v, kMessageLengthMin, kMessageLengthMax);

@@ -213,7 +213,10 @@ private:
                                                     // Levels by logger name (docs/levels.md).
                                                     "loggers", "keep_runtime_levels",
                                                     // Sampling and rate limiting (docs/sampling.md).
-                                                    "sampling"};
+                                                    "sampling",
+                                                    // The admin HTTP endpoint (docs/operations.md).
+                                                    "admin", "metrics_enabled"};
+    static constexpr std::string_view kAdminKeys[] = {"enabled", "bind", "port", "token"};
     static constexpr std::string_view kSamplingKeys[] = {"enabled", "rates", "always_log_patterns", "rate_limit",
                                                          "report_interval_ms", "seed"};
     static constexpr std::string_view kRateLimitKeys[] = {"messages_per_second", "burst_size"};
@@ -359,6 +362,10 @@ private:
                 error = read_bool(e, c_.keep_runtime_levels);
             } else if (e.key == "sampling") {
                 error = read_sampling(e);
+            } else if (e.key == "admin") {
+                error = read_admin(e);
+            } else if (e.key == "metrics_enabled") {
+                error = read_bool(e, c_.metrics_enabled);
             }
             if (error) return error;
         }
@@ -598,6 +605,34 @@ private:
                 std::uint64_t n = 0;
                 if ((error = read_uint(e, 0, UINT64_MAX, "an integer from 0 to 18446744073709551615", n))) return error;
                 s.seed = n;
+            }
+            if (error) return error;
+        }
+        return std::nullopt;
+    }
+
+    /// admin: {enabled, bind, port, token}. The token is never quoted in an error.
+    std::optional<Error> read_admin(const Entry& section) {
+        std::vector<Entry> list;
+        if (auto error = map_entries(section, kAdminKeys, "admin endpoint settings", list)) return error;
+        AdminConfig& a = c_.admin;
+        for (const Entry& e : list) {
+            std::optional<Error> error;
+            std::string text;
+            if (e.key.ends_with(".enabled")) {
+                error = read_bool(e, a.enabled);
+            } else if (e.key.ends_with(".bind")) {
+                if ((error = scalar(e, kAdminBindAccepted, text))) return error;
+                if (text.empty()) return not_accepted(e, kAdminBindAccepted);
+                a.bind_address = text;
+            } else if (e.key.ends_with(".port")) {
+                std::uint64_t n = 0;
+                if ((error = read_uint(e, 0, kAdminPortMax, kAdminPortAccepted, n))) return error;
+                a.port = static_cast<int>(n);
+            } else {  // token
+                if (!e.value.IsScalar() || !valid_admin_token(e.value.Scalar()))
+                    return not_accepted(e.line, e.key, "the token (not shown)", kAdminTokenAccepted);
+                a.bearer_token = e.value.Scalar();
             }
             if (error) return error;
         }

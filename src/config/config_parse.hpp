@@ -150,4 +150,18 @@ inline constexpr std::string_view kBurstSizeAccepted = "records, an integer from
 inline constexpr std::string_view kReportIntervalAccepted = "milliseconds, an integer from 0 to 3600000";
 inline constexpr std::string_view kAlwaysLogPatternAccepted = "an RE2 regular expression";
 
+// ---- admin endpoint ----
+inline constexpr std::uint64_t kAdminPortMax = 65535;
+inline constexpr std::size_t kAdminTokenMax = 256;
+inline constexpr std::string_view kAdminPortAccepted = "a TCP port, an integer from 0 (any free port) to 65535";
+inline constexpr std::string_view kAdminBindAccepted = "an address or host name to listen on";
+inline constexpr std::string_view kAdminTokenAccepted = "printable ASCII without spaces, at most 256 bytes";
+/// A bearer token the endpoint can compare: printable ASCII, no spaces.
+inline bool valid_admin_token(std::string_view t) {
+    if (t.size() > kAdminTokenMax) return false;
+    for (char ch : t)
+        if (ch <= 0x20 || ch > 0x7e) return false;
+    return true;
+}
+
 }  // namespace agora::log::detail

@@ -2,6 +2,7 @@
 // (not stopped) while the rings are copied.
 
 #include "backend/backend.hpp"
+#include "backend/metrics.hpp"
 #include "crash/crash.hpp"
 #include "crash/dump_writer.hpp"
 
@@ -46,6 +47,7 @@ Expected<void> write_dump_now(const std::string& path, const Config& config, con
     if (out.failed || !synced)
         return Error{ErrorCode::io_error, "dump_now(): writing " + path + " failed: " +
                                               std::strerror(out.failed ? out.error : sync_error)};
+    count_crash_dump();
     return {};
 }
 

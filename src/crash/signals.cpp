@@ -14,6 +14,7 @@
 // locks, no stdio. Memory (scratch, alternate stacks) is mapped beforehand.
 // The dump itself is crash/dump_writer.cpp; dump_now() is crash/dump_now.cpp.
 
+#include "backend/metrics.hpp"
 #include "crash/crash.hpp"
 
 #include "backend/backend.hpp"
@@ -164,6 +165,7 @@ void crash_dump(int signal, std::string_view note, std::uint32_t extra_flags) no
     } else {
         FdSink out{fd, g_crash_scratch.out(), DumpScratch::kOutBytes};
         write_dump(g_crash_scratch, s->identity, FileKind::crash_dump, signal, note, result, out);
+        count_crash_dump();  // an atomic add: async-signal-safe
         ::fsync(fd);
         ::close(fd);
         line << "agora-log: ";

@@ -94,6 +94,7 @@ bool Redactor::redact_text(std::string& text) const {
             }
             if (!any) out.clear();
             any = true;
+            ++applied_;
             out.append(text, copied, start - copied);
             out.append(config_.redaction_text);
             copied = pos = start + m.size();
@@ -149,10 +150,12 @@ bool Redactor::apply(std::string_view key, const RawValue& in, RawValue& out, st
     const Decision d = decide(key);
     switch (d.action) {
         case Decision::Action::redact:
+            ++applied_;
             out = RawValue{};
             out.s = config_.redaction_text;
             return true;
         case Decision::Action::mask: {
+            ++applied_;
             std::string text;
             append_raw_value_text(text, in);
             scratch.clear();

@@ -64,6 +64,10 @@ public:
 
     static constexpr std::size_t kMaxCachedKeys = 4096;
 
+    /// Values redacted or masked and pattern matches replaced so far (the
+    /// agora_log_redactions_total metric). Owner thread only.
+    std::uint64_t applied() const noexcept { return applied_; }
+
 private:
     struct Hash {
         using is_transparent = void;
@@ -78,6 +82,7 @@ private:
     std::vector<std::string> errors_;
     std::unordered_map<std::string, Decision, Hash, std::equal_to<>> cache_;
     std::string lowered_;  // scratch for decide_uncached
+    mutable std::uint64_t applied_ = 0;
 };
 
 /// A value as text, as a masked field shows it: a string as is, a number

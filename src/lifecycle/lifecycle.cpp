@@ -5,6 +5,8 @@
 #include "frontend/levels.hpp"
 #include "frontend/registry.hpp"
 #include "frontend/sampling.hpp"
+#include "lifecycle/admin_server.hpp"
+#include "lifecycle/lifecycle_state.hpp"
 #include "sinks/binary_sink.hpp"
 #include "sinks/console_sink.hpp"
 #include "sinks/handler_losses.hpp"
@@ -17,6 +19,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -29,22 +32,9 @@ using detail::Backend;
 using detail::LoggerState;
 using detail::Registry;
 
-/// Lifecycle state. `lifecycle_mutex` serialises initialize/shutdown/fork;
-/// `backend` is read by flush() under it too (flush is not on the hot path).
-struct Lifecycle {
-    std::mutex mutex;
-    Backend* backend = nullptr;
-    Config config;
-    detail::EntryIdentity identity;  // of `config`
-    std::vector<std::shared_ptr<Handler>> extra_handlers;
-    bool atexit_registered = false;
-    bool atfork_registered = false;
-};
+using detail::Lifecycle;
+using detail::lifecycle;
 
-Lifecycle& lifecycle() noexcept {
-    static Lifecycle* l = new Lifecycle();  // never destroyed: threads may log during exit
-    return *l;
-}
 
 std::string default_host() {
     if (const char* h = std::getenv("HOSTNAME"); h != nullptr && *h != '\0') return h;
@@ -162,6 +152,10 @@ void after_fork_child() {
     // The parent's rings are the parent's: a dump in the child leaves them out.
     for (detail::ThreadQueue* q = reg.all_queues.load(std::memory_order_acquire); q != nullptr; q = q->next_all)
         q->live_ring.store(nullptr, std::memory_order_release);
+    // The admin endpoint's thread is the parent's: the child serves none and
+    // leaks the server (there is no thread to stop or join here).
+    new (&l.admin_mutex) std::mutex();
+    (void)l.admin.release();
     if (l.backend != nullptr) {
         l.backend->abandon_thread_after_fork();  // leaked: its state belongs to the parent's thread
         std::vector<std::string> warnings;
@@ -206,6 +200,17 @@ Expected<void> initialize(const Config& config, std::vector<std::shared_ptr<Hand
             if (auto installed = detail::install_crash_handler(config, l.identity, l.backend); !installed)
                 warnings.push_back(installed.error().message + "; running without crash dumps");
         }
+        if (config.admin.enabled) {
+            auto admin = detail::AdminServer::start(config.admin);
+            if (admin) {
+                std::lock_guard admin_lock(l.admin_mutex);
+                l.admin = std::move(*admin);
+            } else {
+                warnings.push_back(admin.error().message + "; running without it");
+                const std::string line = "agora-log: " + admin.error().message + "\n";
+                std::fwrite(line.data(), 1, line.size(), stderr);
+            }
+        }
         for (const auto& w : warnings) l.backend->emit_internal(Level::warning, w);
         l.backend->start();
         set_running(true);
@@ -244,6 +249,14 @@ void shutdown() noexcept {
         return;
     }
     Lifecycle& l = lifecycle();
+    {
+        // First, and without `mutex`: a request being served may need it.
+        std::unique_ptr<detail::AdminServer> admin;
+        {
+            std::lock_guard admin_lock(l.admin_mutex);
+            admin = std::move(l.admin);
+        }
+    }
     std::lock_guard lock(l.mutex);
     if (l.backend == nullptr) return;
     try {
@@ -291,6 +304,12 @@ Logger get_logger(std::string_view name) noexcept try {
     return Logger();  // no memory: a logger that discards
 }
 
+int admin_port() noexcept {
+    Lifecycle& l = lifecycle();
+    std::lock_guard lock(l.admin_mutex);
+    return l.admin ? l.admin->port() : 0;
+}
+
 Stats stats() noexcept {
     // Lock-free: callable from a handler, or while another thread is in flush().
     const Registry& reg = Registry::instance();
@@ -309,6 +328,11 @@ Stats stats() noexcept {
 }  // namespace agora::log
 
 namespace agora::log::detail {
+
+Lifecycle& lifecycle() noexcept {
+    static Lifecycle* l = new Lifecycle();  // never destroyed: threads may log during exit
+    return *l;
+}
 
 bool hold_backend_for_tests() noexcept {
     Lifecycle& l = lifecycle();

@@ -87,6 +87,7 @@ public:
     /// True while the file cannot be written (see the class comment).
     bool failing() const noexcept { return failing_; }
     std::uint64_t current_size() const noexcept { return size_; }
+    const std::string& path() const noexcept { return opt_.path; }
     const std::string& last_error() const noexcept { return last_error_; }
     std::uint64_t error_count() const noexcept { return error_count_; }
     /// Lines (units) this file lost: not taken while failing, unwritable at

@@ -128,6 +128,25 @@ struct SamplingConfig {
     std::uint64_t seed = 0;
 };
 
+// ---- admin endpoint (docs/operations.md) -----------------------------------
+
+/// The optional admin HTTP endpoint, started by initialize() and stopped by
+/// shutdown(): GET /metrics (Prometheus text), GET /health/logging, GET and
+/// PUT /admin/logging/level. Off by default.
+/// Env: LOG_ADMIN_PORT (setting it also enables the endpoint), LOG_ADMIN_BIND,
+/// LOG_ADMIN_TOKEN. YAML: admin: {enabled, bind, port, token}.
+struct AdminConfig {
+    bool enabled = false;
+    /// Address to listen on (IPv4 or IPv6 literal, or a host name). The
+    /// default keeps the endpoint on this host.
+    std::string bind_address = "127.0.0.1";
+    /// TCP port, 0 to 65535; 0 = a free port the OS picks (admin_port() says which).
+    int port = 0;
+    /// Non-empty: PUT /admin/logging/level requires "Authorization: Bearer
+    /// <token>" (401 otherwise). Printable ASCII without spaces, at most 256 bytes.
+    std::string bearer_token;
+};
+
 struct Config {
     /// Written as "service" on every entry. Required (non-empty). YAML: service_name.
     std::string service_name;
@@ -236,6 +255,14 @@ struct Config {
     /// Sampling and rate limiting (see SamplingConfig).
     SamplingConfig sampling;
 
+    /// The admin HTTP endpoint (see AdminConfig).
+    AdminConfig admin;
+    /// Whether the backend records the metrics of <agora/log/metrics.hpp>
+    /// (entries, handler durations, queue, files, ...). false saves the
+    /// backend the per-record counting and timing; the registry then only
+    /// holds what earlier backends recorded. Env: LOG_METRICS. YAML: metrics_enabled.
+    bool metrics_enabled = true;
+
     /// Returns an error naming the first field whose value is not accepted.
     Expected<void> validate() const;
 
@@ -265,7 +292,8 @@ struct Config {
     ///   loggers: {logger.name: LEVEL, ...}, keep_runtime_levels  (docs/levels.md),
     ///   sampling: {enabled, rates: {LEVEL: rate, ...}, always_log_patterns: [..],
     ///              rate_limit: {messages_per_second, burst_size} | null, report_interval_ms, seed}
-    ///              (docs/sampling.md; rates and always_log_patterns replace base's).
+    ///              (docs/sampling.md; rates and always_log_patterns replace base's),
+    ///   admin: {enabled, bind, port, token}                (docs/operations.md).
     /// Values are accepted as from_env() accepts them, with the same ranges.
     /// Errors (never exceptions): io_error if the file cannot be read (with
     /// strerror), is not a regular file (a directory, a device such as
