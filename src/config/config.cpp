@@ -29,6 +29,17 @@ Error config_error(std::string_view field, std::string_view value, std::string_v
                  fmt::format("Config.{}='{}' is not accepted: expected {}", field, value, accepted)};
 }
 
+/// The first of `patterns` that does not compile with RE2, as an error naming `field`[i].
+std::optional<Error> first_bad_pattern(std::string_view field, const std::vector<std::string>& patterns) {
+    for (std::size_t i = 0; i < patterns.size(); ++i) {
+        std::string why;
+        if (detail::compile_redaction_pattern(patterns[i], why) == nullptr)
+            return config_error(fmt::format("{}[{}]", field, i), patterns[i],
+                                fmt::format("{} ({})", detail::kRedactPatternAccepted, why));
+    }
+    return std::nullopt;
+}
+
 // ---- sensitive data ----
 
 /// The first sensitive_data field that is not accepted, if any.
@@ -51,13 +62,7 @@ std::optional<Error> validate_sensitive_data(const SensitiveDataConfig& s) {
             return config_error(field + ".mask_char", fmt::format("\\x{:02x}", static_cast<unsigned char>(rule.mask_char)),
                                 detail::kMaskCharAccepted);
     }
-    for (std::size_t i = 0; i < s.redact_patterns.size(); ++i) {
-        std::string why;
-        if (detail::compile_redaction_pattern(s.redact_patterns[i], why) == nullptr)
-            return config_error(fmt::format("sensitive_data.redact_patterns[{}]", i), s.redact_patterns[i],
-                                fmt::format("{} ({})", detail::kRedactPatternAccepted, why));
-    }
-    return std::nullopt;
+    return first_bad_pattern("sensitive_data.redact_patterns", s.redact_patterns);
 }
 
 // ---- sampling and rate limiting ----
@@ -78,12 +83,7 @@ std::optional<Error> validate_sampling(const SamplingConfig& s) {
             return config_error(fmt::format("sampling.rates[{}]", to_string(level)), fmt::format("{}", rate),
                                 detail::kSampleRateAccepted);
     }
-    for (std::size_t i = 0; i < s.always_log_patterns.size(); ++i) {
-        std::string why;
-        if (detail::compile_redaction_pattern(s.always_log_patterns[i], why) == nullptr)
-            return config_error(fmt::format("sampling.always_log_patterns[{}]", i), s.always_log_patterns[i],
-                                fmt::format("{} ({})", detail::kAlwaysLogPatternAccepted, why));
-    }
+    if (auto error = first_bad_pattern("sampling.always_log_patterns", s.always_log_patterns)) return error;
     if (s.rate_limit) {
         const double mps = s.rate_limit->messages_per_second;
         if (!(mps > 0.0 && mps <= detail::kMessagesPerSecondMax))

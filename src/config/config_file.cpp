@@ -535,6 +535,19 @@ private:
         return std::nullopt;
     }
 
+    /// A sequence of RE2 patterns, each compiled as Config::validate() does
+    /// (redact_patterns, always_log_patterns).
+    std::optional<Error> read_pattern_list(const Entry& e, std::vector<std::string>& out) const {
+        return read_string_list(
+            e, kRedactPatternAccepted,
+            [](const std::string& p) {
+                std::string why;
+                if (compile_redaction_pattern(p, why) != nullptr) return std::string();
+                return fmt::format("{} ({})", kRedactPatternAccepted, why);
+            },
+            out);
+    }
+
     /// The section replaces what it names: a redact_fields, mask_fields or
     /// redact_patterns key replaces the base's whole list or map.
     std::optional<Error> read_sensitive_data(const Entry& section) {
@@ -556,14 +569,7 @@ private:
                     [](const std::string& f) { return f.empty() ? std::string(kRedactFieldAccepted) : std::string(); },
                     s.redact_fields);
             } else if (e.key.ends_with(".redact_patterns")) {
-                error = read_string_list(
-                    e, kRedactPatternAccepted,
-                    [](const std::string& p) {
-                        std::string why;
-                        if (compile_redaction_pattern(p, why) != nullptr) return std::string();
-                        return fmt::format("{} ({})", kRedactPatternAccepted, why);
-                    },
-                    s.redact_patterns);
+                error = read_pattern_list(e, s.redact_patterns);
             } else {  // mask_fields
                 error = read_mask_fields(e);
             }
@@ -587,14 +593,7 @@ private:
             } else if (e.key.ends_with(".rates")) {
                 error = read_sample_rates(e);
             } else if (e.key.ends_with(".always_log_patterns")) {
-                error = read_string_list(
-                    e, kAlwaysLogPatternAccepted,
-                    [](const std::string& p) {
-                        std::string why;
-                        if (compile_redaction_pattern(p, why) != nullptr) return std::string();
-                        return fmt::format("{} ({})", kAlwaysLogPatternAccepted, why);
-                    },
-                    s.always_log_patterns);
+                error = read_pattern_list(e, s.always_log_patterns);
             } else if (e.key.ends_with(".rate_limit")) {
                 error = read_rate_limit(e);
             } else if (e.key.ends_with(".report_interval_ms")) {

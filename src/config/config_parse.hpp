@@ -148,7 +148,6 @@ inline constexpr std::string_view kMessagesPerSecondAccepted =
     "records per second, a number above 0 and at most 1000000000 (0 turns rate limiting off)";
 inline constexpr std::string_view kBurstSizeAccepted = "records, an integer from 1 to 1000000000";
 inline constexpr std::string_view kReportIntervalAccepted = "milliseconds, an integer from 0 to 3600000";
-inline constexpr std::string_view kAlwaysLogPatternAccepted = "an RE2 regular expression";
 
 // ---- admin endpoint ----
 inline constexpr std::uint64_t kAdminPortMax = 65535;
