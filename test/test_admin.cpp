@@ -397,3 +397,69 @@ BOOST_AUTO_TEST_CASE(a_real_prometheus_scrapes_the_endpoint) {
     BOOST_TEST(json_at(answer, "/data/result/0/metric/service") == "agora-log-test");
     BOOST_TEST(json_at(answer, "/data/result/0/metric/level") == "INFO");
 }
+
+namespace {
+/// A handler that throws on every record (a user handler gone wrong).
+class ThrowingHandler : public alog::Handler {
+public:
+    void emit(const alog::LogRecordView&) override { throw std::runtime_error("disk quota of the audit store"); }
+    void flush() override {}
+    void close() override {}
+};
+
+/// The value of the sample `name{labels...}` in an exposition, or -1.
+double sample_value(const std::string& text, const std::string& name, const std::string& label) {
+    std::size_t pos = 0;
+    while ((pos = text.find(name + "{", pos)) != std::string::npos) {
+        const std::size_t end = text.find('\n', pos);
+        const std::string line = text.substr(pos, end - pos);
+        if (line.find(label) != std::string::npos) return std::stod(line.substr(line.rfind(' ') + 1));
+        pos = end;
+    }
+    return -1;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(failing_handlers_show_in_health_and_metrics) {
+    agora_test::TempDir dir;
+    agora_test::ShutdownGuard guard;
+    const std::string blocker = dir.file("not-a-directory");
+    { std::ofstream(blocker) << "x"; }
+    Config config = agora_test::quiet_config(blocker + "/app.log");  // cannot be opened
+    config.service_name = "admin-failing";
+    start(config);
+    // The configured file and a user handler, both failing.
+    alog::shutdown();
+    auto ok = alog::initialize(config, {std::make_shared<ThrowingHandler>()});
+    BOOST_TEST_REQUIRE(ok.has_value(), agora_test::error_text(ok));
+    auto log = alog::get_logger("admin.failing");
+    for (int i = 0; i < 5; ++i) log.info("lost {}", i);
+    alog::flush();
+
+    const alog::HealthStatus s = alog::get_health_status();
+    BOOST_TEST(!s.is_healthy);
+    BOOST_TEST(s.errors_total > 0u);
+    bool file_seen = false, user_seen = false;
+    for (const auto& h : s.handlers) {
+        if (h.type == "file") {
+            file_seen = true;
+            BOOST_TEST(!h.is_healthy);
+            BOOST_TEST(h.last_error.find("not-a-directory") != std::string::npos, h.last_error);
+        }
+        if (h.type.find("ThrowingHandler") != std::string::npos) {
+            user_seen = true;
+            BOOST_TEST(!h.is_healthy);
+            BOOST_TEST(h.last_error == "disk quota of the audit store");
+        }
+    }
+    BOOST_TEST(file_seen);
+    BOOST_TEST(user_seen);
+    const std::string json = alog::to_json(s);
+    BOOST_TEST(json_at(json, "/status") == "degraded", json);
+
+    alog::shutdown();  // the backend publishes its last figures
+    const std::string text = alog::metrics_text();
+    BOOST_TEST(sample_value(text, "agora_log_handler_errors_total", "ThrowingHandler") >= 5.0, text.substr(0, 4000));
+    BOOST_TEST(sample_value(text, "agora_log_file_write_failures_total", "not-a-directory") >= 5.0);
+    BOOST_TEST(sample_value(text, "agora_log_entries_total", "logger=\"admin.failing\"") == 5.0);
+}

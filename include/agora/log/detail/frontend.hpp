@@ -5,6 +5,8 @@
 // live in src/frontend/frontend.cpp:
 //   - the thread's first record (creates its ring and call-site cache),
 //   - the first use of a call site on this thread (registers it),
+//   - every call of a site under sampling or rate limiting (such sites are
+//     never cached: src/frontend/sampling.hpp),
 //   - a full ring (queue-full policy).
 
 #include <agora/log/detail/export.hpp>
@@ -250,9 +252,9 @@ struct SiteKey {
 ///
 /// Thread contract: only the owning thread reads the table and writes its
 /// entries. Another thread may only replace `table_` by the shared empty
-/// table (invalidate_site_cache(), src/frontend/frontend.cpp, under the
-/// registry mutex: initialize() does it so that every site is decided again
-/// under the new sampling rules). The owner then misses on its next lookup
+/// table (invalidate_site_caches_locked(), src/frontend/frontend.cpp, under
+/// the registry mutex: initialize() does it so that every site is decided
+/// again under the new sampling rules). The owner then misses on its next lookup
 /// and, on the slow path, frees the table it owns (`owned_`) and starts a new
 /// one. A find() that loaded the old pointer before the swap completes on
 /// the old table, which stays allocated until its owner frees it.
