@@ -53,10 +53,11 @@ std::string handler_type_name(const Handler& h) {
 
 Backend::Backend(const Config& config, EntryIdentity identity, std::vector<std::shared_ptr<Handler>> handlers,
                  std::unique_ptr<BinaryLogSink> binary)
-    : config_(config),
+    : metrics_(config.service_name),
+      config_(config),
       renderer_(identity, RenderOptions{config.max_message_length, config.default_context, config.sensitive_data,
                                         sample_rates_of(config.sampling)}),
-      handlers_(std::move(handlers)), binary_(std::move(binary)), clock_(5), metrics_(config.service_name) {
+      handlers_(std::move(handlers)), binary_(std::move(binary)), clock_(5) {
     // Exception stacks are this process's: symbolised from its debug information.
     renderer_.symbolizer().use_lookup(&live_frame_text);
     if (binary_) binary_->symbolizer().use_lookup(&live_frame_text);
