@@ -463,3 +463,27 @@ BOOST_AUTO_TEST_CASE(failing_handlers_show_in_health_and_metrics) {
     BOOST_TEST(sample_value(text, "agora_log_file_write_failures_total", "not-a-directory") >= 5.0);
     BOOST_TEST(sample_value(text, "agora_log_entries_total", "logger=\"admin.failing\"") == 5.0);
 }
+
+BOOST_AUTO_TEST_CASE(a_put_without_a_body_changes_the_level) {
+    // What `curl -X PUT URL` sends: no Content-Length, no body.
+    agora_test::TempDir dir;
+    agora_test::ShutdownGuard guard;
+    start(admin_config(dir));
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(alog::admin_port()));
+    BOOST_TEST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    const std::string request =
+        "PUT /admin/logging/level?level=ERROR&logger_name=admin.nobody HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Connection: close\r\n\r\n";
+    BOOST_TEST_REQUIRE(::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
+    std::string reply;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    BOOST_TEST(reply.rfind("HTTP/1.1 200", 0) == 0u, reply);
+    BOOST_TEST(reply.find("\"status\":\"updated\"") != std::string::npos, reply);
+    BOOST_TEST((alog::get_level("admin.nobody") == Level::error));
+}

@@ -161,6 +161,18 @@ Expected<std::unique_ptr<AdminServer>> AdminServer::start(const AdminConfig& con
     s.set_write_timeout(5, 0);
     s.set_keep_alive_max_count(10);
 
+    // A PUT with no body and no Content-Length (`curl -X PUT URL`): httplib
+    // refuses it with 400 while reading the body, before routing. The level
+    // change needs no body (its parameters are in the query), so it is served
+    // here, before that; there is no body left on the connection to skip.
+    s.set_pre_routing_handler([cfg](const httplib::Request& req, httplib::Response& res) {
+        if (req.method == "PUT" && req.path == "/admin/logging/level" && !req.has_header("Content-Length") &&
+            !req.has_header("Transfer-Encoding")) {
+            change_level(*cfg, req, res);
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+    });
     s.Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
         res.set_content(metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
     });
