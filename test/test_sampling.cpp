@@ -428,3 +428,25 @@ BOOST_AUTO_TEST_CASE(env_switches) {
     BOOST_TEST_REQUIRE(!r.has_value());
     BOOST_TEST(r.error().message.find("LOG_RATE_LIMIT_PER_SECOND") != std::string::npos, r.error().message);
 }
+
+BOOST_AUTO_TEST_CASE(extreme_rate_limits_keep_their_meaning) {
+    // A token per 10^9 s with a burst of 10^9: interval x burst is far past
+    // 2^64 ticks and must not wrap (unbounded, 11 of these 100 were kept).
+    FakeClock clock;  // frozen
+    agora_test::TempDir dir;
+    agora_test::ShutdownGuard guard;
+    Config config = agora_test::quiet_config(dir.file("app.log"));
+    config.sampling.rate_limit = RateLimitConfig{1e-9, 1'000'000'000};
+    start(config);
+    auto log = alog::get_logger("rl.extreme");
+    for (int i = 0; i < 100; ++i) log_info(log, i);
+    alog::shutdown();
+    config.sampling.rate_limit = RateLimitConfig{1e9, 1};  // the other end: one token, refilled every tick
+    config.file_path = dir.file("second.log");
+    start(config);
+    for (int i = 0; i < 3; ++i) log_info(log, i);  // frozen clock: the first only
+    const auto first = agora_test::read_entries(dir.file("app.log"));
+    BOOST_TEST(count_message(first.entries, "sampled record") == 100u);
+    BOOST_TEST(count_message(shutdown_and_read(dir.file("second.log")), "sampled record") == 1u);
+    BOOST_TEST(rate_limited_of("rl.extreme") == 2u);
+}

@@ -83,9 +83,14 @@ void install_sampling_plan(const SamplingConfig& config, double ns_per_tick) {
         if (config.rate_limit) {
             const bool test_clock = g_test_clock.load(std::memory_order_relaxed) != nullptr;
             const double ticks_per_second = test_clock ? 1e9 : 1e9 / (ns_per_tick > 0 ? ns_per_tick : 1.0);
-            const double interval = std::max(1.0, ticks_per_second / config.rate_limit->messages_per_second);
+            // Bounded so that tat + burst never overflows: 2^50 ticks per token
+            // (days at any TSC rate) and 2^61 ticks of credit are beyond any
+            // useful limit; the TSC itself stays far below 2^62 for decades.
+            const double interval =
+                std::clamp(ticks_per_second / config.rate_limit->messages_per_second, 1.0, std::ldexp(1.0, 50));
             plan->interval_ticks = static_cast<std::uint64_t>(interval);
-            plan->burst_ticks = plan->interval_ticks * config.rate_limit->burst_size;
+            plan->burst_ticks = static_cast<std::uint64_t>(
+                std::min(interval * static_cast<double>(config.rate_limit->burst_size), std::ldexp(1.0, 61)));
             plan->rate_limited = true;
             any = true;
         }
