@@ -81,13 +81,19 @@ std::pair<int, std::string> run_with_input(const std::string& command, const std
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, agora_test::read_file(out)};
 }
 
-/// A port nobody listens on now (bound to port 0, read, closed).
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+/// 127.0.0.1:`port`.
+sockaddr_in loopback(int port) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    return a;
+}
+
+/// A port nobody listens on now (bound to port 0, read, closed).
+int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a = loopback(0);
     ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
     socklen_t len = sizeof a;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
@@ -250,9 +256,7 @@ BOOST_AUTO_TEST_CASE(put_requires_the_configured_token) {
 BOOST_AUTO_TEST_CASE(a_port_in_use_is_a_warning_not_a_failure) {
     agora_test::TempDir dir;
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sockaddr_in a = loopback(0);
     BOOST_TEST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
     BOOST_TEST_REQUIRE(::listen(fd, 1) == 0);
     socklen_t len = sizeof a;
@@ -470,10 +474,7 @@ BOOST_AUTO_TEST_CASE(a_put_without_a_body_changes_the_level) {
     agora_test::ShutdownGuard guard;
     start(admin_config(dir));
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<std::uint16_t>(alog::admin_port()));
+    sockaddr_in a = loopback(alog::admin_port());
     BOOST_TEST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
     const std::string request =
         "PUT /admin/logging/level?level=ERROR&logger_name=admin.nobody HTTP/1.1\r\nHost: 127.0.0.1\r\n"

@@ -9,7 +9,7 @@
 // finds it in the thread's ThreadControls::sites and decides here. When no
 // control is configured nothing is kept out, and a call costs what it costs
 // without this file. initialize() installs a new plan and invalidates every
-// thread's SiteCache (invalidate_site_caches()), so each site is decided again
+// thread's SiteCache (invalidate_site_caches_locked()), so each site is decided again
 // under the plan it runs with.
 
 #include "frontend/registry.hpp"

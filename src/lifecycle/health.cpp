@@ -2,7 +2,6 @@
 
 #include "backend/backend.hpp"
 #include "format/format.hpp"
-#include "frontend/registry.hpp"
 #include "lifecycle/lifecycle_state.hpp"
 
 #include <agora/log/lifecycle.hpp>
