@@ -439,7 +439,7 @@ void Backend::dispatch(const LogRecordView& view, std::size_t skip) noexcept {
 void Backend::handler_failed(std::size_t i, bool lost_record) noexcept {
     if (lost_record) count_lost_by_handlers(1);
     ++handler_errors_[i];
-    metrics_.count_handler_error(handler_types_[i]);
+    if (config_.metrics_enabled) metrics_.count_handler_error(handler_types_[i]);
     try {
         try {
             throw;

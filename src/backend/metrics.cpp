@@ -87,7 +87,7 @@ MetricFamilies& metric_families() {
                               .Register(r);
         f->handler_errors = &prometheus::BuildCounter()
                                  .Name("agora_log_handler_errors_total")
-                                 .Help("Handler failures: exceptions from a handler, failed log file writes")
+                                 .Help("Exceptions thrown by a handler (failed log file writes: agora_log_file_write_failures_total)")
                                  .Register(r);
         f->file_write_failures = &prometheus::BuildCounter()
                                       .Name("agora_log_file_write_failures_total")
