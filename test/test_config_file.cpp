@@ -1058,6 +1058,54 @@ BOOST_AUTO_TEST_CASE(sampling_errors_name_the_key) {
     }
 }
 
+// ---- audit entries ----------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(audit_section_is_read) {
+    TempDir dir;
+    const std::string path = write_file(dir, "logging.yaml", R"(audit:
+  enabled: true
+  file_path: /var/log/agora/audit/auth-audit.log
+  include_user_id: false
+  include_ip_address: false
+  include_request_id: false
+  retention_days: 30
+  max_size_mb: 7
+  sync: false
+)");
+    auto c = Config::from_file(path, code_base());
+    BOOST_TEST_REQUIRE(c.has_value(), agora_test::error_text(c));
+    const auto& a = c->audit;
+    BOOST_TEST(a.enabled);
+    BOOST_TEST(a.file_path == "/var/log/agora/audit/auth-audit.log");
+    BOOST_TEST(!a.include_user_id);
+    BOOST_TEST(!a.include_ip_address);
+    BOOST_TEST(!a.include_request_id);
+    BOOST_TEST(a.retention_days == 30u);
+    BOOST_TEST(a.max_file_size_mb == 7u);
+    BOOST_TEST(!a.sync);
+}
+
+BOOST_AUTO_TEST_CASE(audit_errors_name_the_key) {
+    TempDir dir;
+    struct Case {
+        std::string text, key;
+        int line;
+        std::string fragment;
+    };
+    const std::vector<Case> cases = {
+        {"audit: yes\n", "audit", 1, "a map of audit log settings"},
+        {"audit:\n  path: x\n", "audit.path", 2, "unknown key"},
+        {"audit:\n  file_path: ''\n", "audit.file_path", 2, "a file path"},
+        {"audit:\n  retention_days: 0\n", "audit.retention_days", 2, "from 1 to 36500"},
+        {"audit:\n  max_size_mb: 0\n", "audit.max_size_mb", 2, "from 1 to 1048576"},
+        {"audit:\n  sync: sometimes\n", "audit.sync", 2, "true, false"},
+    };
+    for (const auto& c : cases) {
+        const std::string message = expect_file_error(dir, c.text, c.key, c.line);
+        BOOST_TEST(contains(message, c.fragment), message << "\nlacks: " << c.fragment);
+    }
+}
+
 #else  // !AGORA_TEST_HAVE_YAML
 
 BOOST_AUTO_TEST_CASE(from_file_refuses_every_file_saying_yaml_is_unavailable) {

@@ -23,9 +23,10 @@ RULE = {
     "backend": ["frontend", "sinks", "format", "base"],
     "crash": ["backend", "frontend", "format", "base"],
     "decode": ["format", "base"],
-    "lifecycle": ["crash", "backend", "config", "sinks", "frontend", "format", "base"],
+    "audit": ["sinks", "format", "base"],
+    "lifecycle": ["audit", "crash", "backend", "config", "sinks", "frontend", "format", "base"],
     # agora-log-decode
-    "tools": ["decode", "format", "base"],
+    "tools": ["decode", "audit", "format", "base"],
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.M)

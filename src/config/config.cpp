@@ -175,6 +175,13 @@ Expected<void> Config::validate() const {
     if (admin.bind_address.empty()) return config_error("admin.bind_address", "", detail::kAdminBindAccepted);
     if (!detail::valid_admin_token(admin.bearer_token))
         return config_error("admin.bearer_token", "(not shown)", detail::kAdminTokenAccepted);
+    if (audit.retention_days < 1 || audit.retention_days > detail::kRetentionDaysMax)
+        return config_error("audit.retention_days", std::to_string(audit.retention_days), detail::kRetentionDaysAccepted);
+    if (audit.max_file_size_mb == 0 || audit.max_file_size_mb > detail::kMaxFileSizeMbMax)
+        return config_error("audit.max_file_size_mb", std::to_string(audit.max_file_size_mb),
+                            detail::kMaxFileSizeAccepted);
+    if (audit.enabled && audit.file_path.empty() && file_path.empty())
+        return config_error("audit.file_path", "", "a file path (or file_path, which the default is made from)");
 
     // Levels by logger name.
     for (const auto& [name, logger_level] : logger_levels) {
@@ -223,7 +230,7 @@ Expected<Config> Config::from_env(Config c) {
         struct BoolVar { const char* name; bool* field; };
         for (BoolVar b : {BoolVar{"LOG_CONSOLE_ENABLED", &c.console_enabled}, BoolVar{"LOG_CONSOLE_COLORS", &c.console_colors},
                           BoolVar{"LOG_FILE_ENABLED", &c.file_enabled}, BoolVar{"LOG_CRASH_HANDLER", &c.crash_handler},
-                          BoolVar{"LOG_METRICS", &c.metrics_enabled}}) {
+                          BoolVar{"LOG_METRICS", &c.metrics_enabled}, BoolVar{"LOG_AUDIT_ENABLED", &c.audit.enabled}}) {
             if (auto v = get(b.name)) {
                 auto parsed = parse_bool(*v);
                 if (!parsed) return env_error(b.name, *v, kBoolAccepted);
@@ -234,6 +241,10 @@ Expected<Config> Config::from_env(Config c) {
             auto format = parse_console_format(*v);
             if (!format) return env_error("LOG_CONSOLE_FORMAT", *v, kConsoleFormatAccepted);
             c.console_format = *format;
+        }
+        if (auto v = get("LOG_AUDIT_FILE_PATH")) {
+            if (v->empty()) return env_error("LOG_AUDIT_FILE_PATH", *v, kFilePathAccepted);
+            c.audit.file_path = *v;
         }
         if (auto v = get("LOG_FILE_PATH")) {
             if (v->empty()) return env_error("LOG_FILE_PATH", *v, kFilePathAccepted);

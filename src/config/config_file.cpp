@@ -215,7 +215,11 @@ private:
                                                     // Sampling and rate limiting (docs/sampling.md).
                                                     "sampling",
                                                     // The admin HTTP endpoint (docs/operations.md).
-                                                    "admin", "metrics_enabled"};
+                                                    "admin", "metrics_enabled",
+                                                    // Audit entries (docs/audit.md).
+                                                    "audit"};
+    static constexpr std::string_view kAuditKeys[] = {"enabled", "file_path", "include_user_id", "include_ip_address",
+                                                      "include_request_id", "retention_days", "max_size_mb", "sync"};
     static constexpr std::string_view kAdminKeys[] = {"enabled", "bind", "port", "token"};
     static constexpr std::string_view kSamplingKeys[] = {"enabled", "rates", "always_log_patterns", "rate_limit",
                                                          "report_interval_ms", "seed"};
@@ -366,6 +370,8 @@ private:
                 error = read_admin(e);
             } else if (e.key == "metrics_enabled") {
                 error = read_bool(e, c_.metrics_enabled);
+            } else if (e.key == "audit") {
+                error = read_audit(e);
             }
             if (error) return error;
         }
@@ -604,6 +610,43 @@ private:
                 std::uint64_t n = 0;
                 if ((error = read_uint(e, 0, UINT64_MAX, "an integer from 0 to 18446744073709551615", n))) return error;
                 s.seed = n;
+            }
+            if (error) return error;
+        }
+        return std::nullopt;
+    }
+
+    /// audit: {enabled, file_path, include_user_id, include_ip_address, include_request_id,
+    /// retention_days, max_size_mb, sync}.
+    std::optional<Error> read_audit(const Entry& section) {
+        std::vector<Entry> list;
+        if (auto error = map_entries(section, kAuditKeys, "audit log settings", list)) return error;
+        AuditConfig& a = c_.audit;
+        for (const Entry& e : list) {
+            std::optional<Error> error;
+            const std::string_view key = std::string_view(e.key).substr(section.key.size() + 1);
+            std::uint64_t n = 0;
+            if (key == "enabled") {
+                error = read_bool(e, a.enabled);
+            } else if (key == "file_path") {
+                std::string text;
+                if ((error = scalar(e, kFilePathAccepted, text))) return error;
+                if (text.empty()) return not_accepted(e, kFilePathAccepted);
+                a.file_path = text;
+            } else if (key == "include_user_id") {
+                error = read_bool(e, a.include_user_id);
+            } else if (key == "include_ip_address") {
+                error = read_bool(e, a.include_ip_address);
+            } else if (key == "include_request_id") {
+                error = read_bool(e, a.include_request_id);
+            } else if (key == "retention_days") {
+                if ((error = read_uint(e, 1, kRetentionDaysMax, kRetentionDaysAccepted, n))) return error;
+                a.retention_days = static_cast<std::uint32_t>(n);
+            } else if (key == "max_size_mb") {
+                if ((error = read_uint(e, 1, kMaxFileSizeMbMax, kMaxFileSizeAccepted, n))) return error;
+                a.max_file_size_mb = n;
+            } else {  // sync
+                error = read_bool(e, a.sync);
             }
             if (error) return error;
         }

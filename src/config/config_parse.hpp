@@ -149,6 +149,10 @@ inline constexpr std::string_view kMessagesPerSecondAccepted =
 inline constexpr std::string_view kBurstSizeAccepted = "records, an integer from 1 to 1000000000";
 inline constexpr std::string_view kReportIntervalAccepted = "milliseconds, an integer from 0 to 3600000";
 
+// ---- audit log ----
+inline constexpr std::uint64_t kRetentionDaysMax = 36500;
+inline constexpr std::string_view kRetentionDaysAccepted = "days, an integer from 1 to 36500";
+
 // ---- admin endpoint ----
 inline constexpr std::uint64_t kAdminPortMax = 65535;
 inline constexpr std::size_t kAdminTokenMax = 256;

@@ -5,6 +5,7 @@
 #include "frontend/levels.hpp"
 #include "frontend/registry.hpp"
 #include "frontend/sampling.hpp"
+#include "audit/audit_entry.hpp"
 #include "lifecycle/admin_server.hpp"
 #include "lifecycle/lifecycle_state.hpp"
 #include "sinks/binary_sink.hpp"
@@ -156,6 +157,7 @@ void after_fork_child() {
     // leaks the server (there is no thread to stop or join here).
     new (&l.admin_mutex) std::mutex();
     (void)l.admin.release();
+    detail::forget_audit_log_after_fork();
     if (l.backend != nullptr) {
         l.backend->abandon_thread_after_fork();  // leaked: its state belongs to the parent's thread
         std::vector<std::string> warnings;
@@ -189,6 +191,7 @@ Expected<void> initialize(const Config& config, std::vector<std::shared_ptr<Hand
         std::vector<std::string> warnings;
         detail::EntryIdentity identity = make_identity(config);
         std::unique_ptr<Backend> backend(build_backend(config, identity, extra_handlers, warnings));
+        detail::open_audit_log(config, identity, warnings);
         // After the backend's clock calibration, which converts the rate limit to TSC ticks.
         detail::install_sampling_plan(config.sampling,
                                       Registry::instance().ns_per_tick.load(std::memory_order_relaxed));
@@ -269,6 +272,7 @@ void shutdown() noexcept {
     detail::uninstall_crash_handler();
     delete l.backend;
     l.backend = nullptr;
+    detail::close_audit_log();
     l.extra_handlers.clear();
 }
 
@@ -315,7 +319,9 @@ Stats stats() noexcept {
     const Registry& reg = Registry::instance();
     Stats s{reg.records_written.load(std::memory_order_relaxed), reg.dropped_total.load(std::memory_order_relaxed),
             reg.dropped_before_initialize.load(std::memory_order_relaxed), 0, 0,
-            detail::g_records_lost_by_handlers.load(std::memory_order_relaxed)};
+            detail::g_records_lost_by_handlers.load(std::memory_order_relaxed), 0, 0};
+    s.audit_entries_written = detail::audit_entries_written();
+    s.audit_entries_failed = detail::audit_entries_failed();
     for (std::uint32_t id = 1, n = reg.loggers.size(); id <= n; ++id) {
         LoggerState* const* logger = reg.loggers.get(id);
         if (logger == nullptr) continue;

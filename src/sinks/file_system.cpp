@@ -21,6 +21,8 @@ off_t FileSystem::file_size(int fd) noexcept {
 
 int FileSystem::fstat(int fd, struct stat* st) noexcept { return ::fstat(fd, st); }
 int FileSystem::ftruncate(int fd, off_t length) noexcept { return ::ftruncate(fd, length); }
+int FileSystem::fdatasync(int fd) noexcept { return ::fdatasync(fd); }
+
 std::chrono::steady_clock::time_point FileSystem::now() noexcept { return std::chrono::steady_clock::now(); }
 
 FileSystem& FileSystem::real() noexcept {

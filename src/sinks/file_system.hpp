@@ -28,6 +28,7 @@ public:
     virtual off_t file_size(int fd) noexcept;
     virtual int fstat(int fd, struct stat* st) noexcept;
     virtual int ftruncate(int fd, off_t length) noexcept;
+    virtual int fdatasync(int fd) noexcept;
     virtual std::chrono::steady_clock::time_point now() noexcept;
 
     /// The process's real file system (a stateless singleton).

@@ -147,6 +147,33 @@ struct AdminConfig {
     std::string bearer_token;
 };
 
+/// Audit entries (Logger::audit(), docs/audit.md): a file of their own,
+/// written on the calling thread (never queued, sampled, rate limited or
+/// dropped), redacted like any entry, each line sealed into a SHA-256 hash
+/// chain that agora-log-audit verifies. Off by default.
+/// Env: LOG_AUDIT_ENABLED, LOG_AUDIT_FILE_PATH. YAML: audit: {enabled, file_path,
+/// include_user_id, include_ip_address, include_request_id, retention_days, max_size_mb, sync}.
+struct AuditConfig {
+    bool enabled = false;
+    /// Empty: <directory of Config::file_path>/audit/<service_name>-audit.log
+    /// (the seed's /var/log/agora/audit/<service>-audit.log).
+    std::string file_path;
+    /// false: the field is left out of audit entries, wherever it came from
+    /// (the call, a ScopedContext, a bound or the default context).
+    bool include_user_id = true;     ///< "user_id"
+    bool include_ip_address = true;  ///< "ip_address"
+    bool include_request_id = true;  ///< "request_id" and "correlation_id"
+    /// Rotated audit files are removed once their last write is older than
+    /// this, and never for any other reason (no backup count). 1 to 36500.
+    std::uint32_t retention_days = 365;
+    /// Rotate before a line would take the file over this size. 1 to 1048576.
+    std::uint64_t max_file_size_mb = 100;
+    /// true: audit() returns once its line is written and fdatasync'ed.
+    /// false: once it is written (in the kernel: a crash of the process keeps
+    /// it, a power loss may not); fdatasync at rotation and shutdown().
+    bool sync = true;
+};
+
 struct Config {
     /// Written as "service" on every entry. Required (non-empty). YAML: service_name.
     std::string service_name;
@@ -257,6 +284,8 @@ struct Config {
 
     /// The admin HTTP endpoint (see AdminConfig).
     AdminConfig admin;
+    /// Audit entries (see AuditConfig).
+    AuditConfig audit;
     /// Whether the backend records the metrics of <agora/log/metrics.hpp>
     /// (entries, handler durations, queue, files, ...). false saves the
     /// backend the per-record counting and timing; the registry then only

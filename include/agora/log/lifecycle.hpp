@@ -64,6 +64,10 @@ struct Stats {
     /// lost counts twice. A record the file lost may still have reached the
     /// console. Not part of records_dropped (those reached no handler).
     std::uint64_t records_lost_by_handlers;
+    /// Logger::audit() calls whose line was written / that returned false
+    /// (docs/audit.md). Not records: audit entries bypass the queue.
+    std::uint64_t audit_entries_written;
+    std::uint64_t audit_entries_failed;
 };
 Stats stats() noexcept;
 

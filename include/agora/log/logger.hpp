@@ -138,6 +138,17 @@ private:
 template <class... Args>
 using FormatString = BasicFormatString<std::type_identity_t<Args>...>;
 
+/// An audit entry's message with the caller's source location. Any string,
+/// also one built at run time: it is written as given, never formatted.
+struct AuditMessage {
+    template <class S>
+        requires std::is_convertible_v<const S&, std::string_view>
+    AuditMessage(const S& message, std::source_location loc = std::source_location::current()) noexcept
+        : text(message), location(loc) {}
+    std::string_view text;
+    std::source_location location;
+};
+
 class Timer;
 
 /// A named logger, optionally with bound context. Thread-safe: any thread may
@@ -219,6 +230,19 @@ public:
     /// destroyed by stack unwinding; cancel() writes nothing.
     [[nodiscard]] Timer timer(std::string operation, Context fields = {},
                               std::source_location loc = std::source_location::current()) const;
+
+    /// Writes an audit entry (docs/audit.md): an INFO entry with `fields`
+    /// (over the thread's ScopedContext, this logger's bound context and the
+    /// default context, less what Config::audit leaves out), redacted like
+    /// any entry, as the next line of the audit file's hash chain. Never
+    /// queued, sampled, rate limited or dropped, and not subject to the
+    /// logger's level: the calling thread writes it (and, with
+    /// AuditConfig::sync, fdatasyncs it) before this returns. Returns true
+    /// once it is written; false if it could not be (audit logging not
+    /// enabled, the file unwritable): the entry then goes to the regular log
+    /// as an ERROR "Audit entry not written" carrying the reason and the
+    /// fields. Any thread; calls are serialised. Not for a hot path.
+    bool audit(AuditMessage message, const Context& fields = {}) const noexcept;
 
     /// True when a record at `level` would be written now.
     bool enabled(Level level) const noexcept {
