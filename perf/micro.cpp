@@ -17,7 +17,12 @@
 //   RenderRecord_*    detail::EntryRenderer::render_record: message + the JSON entry
 //   AppendJsonString_*  detail::append_json_string on 100 bytes
 //   AppendTimestamp   detail::append_timestamp (the once-a-second slow path)
+// Audit entries (Logger::audit's calling thread; docs/audit.md)
+//   AuditSeal         detail::seal_audit_line on a 280-byte entry (SHA-256)
+//   AuditAppend_*     detail::AuditLog::append: seal, write(2), and with Sync
+//                     fdatasync, to a file in $TMPDIR (rotating at 64 MiB)
 
+#include "audit/audit_log.hpp"
 #include "format/format.hpp"
 #include "frontend/registry.hpp"
 #include "format/render.hpp"
@@ -29,6 +34,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstring>
+#include <filesystem>
 #include <source_location>
 #include <string>
 #include <string_view>
@@ -288,6 +294,48 @@ void AppendTimestamp(benchmark::State& state) {
     }
 }
 BENCHMARK(AppendTimestamp);
+
+std::string audit_entry() {
+    std::string e = "{\"timestamp\":\"2026-12-03T10:00:00.000000Z\",\"level\":\"INFO\",\"message\":\"User login\","
+                    "\"service\":\"auth-service\",\"environment\":\"production\",\"version\":\"1.4.2\","
+                    "\"host\":\"auth-7d9f\",\"logger_name\":\"audit\",\"file\":\"login.cpp\",\"line\":42,"
+                    "\"function\":\"handle_login\",\"user_id\":\"123\",\"context\":{\"ip_address\":\"10.0.0.1\"}";
+    return e;
+}
+
+void AuditSeal(benchmark::State& state) {
+    const std::string entry = audit_entry();
+    std::string line;
+    std::string prev(kAuditGenesisHash);
+    std::uint64_t seq = 0;
+    for (auto _ : state) {
+        line = entry;
+        prev = seal_audit_line(line, ++seq, prev);
+        benchmark::DoNotOptimize(line.data());
+    }
+    state.SetLabel(std::to_string(line.size()) + " bytes a line");
+}
+BENCHMARK(AuditSeal);
+
+void audit_append_bench(benchmark::State& state, bool sync) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("agora-log-micro-audit-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    const std::string entry = audit_entry();
+    {
+        AuditLog log({(dir / "audit.log").string(), 64u << 20, 365, sync});
+        std::string line;
+        for (auto _ : state) {
+            line = entry;
+            if (log.append(line)) state.SkipWithError("append failed");
+        }
+    }
+    fs::remove_all(dir);
+}
+void AuditAppend_NoSync(benchmark::State& state) { audit_append_bench(state, false); }
+BENCHMARK(AuditAppend_NoSync);
+void AuditAppend_Sync(benchmark::State& state) { audit_append_bench(state, true); }
+BENCHMARK(AuditAppend_Sync)->Iterations(200);
 
 }  // namespace
 
