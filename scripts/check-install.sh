@@ -9,8 +9,10 @@
 #
 # With BUILD_DIR (a configured, built tree, as CI's `build`), installs that
 # one under build-install/root with DESTDIR instead of configuring and
-# building a tree of its own; pkg-config then reads the installed .pc file
-# with the root as its sysroot, and CMake finds the package under the root.
+# building a tree of its own; pkg-config then reads a copy of the installed
+# .pc file whose prefix is under the root (not PKG_CONFIG_SYSROOT_DIR, which
+# would also move the absolute paths of system libraries a static build's
+# Libs name), and CMake finds the package under the root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src="$PWD"
@@ -51,7 +53,6 @@ if [ $# -ge 1 ]; then
     meson install -C "$build" --destdir "$root" >/dev/null
     prefix="$root$(build_option "$build" prefix)"
     pc="$(find "$root" -name agora-log.pc | head -n 1)"
-    export PKG_CONFIG_SYSROOT_DIR="$root"
 else
     build="$work/build"
     meson setup "$build" --prefix="$root" --libdir=lib -Dtests=false -Dexamples=false -Dperf=false >/dev/null
@@ -62,7 +63,9 @@ fi
 version="$(meson introspect --projectinfo "$build" | python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')"
 default_library="$(build_option "$build" default_library)"
 [ -f "$pc" ] || { echo "agora-log.pc was not installed"; exit 1; }
-export PKG_CONFIG_PATH="$(dirname "$pc")"
+mkdir -p "$work/pkgconfig"
+sed "s|^prefix=.*|prefix=$prefix|" "$pc" > "$work/pkgconfig/agora-log.pc"
+export PKG_CONFIG_PATH="$work/pkgconfig"
 libdir="$(dirname "$(dirname "$pc")")"
 bindir="$(find "$root" -type d -name bin | head -n 1)"
 for f in agora-logConfig.cmake agora-logConfigVersion.cmake; do
