@@ -5,6 +5,8 @@ set -euo pipefail
 
 packages=(
   g++ meson ninja-build pkg-config
+  # The CMake consumer of the installed package (scripts/check-install.sh).
+  cmake
   libfmt-dev rapidjson-dev libconcurrentqueue-dev libyaml-cpp-dev libre2-dev
   # The logger's metrics and the admin endpoint; the Prometheus server and
   # promtool check them in the tests.
