@@ -88,6 +88,11 @@ if grep -rqE 'FileSystem|prepare_write|rotate_if_not_empty|generation\(' "$incdi
 fi
 "$bindir/agora-log-decode" --help > "$work/decode-help.txt"
 grep -q '^Usage: agora-log-decode' "$work/decode-help.txt"
+"$bindir/agora-log-audit" --help > "$work/audit-help.txt"
+grep -q '^Usage: agora-log-audit verify' "$work/audit-help.txt"
+if nm -D --defined-only "$libdir"/libagora-log.so* 2>/dev/null | grep -q 'verify_audit_files'; then
+    echo "libagora-log.so carries the audit verifier"; exit 1
+fi
 
 # The CMake consumer: find_package() with versions the install must meet and
 # versions it must not (test/consumers/cmake/CMakeLists.txt), then the README
