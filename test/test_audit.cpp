@@ -140,6 +140,14 @@ public:
     }
 };
 
+/// agora_log_audit_entries_total{result} of the test service (-1 if absent).
+double audit_metric(const std::string& result) {
+    const std::string text = alog::metrics_text();
+    const std::string key = "agora_log_audit_entries_total{result=\"" + result + "\",service=\"agora-log-test\"} ";
+    const std::size_t at = text.find(key);
+    return at == std::string::npos ? -1 : std::stod(text.substr(at + key.size()));
+}
+
 std::string sample_entry(int i) {
     return "{\"timestamp\":\"2026-12-03T10:00:00.000000Z\",\"level\":\"INFO\",\"message\":\"m" + std::to_string(i) +
            "\",\"service\":\"s\",\"file\":\"f.cpp\",\"line\":1,\"function\":\"f\"";
@@ -200,6 +208,7 @@ BOOST_AUTO_TEST_CASE(audit_lines_carry_the_entry_and_form_a_verified_chain) {
     const auto after = alog::stats();
     BOOST_TEST(after.audit_entries_written - before.audit_entries_written == 3u);
     BOOST_TEST(after.audit_entries_failed == before.audit_entries_failed);
+    BOOST_TEST(audit_metric("written") >= 3.0, alog::metrics_text());  // forwarded at shutdown
 }
 
 BOOST_AUTO_TEST_CASE(chain_continues_across_initialize_and_uses_the_default_path) {
@@ -537,6 +546,7 @@ BOOST_AUTO_TEST_CASE(an_unwritable_audit_file_sends_the_entry_to_the_regular_log
     BOOST_TEST(!alog::get_logger("auth").audit("User login", {{"user_id", "123"}}));
     alog::shutdown();
     BOOST_TEST(alog::stats().audit_entries_failed - before.audit_entries_failed == 1u);
+    BOOST_TEST(audit_metric("failed") >= 1.0);
     const auto read = agora_test::read_entries(dir.file("app.log"));
     BOOST_TEST(read.errors.empty(), agora_test::join_errors(read.errors));
     bool warned = false, kept = false;

@@ -16,6 +16,8 @@ namespace agora::log::detail {
 namespace {
 
 std::atomic<std::uint64_t> g_crash_dumps{0};
+std::atomic<std::uint64_t> g_audit_written{0};
+std::atomic<std::uint64_t> g_audit_failed{0};
 
 /// What the counters kept outside prometheus have been given so far. These
 /// counts are process-wide, so this is too: one backend runs at a time, and
@@ -30,6 +32,8 @@ struct ForwardedCounts {
     };
     std::vector<PerLogger> loggers;  // by logger id
     std::uint64_t crash_dumps_seen = 0;
+    std::uint64_t audit_written_seen = 0;
+    std::uint64_t audit_failed_seen = 0;
 };
 ForwardedCounts& forwarded() {
     static auto* f = new ForwardedCounts();  // never destroyed
@@ -93,6 +97,11 @@ MetricFamilies& metric_families() {
                                       .Name("agora_log_file_write_failures_total")
                                       .Help("Lines a log file could not take (full disk, failed rotation, removed file)")
                                       .Register(r);
+        f->audit_entries = &prometheus::BuildCounter()
+                                .Name("agora_log_audit_entries_total")
+                                .Help("Logger::audit() calls, by result: written to the audit file, or failed (sent "
+                                      "to the regular log)")
+                                .Register(r);
         return f;
     }();
     return *families;
@@ -105,12 +114,18 @@ const prometheus::Histogram::BucketBoundaries& entry_duration_buckets() {
 
 void count_crash_dump() noexcept { g_crash_dumps.fetch_add(1, std::memory_order_relaxed); }
 
+void count_audit_entry(bool written) noexcept {
+    (written ? g_audit_written : g_audit_failed).fetch_add(1, std::memory_order_relaxed);
+}
+
 BackendMetrics::BackendMetrics(std::string service) : service_(std::move(service)) {
     MetricFamilies& f = metric_families();
     queue_size_ = &f.queue_size->Add({{"service", service_}});
     queue_dropped_ = &f.queue_dropped->Add({{"service", service_}});
     redactions_ = &f.redactions->Add({{"service", service_}});
     crash_dumps_ = &f.crash_dumps->Add({{"service", service_}});
+    audit_written_ = &f.audit_entries->Add({{"service", service_}, {"result", "written"}});
+    audit_failed_ = &f.audit_entries->Add({{"service", service_}, {"result", "failed"}});
 }
 
 void BackendMetrics::count_entry(std::uint32_t logger_id, std::string_view logger_name, Level level) noexcept {
@@ -181,6 +196,12 @@ void BackendMetrics::sync(std::uint64_t redactions) noexcept {
     const std::uint64_t dumps = g_crash_dumps.load(std::memory_order_relaxed);
     if (dumps > fw.crash_dumps_seen) crash_dumps_->Increment(static_cast<double>(dumps - fw.crash_dumps_seen));
     fw.crash_dumps_seen = dumps;
+    const std::uint64_t written = g_audit_written.load(std::memory_order_relaxed);
+    const std::uint64_t failed = g_audit_failed.load(std::memory_order_relaxed);
+    if (written > fw.audit_written_seen) audit_written_->Increment(static_cast<double>(written - fw.audit_written_seen));
+    if (failed > fw.audit_failed_seen) audit_failed_->Increment(static_cast<double>(failed - fw.audit_failed_seen));
+    fw.audit_written_seen = written;
+    fw.audit_failed_seen = failed;
     try {
         Registry& reg = Registry::instance();
         MetricFamilies& f = metric_families();

@@ -37,6 +37,7 @@ struct MetricFamilies {
     prometheus::Family<prometheus::Counter>* crash_dumps;      // {service}
     prometheus::Family<prometheus::Counter>* handler_errors;   // {service, handler}
     prometheus::Family<prometheus::Counter>* file_write_failures;  // {service, file_path}
+    prometheus::Family<prometheus::Counter>* audit_entries;        // {service, result}
 };
 
 /// The families, made on first use. Never destroyed.
@@ -48,6 +49,10 @@ const prometheus::Histogram::BucketBoundaries& entry_duration_buckets();
 /// Crash dumps and dump_now() files written (any thread, async-signal-safe
 /// increments); the backend adds them to agora_log_crash_dumps_total.
 void count_crash_dump() noexcept;
+
+/// One Logger::audit() call: its line written or not (any thread); the
+/// backend adds them to agora_log_audit_entries_total{result}.
+void count_audit_entry(bool written) noexcept;
 
 /// One backend's metrics. Backend thread only (the constructor: initialize()).
 class BackendMetrics {
@@ -68,7 +73,7 @@ public:
     void count_handler_error(const std::string& handler_type) noexcept;
     /// Brings the counters kept elsewhere up to date: sampled out and rate
     /// limited per logger (LoggerState), redactions (`redactions`: the
-    /// renderer's running total), crash dumps.
+    /// renderer's running total), crash dumps, audit entries.
     void sync(std::uint64_t redactions) noexcept;
 
 private:
@@ -79,6 +84,8 @@ private:
     prometheus::Counter* queue_dropped_ = nullptr;
     prometheus::Counter* redactions_ = nullptr;
     prometheus::Counter* crash_dumps_ = nullptr;
+    prometheus::Counter* audit_written_ = nullptr;
+    prometheus::Counter* audit_failed_ = nullptr;
     std::uint64_t redactions_seen_ = 0;  // of this backend's renderer
     struct FileMetrics {
         std::string path;

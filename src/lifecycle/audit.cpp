@@ -2,6 +2,7 @@
 // written goes to the regular log, through the queue like any entry.
 
 #include "audit/audit_entry.hpp"
+#include "backend/metrics.hpp"
 
 #include <agora/log/logger.hpp>
 
@@ -11,6 +12,7 @@ bool Logger::audit(AuditMessage message, const Context& fields) const noexcept {
     Context merged;
     std::vector<std::string> warnings;
     const std::string reason = detail::write_audit(name(), bound_, message, fields, merged, warnings);
+    detail::count_audit_entry(reason.empty());
     try {
         const Logger internal = get_logger("agora.log.audit");
         for (const std::string& w : warnings) internal.warning("Audit log: {}", w);
