@@ -9,6 +9,9 @@ packages=(
   # The logger's metrics and the admin endpoint; the Prometheus server and
   # promtool check them in the tests.
   prometheus-cpp-dev libcpp-httplib-dev prometheus curl
+  # The deploy/ checks (tools/check_deploy.py): YAML and JSON Schema for
+  # Python, yamllint, and LuaJIT for Fluent Bit's Lua filter.
+  python3-yaml python3-jsonschema yamllint luajit
   libboost-test-dev libboost-stacktrace-dev libbenchmark-dev valgrind libspdlog-dev
   # The decoder's fuzz build (.ci/run): clang 16 and its libFuzzer runtime
   # (clang 14 cannot compile std::source_location with libstdc++ 12).

@@ -133,7 +133,7 @@ FLUENT_BIT_KEYS = {
                     "http_user", "http_passwd", "bearer_token", "header", "tenant_id", "tenant_id_key",
                     "labels", "label_keys", "label_map_path", "structured_metadata",
                     "structured_metadata_map_keys", "remove_keys", "drop_single_key", "line_format",
-                    "auto_kubernetes_labels", "compress", "workers", "retry_limit", "alias",
+                    "auto_kubernetes_labels", "compress", "buffer_size", "workers", "retry_limit", "alias",
                     "net.keepalive"},
     "PARSER": {"name", "format", "regex", "time_key", "time_format", "time_keep", "time_offset",
                "time_strict", "decode_field", "decode_field_as", "types", "skip_empty_values"},
@@ -1364,13 +1364,16 @@ def check_prometheus(root, scratch, run, dashboard, documented, accepted):
     rules = [os.path.join(root, RULES)]
     prom = Prometheus(scratch, admin, target_labels, rules)
     try:
+        t0 = time.monotonic()
         poll("Prometheus ready", lambda: http_get(prom.base + "/-/ready")[0] == 200)
+        t_ready = time.monotonic() - t0
         first = poll("a first scrape", lambda: prom.query("sum(agora_log_entries_total)")["data"]["result"])
         # A second burst between two scrapes, so every rate() has an increase.
         run["app"].burst()
         _, exposition = http_get(f"http://{admin}/metrics")
         want = exposition_sum(exposition, "agora_log_entries_total")
         C.expect(want > float(first[0]["value"][1]), f"entries_total {want} after a burst, {first} before")
+        t_scraped = time.monotonic() - t0
         poll(f"a scrape with {want:.0f} entries",
              lambda: any(abs(float(r["value"][1]) - want) < 0.5
                          for r in prom.query("sum(agora_log_entries_total)")["data"]["result"]))
@@ -1433,6 +1436,8 @@ def check_prometheus(root, scratch, run, dashboard, documented, accepted):
         rs = poll("every rule evaluated", rules_ok)
         C.expect(len(rs) == sum(len(g["rules"]) for g in load_yaml_docs(root, RULES)[0]["groups"]),
                  "Prometheus loaded another number of rules")
+        print(f"  Prometheus ready after {t_ready:.1f} s, two scrapes after {t_scraped:.1f} s, "
+              f"every rule evaluated after {time.monotonic() - t0:.1f} s")
         print(f"  {n} PromQL queries answered by Prometheus on {admin}'s metrics")
     except CheckError as e:
         raise CheckError(f"{e}\nprometheus output:\n{prom.output()}")
