@@ -6,7 +6,8 @@
 //
 // Protocol (stderr, one line each, prefixed "deploy_app: "):
 //   configured {json}   the resolved configuration, once, after initialize()
-//   flushed N           after each burst: N entries logged so far
+//   flushed N           after each burst: N log calls made so far (some are
+//                       below a level and write nothing)
 // stdin: each line asks for one more burst; end of file shuts down (exit 0).
 // A configuration that from_env() refuses: its message on stderr, exit 2;
 // initialize() failing: exit 1.

@@ -589,7 +589,7 @@ def check_workload(where, doc, configmaps, confs):
             if port is not None and isinstance(port, str):
                 C.expect(port in [p.get("name") for p in c.get("ports", [])], f"{cw}: {probe} names port {port!r}")
         if c["name"] == "fluent-bit":
-            check_collector_container(cw, c, volumes, configmaps, confs, labels)
+            check_collector_container(cw, c, volumes, configmaps, confs)
     for name, v in volumes.items():
         C.expect(name in used, f"{where}: volume {name} is mounted by no container")
         cm = v.get("configMap")
@@ -619,7 +619,7 @@ def mount_at(container, volumes, path):
     return best
 
 
-def check_collector_container(cw, c, volumes, configmaps, confs, pod_labels):
+def check_collector_container(cw, c, volumes, configmaps, confs):
     args = c.get("command", []) + c.get("args", [])
     if not C.expect("-c" in args, f"{cw}: no -c CONFIG in command/args"):
         return
@@ -633,11 +633,11 @@ def check_collector_container(cw, c, volumes, configmaps, confs, pod_labels):
         return
     files = {os.path.join(mount["mountPath"], k): v for k, v in cm["data"].items()}
     C.expect(conf_path in files, f"{cw}: {conf_path} is no key of ConfigMap {cm['metadata']['name']}")
-    conf = next((v for k, v in confs.items() if read_text_equals(v["text"], files.get(conf_path))), None)
+    conf = next((v for v in confs.values() if v["text"] == files.get(conf_path)), None)
     if not C.expect(conf is not None, f"{cw}: {conf_path} is not one of deploy/fluent-bit's configs"):
         return
-    for key in ("parsers_file",):
-        C.expect(conf["service"][key] in files, f"{cw}: {conf['service'][key]} is not in the mounted ConfigMap")
+    C.expect(conf["service"]["parsers_file"] in files,
+             f"{cw}: {conf['service']['parsers_file']} is not in the mounted ConfigMap")
     C.expect(conf["lua"]["script"] in files, f"{cw}: {conf['lua']['script']} is not in the mounted ConfigMap")
     db = mount_at(c, volumes, conf["tail"]["db"])
     C.expect(db and not db[0].get("readOnly") and db[1] and ("emptyDir" in db[1] or "hostPath" in db[1]),
@@ -649,10 +649,6 @@ def check_collector_container(cw, c, volumes, configmaps, confs, pod_labels):
     missing = conf["env_vars"] - env
     C.expect(not missing, f"{cw}: the config uses ${{{', '.join(sorted(missing))}}}, not in the container's env "
              "(Fluent Bit would substitute an empty string)")
-
-
-def read_text_equals(a, b):
-    return b is not None and a == b
 
 
 # ---------------------------------------------------------------- the app
@@ -808,9 +804,10 @@ class App:
 def accepted_environments(root):
     text = read(root, "src/config/config_parse.hpp")
     m = re.search(r"bool valid_environment\(std::string_view e\) \{(.*?)\}", text, re.S)
-    if not m:
+    found = re.findall(r'e == "([a-z]+)"', m.group(1)) if m else []
+    if not found:
         raise CheckError("valid_environment() not found in src/config/config_parse.hpp")
-    return re.findall(r'e == "([a-z]+)"', m.group(1))
+    return found
 
 
 def passthrough_env():
@@ -1387,7 +1384,8 @@ def check_prometheus(root, scratch, run, dashboard, documented, accepted):
             else:
                 C.expect(metric in LAZY_METRICS, f"{metric} is not exposed by a fresh process")
         target_names = {k for k in target_labels if not k.startswith("__")} | {"instance"}
-        correlation_id = next(json.loads(l)["correlation_id"] for l in open(run["local_file"]) if "correlation_id" in l)
+        with open(run["local_file"], encoding="utf-8") as f:
+            correlation_id = next(json.loads(l)["correlation_id"] for l in f if '"correlation_id"' in l)
         values_sets = [
             {"service": ".*", "environment": ".*"},
             {"service": run["configured"]["service"], "environment": run["configured"]["environment"]},
