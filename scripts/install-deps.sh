@@ -13,6 +13,9 @@ packages=(
   prometheus-cpp-dev libcpp-httplib-dev prometheus curl
   # SHA-256 of the audit hash chain (OpenSSL libcrypto).
   libssl-dev
+  # The deploy/ checks (tools/check_deploy.py): YAML and JSON Schema for
+  # Python, yamllint, and LuaJIT for Fluent Bit's Lua filter.
+  python3-yaml python3-jsonschema yamllint luajit
   libboost-test-dev libboost-stacktrace-dev libbenchmark-dev valgrind libspdlog-dev
   # The decoder's fuzz build (.ci/run): clang 16 and its libFuzzer runtime
   # (clang 14 cannot compile std::source_location with libstdc++ 12).
