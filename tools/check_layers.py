@@ -24,6 +24,8 @@ RULE = {
     "crash": ["backend", "frontend", "format", "base"],
     "decode": ["format", "base"],
     "lifecycle": ["crash", "backend", "config", "sinks", "frontend", "format", "base"],
+    # libagora-log-grpc: the public API only (it is not part of libagora-log)
+    "integrations": [],
     # agora-log-decode
     "tools": ["decode", "format", "base"],
 }
