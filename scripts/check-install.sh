@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs agora-log into a scratch root and builds the README example
-# against it through pkg-config, as a consumer project would.
+# against it through pkg-config, as a consumer project would (and the gRPC
+# interceptor's example against agora-log-grpc, when it was built).
 #
 #   scripts/check-install.sh [BUILD_DIR]
 #
@@ -31,6 +32,18 @@ g++ -std=c++20 -O2 -o "$work/consumer" examples/readme_example.cpp \
     $(pkg-config --cflags --libs agora-log) -Wl,-rpath,"$libdir"
 (cd "$work" && ./consumer >/dev/null)
 grep -q '"message":"Quote AAPL bid 189.21 ask 189.23"' "$work/logs/readme-example.log"
+# libagora-log-grpc, where the build found grpc++ (meson feature grpc): its
+# example against the installed .pc, header and library.
+grpc_pc="$(dirname "$pc")/agora-log-grpc.pc"
+if [ -f "$grpc_pc" ]; then
+    g++ -std=c++20 -O2 -o "$work/grpc-consumer" examples/grpc_server_example.cpp \
+        $(pkg-config --cflags --libs agora-log-grpc) -Wl,-rpath,"$libdir"
+    (cd "$work" && ./grpc-consumer > grpc-consumer.out)
+    grep -q '"message":"Serving on 127.0.0.1:' "$work/grpc-consumer.out"
+    echo "gRPC interceptor consumer built through pkg-config agora-log-grpc"
+elif find "$root" -name grpc_interceptor.hpp | grep -q .; then
+    echo "grpc_interceptor.hpp is installed without agora-log-grpc.pc"; exit 1
+fi
 # Only the library is installed for applications: the decoder is the tool's.
 if nm -D --defined-only "$libdir"/libagora-log.so* 2>/dev/null | grep -q 'Decoder'; then
     echo "libagora-log.so carries the decoder"; exit 1

@@ -9,6 +9,8 @@ packages=(
   # The logger's metrics and the admin endpoint; the Prometheus server and
   # promtool check them in the tests.
   prometheus-cpp-dev libcpp-httplib-dev prometheus curl
+  # libagora-log-grpc (meson option grpc) and its test's generated service.
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libboost-test-dev libboost-stacktrace-dev libbenchmark-dev valgrind libspdlog-dev
   # The decoder's fuzz build (.ci/run): clang 16 and its libFuzzer runtime
   # (clang 14 cannot compile std::source_location with libstdc++ 12).

@@ -20,7 +20,11 @@
 
 #include <agora/log/integrations/grpc_interceptor.hpp>
 
-#include <grpcpp/grpcpp.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
 
 #include <chrono>
 #include <condition_variable>
