@@ -178,13 +178,14 @@ private:
 /// Both services on 127.0.0.1 (a port the OS picks) with the interceptor.
 class TestServer {
 public:
-    TestServer() : echo_(gates, observed), callback_echo_(observed) {
+    explicit TestServer(const integrations::GrpcLoggingOptions& options = {})
+        : echo_(gates, observed), callback_echo_(observed) {
         grpc::ServerBuilder builder;
         builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
         builder.RegisterService(&echo_);
         builder.RegisterService(&callback_echo_);
         std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-        creators.push_back(std::make_unique<integrations::LoggingInterceptorFactory>());
+        creators.push_back(std::make_unique<integrations::LoggingInterceptorFactory>(options));
         builder.experimental().SetInterceptorCreators(std::move(creators));
         server_ = builder.BuildAndStart();
         if (server_ != nullptr && port_ > 0)
@@ -689,4 +690,27 @@ BOOST_AUTO_TEST_CASE(cancelled_call_leaves_no_scope_behind) {
     const Line* main_entry = one(all, "Main thread after the calls");
     BOOST_TEST_REQUIRE(main_entry != nullptr);
     BOOST_TEST(cid(*main_entry) == "<absent>");
+}
+
+BOOST_AUTO_TEST_CASE(options_name_the_logger_and_turn_the_echo_off) {
+    Logged logged;
+    TestServer server(integrations::GrpcLoggingOptions{.logger_name = "agora.test.rpc", .echo_correlation_id = false});
+    BOOST_TEST_REQUIRE(server.running());
+    const std::string id = agora::log::generate_correlation_id();
+    auto stub = server.echo_stub();
+    CallResult r = say(*stub, request_for("quiet"), id);
+    server.stop();
+    check_no_failures(server.observed);
+    BOOST_TEST(static_cast<int>(r.code) == 0);
+    BOOST_TEST(r.echoed_id == "<absent>");
+
+    auto all = shutdown_and_read(logged.path);
+    const Line* started = rpc_entry(all, "RPC started", id);
+    const Line* done = rpc_entry(all, "RPC completed", id);
+    BOOST_TEST_REQUIRE((started != nullptr && done != nullptr));
+    BOOST_TEST(started->entry.logger_name == "agora.test.rpc");
+    BOOST_TEST(done->entry.logger_name == "agora.test.rpc");
+    const Line* handling = one(all, "Handling quiet");
+    BOOST_TEST_REQUIRE(handling != nullptr);
+    BOOST_TEST(cid(*handling) == id);
 }
