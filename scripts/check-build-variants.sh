@@ -10,10 +10,12 @@
 #                 formatting (test_decoder), argument formatting
 #                 (test_format_internals), the compile-time format checks
 #                 (suite compile_fail) and the public header size.
-#   build-nofeat  -Dyaml=disabled -Dstacktrace=disabled, system packages:
-#                 configuration files are refused with an error
-#                 (test_config_file, config_file_example) and logged
-#                 exceptions carry an empty stacktrace (test_exceptions_timer).
+#   build-nofeat  -Dyaml=disabled -Dstacktrace=disabled -Dgrpc=disabled,
+#                 system packages: configuration files are refused with an
+#                 error (test_config_file, config_file_example), logged
+#                 exceptions carry an empty stacktrace (test_exceptions_timer),
+#                 and libagora-log-grpc, its test and example are not built
+#                 (the configuration is checked to have none of them).
 #
 # Both are built unoptimised without debug information (--buildtype=plain):
 # what they check does not depend on optimisation, and -O0 compiles the test
@@ -57,8 +59,14 @@ print("subprojects:", ", ".join(s["name"] + " " + s["version"] for s in json.loa
         meson test -C build-wraps --no-rebuild --print-errorlogs decoder format_internals header-size $compile_fail
         ;;
     nofeat)
-        echo "== build-nofeat: -Dyaml=disabled -Dstacktrace=disabled"
-        setup build-nofeat --buildtype=plain -Dperf=false -Dexamples=true -Dyaml=disabled -Dstacktrace=disabled
+        echo "== build-nofeat: -Dyaml=disabled -Dstacktrace=disabled -Dgrpc=disabled"
+        setup build-nofeat --buildtype=plain -Dperf=false -Dexamples=true -Dyaml=disabled -Dstacktrace=disabled \
+            -Dgrpc=disabled
+        meson introspect build-nofeat --targets | python3 -c '
+import json, sys
+names = [t["name"] for t in json.load(sys.stdin) if "grpc" in t["name"] or "proto" in t["name"]]
+if names:
+    sys.exit("build-nofeat has gRPC targets although -Dgrpc=disabled: " + ", ".join(names))'
         meson compile -C build-nofeat test/test_config_file test/test_exceptions_timer examples/config_file_example
         meson test -C build-nofeat --no-rebuild --print-errorlogs config_file exceptions_timer run_config_file_example
         ;;

@@ -3,7 +3,8 @@
 # against it as consumer projects would: through pkg-config, through the
 # CMake package (find_package(agora-log), agora::log; test/consumers/cmake)
 # and, from the source tree, as a Meson subproject (dependency('agora-log');
-# test/consumers/meson). Each consumer is run and its log file checked.
+# test/consumers/meson). Each consumer is run and its log file checked; and the gRPC
+# interceptor's example against agora-log-grpc, when it was built.
 #
 #   scripts/check-install.sh [BUILD_DIR]
 #
@@ -77,6 +78,19 @@ mkdir -p "$work/pkg-config"
 g++ -std=c++20 -O2 -o "$work/pkg-config/consumer" examples/readme_example.cpp \
     $(pkg-config --cflags --libs agora-log) -Wl,-rpath,"$libdir"
 check_readme_example "$work/pkg-config" ./consumer
+# libagora-log-grpc, where the build found grpc++ (meson feature grpc): its
+# example against the installed .pc, header and library.
+grpc_pc="$(dirname "$pc")/agora-log-grpc.pc"
+if [ -f "$grpc_pc" ]; then
+    sed "s|^prefix=.*|prefix=$prefix|" "$grpc_pc" > "$work/pkgconfig/agora-log-grpc.pc"
+    g++ -std=c++20 -O2 -o "$work/grpc-consumer" examples/grpc_server_example.cpp \
+        $(pkg-config --cflags --libs agora-log-grpc) -Wl,-rpath,"$libdir"
+    (cd "$work" && ./grpc-consumer > grpc-consumer.out)
+    grep -q '"message":"Serving on 127.0.0.1:' "$work/grpc-consumer.out"
+    echo "gRPC interceptor consumer built through pkg-config agora-log-grpc"
+elif find "$root" -name grpc_interceptor.hpp | grep -q .; then
+    echo "grpc_interceptor.hpp is installed without agora-log-grpc.pc"; exit 1
+fi
 # Only the library is installed for applications: the decoder is the tool's.
 if nm -D --defined-only "$libdir"/libagora-log.so* 2>/dev/null | grep -q 'Decoder'; then
     echo "libagora-log.so carries the decoder"; exit 1

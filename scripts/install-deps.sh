@@ -16,6 +16,8 @@ packages=(
   # The deploy/ checks (tools/check_deploy.py): YAML and JSON Schema for
   # Python, yamllint, and LuaJIT for Fluent Bit's Lua filter.
   python3-yaml python3-jsonschema yamllint luajit
+  # libagora-log-grpc (meson option grpc) and its test's generated service.
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libboost-test-dev libboost-stacktrace-dev libbenchmark-dev valgrind libspdlog-dev
   # The decoder's fuzz build (.ci/run): clang 16 and its libFuzzer runtime
   # (clang 14 cannot compile std::source_location with libstdc++ 12).

@@ -25,6 +25,8 @@ RULE = {
     "decode": ["format", "base"],
     "audit": ["sinks", "format", "base"],
     "lifecycle": ["audit", "crash", "backend", "config", "sinks", "frontend", "format", "base"],
+    # libagora-log-grpc: the public API only (it is not part of libagora-log)
+    "integrations": [],
     # agora-log-decode
     "tools": ["decode", "audit", "format", "base"],
 }
