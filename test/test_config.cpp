@@ -197,7 +197,7 @@ BOOST_AUTO_TEST_CASE(validate_rejects_bad_fields) {
         {"queue_max_capacity_bytes", [](Config& c) { c.queue_max_capacity_bytes = 4096; c.queue_capacity_bytes = 8192; }},
         {"environment", [](Config& c) { c.environment = "prod"; }},
         {"version", [](Config& c) { c.version = "latest"; }},
-        {"file_path", [](Config& c) { c.file_path.clear(); }},
+        {"file_path", [](Config& c) { c.file_path.clear(); c.service_name = "a/b"; }},
         {"max_backup_count", [](Config& c) { c.max_backup_count = 5000; }},
         {"level", [](Config& c) { c.level = static_cast<Level>(3); }},
         {"file_format", [](Config& c) { c.file_format = static_cast<agora::log::FileFormat>(7); }},
@@ -244,6 +244,19 @@ BOOST_AUTO_TEST_CASE(validate_rejects_bad_fields) {
     no_file.file_enabled = false;
     no_file.file_path.clear();
     BOOST_TEST(no_file.validate().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_file_path_follows_the_service_name) {
+    Config c;
+    BOOST_TEST(c.file_path.empty());
+    c.service_name = "market-data";
+    BOOST_TEST(c.validate().has_value());
+    BOOST_TEST(c.effective_file_path() == "/var/log/agora/market-data.log");
+    c.file_path = "logs/md.log";
+    BOOST_TEST(c.effective_file_path() == "logs/md.log");
+    c.file_path.clear();
+    c.service_name = "..";
+    BOOST_TEST(!c.validate().has_value());
 }
 
 // Expected: has_value() and the bool conversion tell which side is held;

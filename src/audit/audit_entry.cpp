@@ -37,6 +37,7 @@ AuditState& state() noexcept {
 }
 
 std::string default_path(const Config& config) {
+    // initialize() has resolved file_path (Config::effective_file_path()).
     const std::filesystem::path dir = std::filesystem::path(config.file_path).parent_path();
     return (dir / "audit" / (config.service_name + "-audit.log")).string();
 }

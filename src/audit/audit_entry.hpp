@@ -13,7 +13,8 @@
 
 namespace agora::log::detail {
 
-/// Opens the audit log `config.audit` describes (nothing when it is off),
+/// Opens the audit log `config.audit` describes (nothing when it is off;
+/// `config.file_path` resolved, as initialize() passes it),
 /// replacing any open one. A file that cannot be opened does not fail
 /// initialize(): it adds to `warnings`, and each audit() tries it again.
 void open_audit_log(const Config& config, const EntryIdentity& identity, std::vector<std::string>& warnings);

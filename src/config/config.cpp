@@ -138,7 +138,11 @@ Expected<void> Config::validate() const {
         case Level::debug: case Level::info: case Level::warning: case Level::error: case Level::critical: break;
         default: return config_error("level", std::to_string(static_cast<int>(level)), kLevelAccepted);
     }
-    if (file_enabled && file_path.empty()) return config_error("file_path", file_path, "a file path");
+    if (file_path.empty() &&
+        (service_name.find('/') != std::string::npos || service_name == "." || service_name == ".."))
+        return config_error("file_path", file_path,
+                            "a file path (the default, /var/log/agora/<service_name>.log, needs a service name that "
+                            "is a file name)");
     if (max_file_size_mb == 0 || max_file_size_mb > (1u << 20))
         return config_error("max_file_size_mb", std::to_string(max_file_size_mb), "an integer from 1 to 1048576");
     if (max_backup_count > 1000)
@@ -180,8 +184,6 @@ Expected<void> Config::validate() const {
     if (audit.max_file_size_mb == 0 || audit.max_file_size_mb > detail::kMaxFileSizeMbMax)
         return config_error("audit.max_file_size_mb", std::to_string(audit.max_file_size_mb),
                             detail::kMaxFileSizeAccepted);
-    if (audit.enabled && audit.file_path.empty() && file_path.empty())
-        return config_error("audit.file_path", "", "a file path (or file_path, which the default is made from)");
 
     // Levels by logger name.
     for (const auto& [name, logger_level] : logger_levels) {
@@ -194,6 +196,10 @@ Expected<void> Config::validate() const {
         }
     }
     return {};
+}
+
+std::string Config::effective_file_path() const {
+    return file_path.empty() ? "/var/log/agora/" + service_name + ".log" : file_path;
 }
 
 Expected<Config> Config::from_env() { return from_env(Config{}); }

@@ -170,8 +170,15 @@ void after_fork_child() {
 
 }  // namespace
 
-Expected<void> initialize(const Config& config, std::vector<std::shared_ptr<Handler>> extra_handlers) {
-    if (auto valid = config.validate(); !valid) return valid.error();
+Expected<void> initialize(const Config& requested, std::vector<std::shared_ptr<Handler>> extra_handlers) {
+    if (auto valid = requested.validate(); !valid) return valid.error();
+    Config config;
+    try {
+        config = requested;
+        config.file_path = requested.effective_file_path();
+    } catch (...) {
+        return Error{ErrorCode::io_error, "initialize(): out of memory"};
+    }
     Lifecycle& l = lifecycle();
     std::lock_guard lock(l.mutex);
     if (l.backend != nullptr) return Error{ErrorCode::already_running, "initialize(): the logger is already running; call shutdown() first"};

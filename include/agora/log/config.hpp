@@ -196,7 +196,9 @@ struct Config {
     /// Env: LOG_FILE_ENABLED, LOG_FILE_PATH, LOG_MAX_FILE_SIZE_MB, LOG_MAX_BACKUP_COUNT.
     /// YAML: file.enabled, file.path, file.max_size_mb, file.max_backup_count.
     bool file_enabled = true;
-    std::string file_path = "/var/log/agora/app.log";
+    /// Empty (the default): /var/log/agora/<service_name>.log, the seed's
+    /// convention for collection (docs/deployment.md); see effective_file_path().
+    std::string file_path;
     /// Rotate before a write would take the file over this size. Must be > 0.
     std::uint64_t max_file_size_mb = 100;
     /// Backups kept as file_path.1 (newest) .. file_path.N (oldest). 0 = rotation truncates nothing
@@ -294,6 +296,10 @@ struct Config {
 
     /// Returns an error naming the first field whose value is not accepted.
     Expected<void> validate() const;
+    /// The log file initialize() uses: file_path, or /var/log/agora/<service_name>.log
+    /// when file_path is empty. Crash dumps and the default audit file are
+    /// named after it.
+    std::string effective_file_path() const;
 
     /// `base` with the environment variables above applied on top (environment
     /// wins). A variable that is set but not acceptable is an Error naming the
