@@ -2,12 +2,13 @@
 // RotatingFileHandler and the configured file).
 //
 //   build/perf/rotation [--rotations N (500)] [--max-kb K (256)] [--backups B (5)] [--line-bytes L (280)]
+//                       [--flush-first]
 //
 // Writes lines of L bytes through RotatingFileSink::write_line() into a
 // scratch directory with a size limit of K KiB and B backups, until the file
 // has rotated N times, timing every call (steady_clock). The call that
 // rotates writes what is buffered (up to the sink's 64 KiB buffer) to the
-// full file, closes it, removes the oldest backup, renames the B-1 others
+// full file (not with --flush-first: a flush() just before it does), closes it, removes the oldest backup, renames the B-1 others
 // and the file up one slot, and opens a new file: that call's time is "the
 // rotation". Printed: its percentiles and the other calls' for comparison.
 // The first B rotations (fewer renames: the backups do not exist yet) are
@@ -40,6 +41,7 @@ double percentile(std::vector<double>& v, double p) {
 int main(int argc, char** argv) {
     std::uint64_t rotations = 500, max_kb = 256, line_bytes = 280;
     std::uint32_t backups = 5;
+    bool flush_first = false;
     for (int k = 1; k < argc; ++k) {
         const std::string_view a = argv[k];
         const char* v = k + 1 < argc ? argv[k + 1] : nullptr;
@@ -47,8 +49,9 @@ int main(int argc, char** argv) {
         else if (a == "--max-kb") max_kb = perf::parse_count(a, v), ++k;
         else if (a == "--backups") backups = static_cast<std::uint32_t>(perf::parse_count(a, v)), ++k;
         else if (a == "--line-bytes") line_bytes = std::max<std::uint64_t>(perf::parse_count(a, v), 2), ++k;
+        else if (a == "--flush-first") flush_first = true;
         else if (a == "-h" || a == "--help") {
-            std::printf("usage: %s [--rotations N (500)] [--max-kb K (256)] [--backups B (5)] [--line-bytes L (280)]\n",
+            std::printf("usage: %s [--rotations N (500)] [--max-kb K (256)] [--backups B (5)] [--line-bytes L (280)] [--flush-first]\n",
                         argv[0]);
             return 0;
         } else {
@@ -73,6 +76,9 @@ int main(int argc, char** argv) {
     std::uint64_t lost = 0;
     while (sink.rotations() < total) {
         const std::uint64_t before = sink.rotations();
+        // With --flush-first the buffered tail goes to the file before the
+        // call that rotates, so that call times the rotation alone.
+        if (flush_first && sink.current_size() + line_bytes > options.max_size_bytes) sink.flush();
         const auto t0 = clock::now();
         const bool ok = sink.write_line(line);
         const auto t1 = clock::now();
@@ -85,8 +91,8 @@ int main(int argc, char** argv) {
 
     const std::size_t n = rotating_us.size();
     const double max_us = n ? *std::max_element(rotating_us.begin(), rotating_us.end()) : 0;
-    std::printf("agora-log rotation: RotatingFileSink, limit %" PRIu64 " KiB, %u backups, %" PRIu64 "-byte lines\n",
-                max_kb, backups, line_bytes);
+    std::printf("agora-log rotation: RotatingFileSink, limit %" PRIu64 " KiB, %u backups, %" PRIu64 "-byte lines%s\n",
+                max_kb, backups, line_bytes, flush_first ? ", buffer flushed before the rotating write" : "");
     std::printf("  rotations timed         %zu (the first %u left out)\n", n, backups);
     std::printf("  rotating write (us)     p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n", percentile(rotating_us, 50),
                 percentile(rotating_us, 90), percentile(rotating_us, 99), max_us);
