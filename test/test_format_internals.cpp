@@ -10,6 +10,7 @@
 #include <agora/log/detail/frontend.hpp>
 
 #include <cstring>
+#include <limits>
 
 using agora::log::detail::append_json_string;
 using agora::log::detail::append_timestamp;
@@ -241,6 +242,106 @@ BOOST_AUTO_TEST_CASE(encoded_arguments_format_like_fmt) {
                                     static_cast<std::uint64_t>(18446744073709551615ull));
     BOOST_TEST(ok);
     BOOST_TEST(out == "42 str true 0.67 c 18446744073709551615");
+}
+
+namespace {
+/// The encoded record of `args` and its type codes.
+template <class... Args>
+struct Encoded {
+    static constexpr agora::log::detail::TypeCode codes[] = {
+        agora::log::detail::ArgType<decltype(agora::log::detail::to_wire(std::declval<const Args&>()))>::code()...,
+        agora::log::detail::TypeCode::end};
+    std::vector<std::byte> buf;
+    std::size_t size = 0;
+    explicit Encoded(const Args&... args) {
+        using namespace agora::log::detail;
+        buf.resize((std::size_t{0} + ... + encoded_size(to_wire(args))) + 1);
+        std::byte* p = buf.data();
+        ((p = encode(p, to_wire(args))), ...);
+        size = static_cast<std::size_t>(p - buf.data());
+    }
+};
+
+/// fmt's path and the plain path on the same record: same result, text and extras.
+template <class... Args>
+void check_plain_matches_fmt(std::string_view fmt_text, const Args&... args) {
+    using namespace agora::log::detail;
+    const Encoded<Args...> e(args...);
+    const PlainTemplate plan = plan_plain_template(fmt_text, e.codes);
+    BOOST_TEST_REQUIRE(plan.usable, fmt_text);
+    ArgStore store;
+    RecordExtras a, b;
+    std::string out_fmt = "prefix:", out_plain = "prefix:";
+    const bool ok_fmt = format_message(fmt_text, e.codes, e.buf.data(), e.size, store, out_fmt, a);
+    const bool ok_plain = format_message_plain(plan, fmt_text, e.codes, e.buf.data(), e.size, store, out_plain, b);
+    BOOST_TEST(ok_fmt == ok_plain);
+    BOOST_TEST(out_fmt == out_plain);
+    BOOST_TEST(a.arg_count == b.arg_count);
+    for (std::size_t i = 0; i < std::min(a.arg_count, b.arg_count); ++i) {
+        BOOST_TEST((a.args[i].type == b.args[i].type));
+        BOOST_TEST((a.args[i].data == b.args[i].data));
+    }
+    BOOST_TEST(a.intact == b.intact);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(plain_templates_are_planned_only_when_fmt_would_do_the_same) {
+    using namespace agora::log::detail;
+    const Encoded<int, double> e(1, 2.0);
+    BOOST_TEST(plan_plain_template("a {} b {} c", e.codes).usable);
+    BOOST_TEST(plan_plain_template("{{}} {} {{x}} {}", e.codes).usable);
+    BOOST_TEST(plan_plain_template("{{}} {} {{x}} {}", e.codes).literals[0] == "{} ");
+    BOOST_TEST(!plan_plain_template("{} {:.2f}", e.codes).usable);  // a spec
+    BOOST_TEST(!plan_plain_template("{1} {0}", e.codes).usable);    // indices
+    BOOST_TEST(!plan_plain_template("{} {} {}", e.codes).usable);   // a field without an argument
+    BOOST_TEST(!plan_plain_template("{} } {}", e.codes).usable);    // a lone brace
+    BOOST_TEST(plan_plain_template("{}", e.codes).literals.size() == 2u);
+    BOOST_TEST(!plan_plain_template("{}", e.codes).usable);  // fewer fields than arguments: fmt's
+}
+
+BOOST_AUTO_TEST_CASE(plain_templates_format_byte_for_byte_like_fmt) {
+    check_plain_matches_fmt("Logging int: {}, int: {}, double: {}", 42, -7, 0.25);
+    check_plain_matches_fmt("{} {} {} {} {} {}", std::numeric_limits<int>::min(), std::numeric_limits<int>::max(),
+                            std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::uint64_t>::max(),
+                            std::int8_t{-128}, std::uint16_t{65535});
+    check_plain_matches_fmt("b={} c={} s={} p={}", true, 'x', std::string("{}{{ text }}"),
+                            reinterpret_cast<const void*>(std::uintptr_t{0xdeadbeef}));
+    check_plain_matches_fmt("{{literal}} {} }}{{ {}", false, std::string_view(""));
+    check_plain_matches_fmt("no fields at all {{}}");
+    const double specials[] = {0.0, -0.0, 1.0, 0.1, 1e21, 1e-7, 123456789012345680.0, 5e-324, 1.7976931348623157e308,
+                               std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
+                               std::numeric_limits<double>::quiet_NaN(), 2.0 / 3};
+    for (double d : specials) check_plain_matches_fmt("d={} f={}", d, static_cast<float>(d));
+    // Doubles and floats from random bit patterns (every exponent range).
+    std::uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 2000; ++i) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double d;
+        std::memcpy(&d, &x, sizeof d);
+        float f;
+        const auto bits32 = static_cast<std::uint32_t>(x >> 11);
+        std::memcpy(&f, &bits32, sizeof f);
+        check_plain_matches_fmt("{} {} {}", d, f, static_cast<std::int64_t>(x));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(plain_path_reports_damaged_arguments_as_fmt_path_does) {
+    using namespace agora::log::detail;
+    static constexpr TypeCode codes[] = {TypeCode::i32, TypeCode::string, TypeCode::end};
+    std::byte buf[10] = {};
+    std::uint32_t n = 1000;  // the string claims 1000 bytes
+    std::memcpy(buf + 4, &n, sizeof n);
+    const PlainTemplate plan = plan_plain_template("a={} s={}", codes);
+    BOOST_TEST_REQUIRE(plan.usable);
+    ArgStore store;
+    RecordExtras a, b;
+    std::string out_fmt, out_plain;
+    BOOST_TEST(!format_message("a={} s={}", codes, buf, sizeof buf, store, out_fmt, a));
+    BOOST_TEST(!format_message_plain(plan, "a={} s={}", codes, buf, sizeof buf, store, out_plain, b));
+    BOOST_TEST(out_plain == out_fmt);
+    BOOST_TEST(out_plain.find("damaged") != std::string::npos, out_plain);
 }
 
 BOOST_AUTO_TEST_CASE(damaged_arguments_are_reported_not_read_past) {

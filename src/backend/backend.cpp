@@ -70,7 +70,8 @@ Backend::Backend(const Config& config, EntryIdentity identity, std::vector<std::
     if (binary_) file_sinks_.push_back(&binary_->file());
     for (const auto& h : handlers_) {
         std::string type = handler_type_name(*h);
-        handler_histograms_.push_back(config.metrics_enabled ? metrics_.handler_histogram(type) : nullptr);
+        handler_histograms_.emplace_back(config.metrics_enabled ? metrics_.handler_histogram(type) : nullptr,
+                                         entry_duration_buckets());
         handler_types_.push_back(std::move(type));
         RotatingFileSink* file = dynamic_cast<RotatingFileSink*>(h.get());
         if (auto* handler = dynamic_cast<RotatingFileHandler*>(h.get())) file = sink_of(*handler);
@@ -232,6 +233,7 @@ void Backend::run() noexcept {
         }
         release_all();  // also what peek() skipped as padding
         free_retired();
+        publish_counts();  // also the entries written after the flush (file notices)
         for (auto& req : requests) req->done.set_value();
         reclaim_exited();
         if (!rings_to_free_.empty() && !dump_reading()) {
@@ -286,6 +288,7 @@ void Backend::run() noexcept {
             handler_failed(i, false);
         }
     }
+    publish_counts();  // entries written after the last flush (file notices, close)
     std::shared_ptr<FlushRequest> r;
     while (flush_requests_.try_dequeue(r)) r->done.set_value();
     reclaim_exited();
@@ -397,7 +400,7 @@ void Backend::process(ThreadQueue& q, const std::byte* record) {
         last_unix_ns_ = unix_ns;
         if (binary_) binary_->write_record(record, *site, (*logger)->name, unix_ns, clock_);
         if (handlers_.empty()) {
-            reg.records_written.fetch_add(1, std::memory_order_relaxed);  // nothing to render for
+            ++records_written_pending_;  // nothing to render for
         } else {
             // The producer wrote this record whole: it frames (a failure here
             // would be a producer bug; the record is then skipped).
@@ -418,20 +421,20 @@ void Backend::process(ThreadQueue& q, const std::byte* record) {
 }
 
 void Backend::dispatch(const LogRecordView& view, std::size_t skip) noexcept {
+    const bool timed = config_.metrics_enabled;
     const double seconds_per_tick = clock_.ns_per_tick() * 1e-9;
     for (std::size_t i = 0; i < handlers_.size(); ++i) {
         if (i == skip) continue;
-        const std::uint64_t start = read_tsc();
+        const std::uint64_t start = timed ? read_tsc() : 0;
         try {
             handlers_[i]->emit(view);
             handler_failing_[i] = 0;
         } catch (...) {
             handler_failed(i, true);
         }
-        if (prometheus::Histogram* h = handler_histograms_[i])
-            h->Observe(static_cast<double>(read_tsc() - start) * seconds_per_tick);
+        if (timed) handler_histograms_[i].observe(static_cast<double>(read_tsc() - start) * seconds_per_tick);
     }
-    Registry::instance().records_written.fetch_add(1, std::memory_order_relaxed);
+    ++records_written_pending_;
     // Only now: the entry is rendered into the buffer `view` points to.
     write_handler_error();
 }
@@ -502,7 +505,7 @@ void Backend::emit_internal(Level level, std::string_view message, std::source_l
         if (binary_)
             binary_->write_internal(level, unix_ns, loc.line(), loc.file_name(), loc.function_name(), message, clock_);
         if (handlers_.empty()) {
-            Registry::instance().records_written.fetch_add(1, std::memory_order_relaxed);
+            ++records_written_pending_;
             return;
         }
         if (config_.metrics_enabled) metrics_.count_entry(kInternalLoggerId, kInternalLoggerName, level);
@@ -524,6 +527,17 @@ void Backend::flush_handlers() noexcept {
     }
     write_handler_error();
     if (binary_) binary_->flush();
+    publish_counts();
+}
+
+void Backend::publish_counts() noexcept {
+    if (records_written_pending_ != 0) {
+        Registry::instance().records_written.fetch_add(records_written_pending_, std::memory_order_relaxed);
+        records_written_pending_ = 0;
+    }
+    if (!config_.metrics_enabled) return;
+    metrics_.flush_pending();
+    for (BatchedHistogram& h : handler_histograms_) h.flush();
 }
 
 void Backend::report_drops() {
@@ -619,6 +633,7 @@ void Backend::answer_health_requests() noexcept {
 
 void Backend::publish_metrics() noexcept {
     if (!config_.metrics_enabled) return;
+    publish_counts();
     std::uint64_t queued = 0;
     for (ThreadQueue* q : queues_)
         for (SpscRing* ring = q->ring; ring != nullptr; ring = ring->next())

@@ -113,7 +113,13 @@ private:
     /// Per handler: its type as health and metrics name it, its duration
     /// histogram (null without memory), its failures and the last one's text.
     std::vector<std::string> handler_types_;
-    std::vector<prometheus::Histogram*> handler_histograms_;
+    std::vector<BatchedHistogram> handler_histograms_;
+    /// Records handed to the handlers (or written to the binary log only)
+    /// since the last publish_counts().
+    std::uint64_t records_written_pending_ = 0;
+    /// Hands the counts kept on this thread to Registry::records_written and
+    /// the metrics (flush_handlers() does, and run() once more at its end).
+    void publish_counts() noexcept;
     std::vector<std::uint64_t> handler_errors_;
     std::vector<std::string> handler_last_error_;
     std::vector<RotatingFileSink*> handler_files_;  // the file sink behind a handler, or null

@@ -9,6 +9,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <atomic>
 
 namespace agora::log::detail {
@@ -128,19 +129,60 @@ BackendMetrics::BackendMetrics(std::string service) : service_(std::move(service
     audit_failed_ = &f.audit_entries->Add({{"service", service_}, {"result", "failed"}});
 }
 
+BatchedHistogram::BatchedHistogram(prometheus::Histogram* h, const prometheus::Histogram::BucketBoundaries& bounds) {
+    if (h == nullptr) return;
+    try {
+        bounds_ = bounds;
+        counts_.assign(bounds.size() + 1, 0.0);
+        histogram_ = h;
+    } catch (...) {
+        // No memory: not observed.
+    }
+}
+
+void BatchedHistogram::flush() noexcept {
+    if (!pending_) return;
+    try {
+        histogram_->ObserveMultiple(counts_, sum_);
+    } catch (...) {
+        // Cannot happen (counts_ has the histogram's size); the batch is dropped.
+    }
+    std::fill(counts_.begin(), counts_.end(), 0.0);
+    sum_ = 0;
+    pending_ = false;
+}
+
+BackendMetrics::~BackendMetrics() { flush_pending(); }
+
 void BackendMetrics::count_entry(std::uint32_t logger_id, std::string_view logger_name, Level level) noexcept {
     const std::size_t slot = level_slot(level);
     if (slot >= 5) return;
     try {
-        if (logger_id >= entries_.size()) entries_.resize(logger_id + 1, {});
-        prometheus::Counter*& c = entries_[logger_id][slot];
-        if (c == nullptr)
-            c = &metric_families().entries->Add(
+        if (logger_id >= entries_.size()) {
+            // entries_ moves: flush first, dirty_ points into it.
+            flush_pending();
+            entries_.resize(logger_id + 1, {});
+        }
+        EntryCount& c = entries_[logger_id][slot];
+        if (c.counter == nullptr)
+            c.counter = &metric_families().entries->Add(
                 {{"service", service_}, {"level", std::string(to_string(level))}, {"logger", std::string(logger_name)}});
-        c->Increment();
+        if (c.pending == 0) {
+            if (dirty_.size() == dirty_.capacity()) dirty_.reserve(dirty_.size() * 2 + 8);
+            dirty_.push_back(&c);  // cannot throw: reserved
+        }
+        ++c.pending;
     } catch (...) {
         // No memory for the label set: this entry goes uncounted.
     }
+}
+
+void BackendMetrics::flush_pending() noexcept {
+    for (EntryCount* c : dirty_) {
+        c->counter->Increment(static_cast<double>(c->pending));
+        c->pending = 0;
+    }
+    dirty_.clear();
 }
 
 prometheus::Histogram* BackendMetrics::handler_histogram(const std::string& handler_type) noexcept {

@@ -2,9 +2,12 @@
 // The logger's own metrics (<agora/log/metrics.hpp>): one process-wide
 // prometheus-cpp registry whose families are made once and never destroyed,
 // so counters stay monotonic across initialize(). Each backend holds a
-// BackendMetrics with the metrics of its labels, looked up once and cached:
-// recording is an atomic add, on the backend thread only. Scrapes read them
-// from any thread through prometheus-cpp's atomics.
+// BackendMetrics with the metrics of its labels, looked up once and cached.
+// The per-entry counts and handler durations are added up on the backend
+// thread and handed to prometheus-cpp by flush_pending() (the backend calls
+// it whenever it flushes its handlers: at least every 1024 records and at the
+// end of each pass), so a scrape sees them up to one batch late. Scrapes read
+// them from any thread through prometheus-cpp's atomics.
 
 #include <agora/log/level.hpp>
 
@@ -54,13 +57,47 @@ void count_crash_dump() noexcept;
 /// backend adds them to agora_log_audit_entries_total{result}.
 void count_audit_entry(bool written) noexcept;
 
+/// Observations of one histogram kept on the backend thread and handed to
+/// prometheus-cpp in one ObserveMultiple() by flush(): the buckets and count
+/// an Observe() per value gives (same bucket rule: the first upper bound >=
+/// the value), without its mutex and two atomic adds per value. Until
+/// flush() a scrape does not see them. Backend thread only.
+class BatchedHistogram {
+public:
+    BatchedHistogram() = default;
+    /// `h` null: observe() and flush() do nothing.
+    BatchedHistogram(prometheus::Histogram* h, const prometheus::Histogram::BucketBoundaries& bounds);
+    void observe(double value) noexcept {
+        if (histogram_ == nullptr) return;
+        std::size_t i = 0;
+        while (i < bounds_.size() && bounds_[i] < value) ++i;
+        counts_[i] += 1.0;
+        sum_ += value;
+        pending_ = true;
+    }
+    void flush() noexcept;
+
+private:
+    prometheus::Histogram* histogram_ = nullptr;
+    std::vector<double> bounds_;
+    std::vector<double> counts_;  // bounds_.size() + 1 (the last: +Inf)
+    double sum_ = 0;
+    bool pending_ = false;
+};
+
 /// One backend's metrics. Backend thread only (the constructor: initialize()).
 class BackendMetrics {
 public:
     explicit BackendMetrics(std::string service);
 
-    /// agora_log_entries_total{service, level, logger} += 1.
+    ~BackendMetrics();
+    BackendMetrics(const BackendMetrics&) = delete;
+    BackendMetrics& operator=(const BackendMetrics&) = delete;
+
+    /// agora_log_entries_total{service, level, logger} += 1, at the next flush_pending().
     void count_entry(std::uint32_t logger_id, std::string_view logger_name, Level level) noexcept;
+    /// Hands the entries counted since the last call to their counters.
+    void flush_pending() noexcept;
     /// The histogram of one handler (label: its type), or null without memory.
     prometheus::Histogram* handler_histogram(const std::string& handler_type) noexcept;
     void set_queue_bytes(std::uint64_t bytes) noexcept;
@@ -78,8 +115,15 @@ public:
 
 private:
     std::string service_;
-    /// Per logger id: the entries counter of each level (null until used).
-    std::vector<std::array<prometheus::Counter*, 5>> entries_;
+    /// Per logger id and level: the entries counter (null until used) and
+    /// the entries counted since the last flush_pending().
+    struct EntryCount {
+        prometheus::Counter* counter = nullptr;
+        std::uint64_t pending = 0;
+    };
+    std::vector<std::array<EntryCount, 5>> entries_;
+    /// The counts with pending != 0 (each once), for flush_pending().
+    std::vector<EntryCount*> dirty_;
     prometheus::Gauge* queue_size_ = nullptr;
     prometheus::Counter* queue_dropped_ = nullptr;
     prometheus::Counter* redactions_ = nullptr;

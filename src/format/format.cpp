@@ -3,6 +3,8 @@
 #include "format/record_codec.hpp"
 #include "format/utf8.hpp"
 
+#include <fmt/compile.h>
+
 #include <agora/log/detail/frontend.hpp>
 
 #include <array>
@@ -10,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <ctime>
+#include <type_traits>
 
 namespace agora::log::detail {
 
@@ -104,6 +107,120 @@ bool format_message(std::string_view format, const TypeCode* types, const std::b
     } catch (...) {
         return false;
     }
+}
+
+PlainTemplate plan_plain_template(std::string_view format, const TypeCode* types) {
+    PlainTemplate plan;
+    plan.known = true;
+    std::size_t format_args = 0;
+    for (const TypeCode* t = types; *t != TypeCode::end; ++t) {
+        if (is_format_arg(*t)) ++format_args;
+        else if (*t != TypeCode::duration && *t != TypeCode::context && *t != TypeCode::exception) return plan;
+    }
+    plan.literals.emplace_back();
+    for (std::size_t i = 0; i < format.size(); ++i) {
+        const char c = format[i];
+        if (c != '{' && c != '}') {
+            plan.literals.back().push_back(c);
+        } else if (i + 1 < format.size() && format[i + 1] == c) {  // "{{" or "}}"
+            plan.literals.back().push_back(c);
+            ++i;
+        } else if (c == '{' && i + 1 < format.size() && format[i + 1] == '}') {
+            plan.literals.emplace_back();
+            ++i;
+        } else {
+            return plan;  // a field with an index, a name or a spec, or a lone brace: fmt's
+        }
+    }
+    // fmt fails on a missing argument: that case stays with fmt.
+    plan.usable = plan.literals.size() == format_args + 1;
+    return plan;
+}
+
+namespace {
+/// Appends `value` as fmt writes it for "{}" (same overloads as ArgStore's).
+template <class T>
+void append_plain(std::string& out, T value) {
+    if constexpr (std::is_integral_v<T>) {
+        const fmt::format_int digits(value);  // fmt's own integer writer
+        out.append(digits.data(), digits.size());
+    } else {
+        char buf[64];
+        char* end = fmt::format_to(buf, FMT_COMPILE("{}"), value);
+        out.append(buf, static_cast<std::size_t>(end - buf));
+    }
+}
+
+/// The value of a fixed-size format argument at `p`, appended as push_scalar()'s store would format it.
+[[gnu::always_inline]] inline bool append_scalar(std::string& out, TypeCode type, const std::byte* p) {
+    switch (type) {
+        case TypeCode::boolean: out.append(load<std::uint8_t>(p) != 0 ? "true" : "false"); return true;
+        case TypeCode::character: out.push_back(load<char>(p)); return true;
+        case TypeCode::i8: append_plain(out, static_cast<int>(load<std::int8_t>(p))); return true;
+        case TypeCode::u8: append_plain(out, static_cast<unsigned>(load<std::uint8_t>(p))); return true;
+        case TypeCode::i16: append_plain(out, static_cast<int>(load<std::int16_t>(p))); return true;
+        case TypeCode::u16: append_plain(out, static_cast<unsigned>(load<std::uint16_t>(p))); return true;
+        case TypeCode::i32: append_plain(out, load<std::int32_t>(p)); return true;
+        case TypeCode::u32: append_plain(out, load<std::uint32_t>(p)); return true;
+        case TypeCode::i64: append_plain(out, static_cast<long long>(load<std::int64_t>(p))); return true;
+        case TypeCode::u64: append_plain(out, static_cast<unsigned long long>(load<std::uint64_t>(p))); return true;
+        case TypeCode::f32: append_plain(out, load<float>(p)); return true;
+        case TypeCode::f64: append_plain(out, load<double>(p)); return true;
+        case TypeCode::pointer:
+            append_plain(out, reinterpret_cast<const void*>(static_cast<std::uintptr_t>(load<std::uint64_t>(p))));
+            return true;
+        default: return false;
+    }
+}
+}  // namespace
+
+bool format_message_plain(const PlainTemplate& plan, std::string_view format, const TypeCode* types,
+                          const std::byte* args, std::size_t size, ArgStore& store, std::string& out,
+                          RecordExtras& extras) noexcept {
+    const std::size_t start = out.size();
+    try {
+        extras.reset();
+        ArgIterator it(types, args, args + size);
+        ArgRef a;
+        std::size_t field = 0;
+        bool ok = true;
+        out.append(plan.literals[0]);
+        while (ok && it.next(a)) {
+            switch (a.type) {
+                case TypeCode::string: out.append(reinterpret_cast<const char*>(a.data), a.size); break;
+                case TypeCode::duration:
+                    extras.duration_ticks = load<std::uint64_t>(a.data);
+                    extras.has_duration = true;
+                    break;
+                case TypeCode::context:
+                    extras.context = a.data;
+                    extras.context_size = a.size;
+                    break;
+                case TypeCode::exception:
+                    extras.exception = a.data;
+                    extras.exception_size = a.size;
+                    break;
+                default: ok = append_scalar(out, a.type, a.data); break;
+            }
+            if (ok && is_format_arg(a.type)) {
+                if (extras.arg_count >= RecordExtras::kMaxArgs) {
+                    ok = false;
+                    break;
+                }
+                extras.args[extras.arg_count++] =
+                    FormatArgRef{a.type, a.type == TypeCode::string ? a.data - 4 : a.data};
+                out.append(plan.literals[++field]);
+            }
+        }
+        if (ok && !it.damaged() && field + 1 == plan.literals.size()) {
+            extras.intact = true;
+            return true;
+        }
+    } catch (...) {
+    }
+    // Damaged bytes or no memory: fmt's path says so, in its words.
+    out.resize(start);  // shrinking does not allocate
+    return format_message(format, types, args, size, store, out, extras);
 }
 
 bool format_with_replacements(std::string_view format, const RecordExtras& extras,

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace agora::log::detail {
 
@@ -56,6 +57,26 @@ struct RecordExtras {
 /// record) or the template does not format.
 bool format_message(std::string_view format, const TypeCode* types, const std::byte* args, std::size_t size,
                     ArgStore& store, std::string& out, RecordExtras& extras) noexcept;
+
+/// A message template whose every field is "{}" ("{{" and "}}" are literal
+/// braces), cut into the text around its fields, with one field per format
+/// argument of its call site's types. format_message_plain() writes such a
+/// message without fmt's parse of the template.
+struct PlainTemplate {
+    bool known = false;   // planned (the EntryRenderer's per-site cache)
+    bool usable = false;  // the template is plain and matches the types
+    std::vector<std::string> literals;  // fields + 1 pieces, braces unescaped
+};
+
+/// The plan of `format` for a call site with `types` (usable or not).
+PlainTemplate plan_plain_template(std::string_view format, const TypeCode* types);
+
+/// format_message() for a template whose plan is usable: the same text
+/// (each value as fmt writes it for "{}") and the same extras. A record
+/// whose bytes do not frame, or any failure, takes format_message() itself.
+bool format_message_plain(const PlainTemplate& plan, std::string_view format, const TypeCode* types,
+                          const std::byte* args, std::size_t size, ArgStore& store, std::string& out,
+                          RecordExtras& extras) noexcept;
 
 /// Formats `format` with the format arguments format_message() noted in
 /// `extras`, argument i given as the string *replacements[i] where that is

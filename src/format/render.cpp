@@ -390,7 +390,13 @@ bool EntryRenderer::render_record(const RecordHeader& header, const std::byte* a
                                   const CallSite& site, std::string_view logger_name, std::int64_t unix_ns,
                                   LogRecordView& view, RecordContext context, double ns_per_tick) {
     message_.clear();
-    const bool ok = format_message(site.fmt_template(), site.types, args, args_size, store_, message_, extras_);
+    if (site.id >= plain_templates_.size()) plain_templates_.resize(site.id + 1);
+    PlainTemplate& plain = plain_templates_[site.id];
+    if (!plain.known) plain = plan_plain_template(site.fmt_template(), site.types);
+    const bool ok = plain.usable ? format_message_plain(plain, site.fmt_template(), site.types, args, args_size, store_,
+                                                        message_, extras_)
+                                 : format_message(site.fmt_template(), site.types, args, args_size, store_, message_,
+                                                  extras_);
     if (ok && redactor_.enabled() && !site.names.empty()) redact_named_in_message(site);
     redactor_.redact_text(message_);  // before the cut: a match across it is still found
     truncate_message(message_, options_.max_message_length);

@@ -135,6 +135,7 @@ private:
     RenderOptions options_;
     Redactor redactor_;  // of options_.sensitive_data
     std::vector<NamedPlan> named_plans_;          // by call-site id
+    std::vector<PlainTemplate> plain_templates_;  // by call-site id
     std::vector<std::string> named_replacements_;  // scratch: one per argument
     std::string identity_json_;  // ,"service":..,"environment":..,"version":..,"host":..
     std::vector<SiteInfo> sites_;                 // by call-site id

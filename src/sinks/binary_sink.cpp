@@ -207,8 +207,43 @@ void BinaryLogSink::put_metadata(ChunkOut& out, const std::byte* record, const C
         if (arg.type == TypeCode::exception) put_symbols(out, arg.data, arg.size);
 }
 
+namespace {
+/// Writes into memory known to be large enough.
+struct SpanOut {
+    char* p;
+    void bytes(const void* data, std::size_t n) noexcept {
+        std::memcpy(p, data, n);
+        p += n;
+    }
+};
+}  // namespace
+
+bool BinaryLogSink::write_record_only(const std::byte* record, const CallSite& site, std::int64_t unix_ns,
+                                      const TscClock& clock) noexcept {
+    RecordHeader h;
+    std::memcpy(&h, record, sizeof h);
+    const std::uint32_t logger_id = h.logger_id & kLoggerIdMask;
+    // Nothing but the record to write: the file holds its logger, its site
+    // and the clock, and it has no snapshot or exception to describe.
+    if (preamble_pending_ || (h.logger_id & (kBoundContextFlag | kScopedContextFlag)) != 0 ||
+        clock.anchor_tsc() != clock_tsc_ || clock.ns_per_tick() != clock_ns_per_tick_ ||
+        logger_id >= logger_stamps_.size() || logger_stamps_[logger_id] != stamp_ || site.id >= site_stamps_.size() ||
+        site_stamps_[site.id] != stamp_ || site.id >= site_has_exception_.size() || site_has_exception_[site.id] != 1)
+        return false;
+    const std::size_t total = sizeof(EntryHeader) + sizeof unix_ns + h.size;
+    if (total > chunk_.capacity()) return false;  // resize() below must not allocate
+    file_->prepare_write(total);
+    if (file_->generation() != generation_) return false;  // a new file: write_chunk() starts it
+    chunk_.resize(total);
+    SpanOut out{chunk_.data()};
+    write_timed_record(out, unix_ns, record, h.size);
+    if (!file_->append(chunk_)) forget_written();  // as write_chunk() does with a lost chunk
+    return true;
+}
+
 void BinaryLogSink::write_record(const std::byte* record, const CallSite& site, std::string_view logger_name,
                                  std::int64_t unix_ns, const TscClock& clock) noexcept {
+    if (write_record_only(record, site, unix_ns, clock)) return;
     write_chunk(clock, [&](ChunkOut& out) {
         put_clock_if_changed(out, clock);
         put_metadata(out, record, site, logger_name);

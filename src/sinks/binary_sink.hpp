@@ -101,6 +101,11 @@ private:
 
     template <class Compose>
     void write_chunk(const TscClock& clock, const Compose& compose) noexcept;
+    /// The common case of write_record(): a record that needs no other entry
+    /// before it, written as its timed_record alone (the bytes write_chunk()
+    /// would write for it). False, having written nothing, for any other.
+    bool write_record_only(const std::byte* record, const CallSite& site, std::int64_t unix_ns,
+                           const TscClock& clock) noexcept;
     /// FileHeader (for a new file), identity and clock.
     void put_preamble(ChunkOut& out, const TscClock& clock) noexcept;
     void put_clock_if_changed(ChunkOut& out, const TscClock& clock) noexcept;
