@@ -46,9 +46,10 @@ void* map_stack() noexcept {
 void unmap_stack(void* mem) noexcept { munmap(mem, stack_size() + page_size()); }
 
 void* take_spare() noexcept {
-    for (auto& slot : g_spares)
-        if (slot.load(std::memory_order_relaxed) != nullptr)
-            if (void* mem = slot.exchange(nullptr, std::memory_order_acquire)) return mem;
+    const std::size_t target = g_target.load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < target && i < kMaxSpares; ++i)
+        if (g_spares[i].load(std::memory_order_relaxed) != nullptr)
+            if (void* mem = g_spares[i].exchange(nullptr, std::memory_order_acquire)) return mem;
     return nullptr;
 }
 
@@ -124,9 +125,12 @@ bool refill_alt_signal_stacks() noexcept {
 }
 
 std::size_t spare_alt_signal_stacks() noexcept {
+    // Slots below the target only: the only ones filled (configure empties
+    // the others). The backend calls this every pass: a few loads.
     std::size_t n = 0;
-    for (auto& slot : g_spares)
-        if (slot.load(std::memory_order_relaxed) != nullptr) ++n;
+    const std::size_t target = g_target.load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < target && i < kMaxSpares; ++i)
+        if (g_spares[i].load(std::memory_order_relaxed) != nullptr) ++n;
     return n;
 }
 

@@ -37,9 +37,12 @@ bool put(RingPool& p, SpscRing* ring, std::size_t limit) noexcept {
     return false;
 }
 
+/// Spares in [0, 2 x target), the only slots filled (configure empties the
+/// others). The backend calls this every pass: a few loads.
 std::size_t count_ready(RingPool& p) noexcept {
     std::size_t n = 0;
-    for (std::size_t i = 0; i < p.slots.size(); ++i)
+    const std::size_t limit = 2 * p.target.load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < limit; ++i)
         if (p.slots[i].load(std::memory_order_relaxed) != nullptr) ++n;
     return n;
 }
