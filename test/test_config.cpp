@@ -195,6 +195,7 @@ BOOST_AUTO_TEST_CASE(validate_rejects_bad_fields) {
         {"queue_capacity_bytes", [](Config& c) { c.queue_capacity_bytes = 0; }},
         {"queue_capacity_bytes", [](Config& c) { c.queue_capacity_bytes = 100; }},
         {"queue_max_capacity_bytes", [](Config& c) { c.queue_max_capacity_bytes = 4096; c.queue_capacity_bytes = 8192; }},
+        {"queue_spare_rings", [](Config& c) { c.queue_spare_rings = 65; }},
         {"environment", [](Config& c) { c.environment = "prod"; }},
         {"version", [](Config& c) { c.version = "latest"; }},
         {"file_path", [](Config& c) { c.file_path.clear(); c.service_name = "a/b"; }},

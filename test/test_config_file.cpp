@@ -107,6 +107,7 @@ queue:
   size: 65536
   max_size: 1048576
   full_policy: Drop
+  spare_rings: 9
 backend:
   idle_sleep_us: 0
   cpu: 3
@@ -139,6 +140,7 @@ default_context: {region: eu-west}
     BOOST_TEST(c.queue_capacity_bytes == 65536u);
     BOOST_TEST(c.queue_max_capacity_bytes == 1048576u);
     BOOST_TEST(c.queue_full_policy == QueueFullPolicy::drop);
+    BOOST_TEST(c.queue_spare_rings == 9u);
     BOOST_TEST(c.backend_idle_sleep.count() == 0);
     BOOST_TEST(c.backend_cpu == 3);
     BOOST_TEST(c.backend_ordering_grace.count() == 1000000);
@@ -809,7 +811,7 @@ BOOST_AUTO_TEST_CASE(unknown_and_duplicate_keys_are_errors) {
         {"crash:\n  watchdog: 5\n", "crash.watchdog", 2,
          "unknown key: expected enabled, termination_signals, drain_timeout_ms, watchdog_s or dump_prefix"},
         {"console:\n  colour: true\n", "console.colour", 2, "unknown key: expected enabled, format or colors"},
-        {"queue: {policy: drop}\n", "queue.policy", 1, "unknown key: expected size, max_size or full_policy"},
+        {"queue: {policy: drop}\n", "queue.policy", 1, "unknown key: expected size, max_size, full_policy or spare_rings"},
         {"backend:\n  threads: 2\n", "backend.threads", 2, "unknown key: expected idle_sleep_us, cpu or ordering_grace_us"},
         {"level: INFO\nlevel: DEBUG\n", "level", 2, "duplicate key (first at line 1)"},
         {"file:\n  path: a.log\n  path: b.log\n", "file.path", 3, "duplicate key (first at line 2)"},

@@ -4,6 +4,8 @@
 #include "format/constants.hpp"
 #include "format/record_codec.hpp"
 #include "frontend/levels.hpp"
+#include "frontend/alt_signal_stack.hpp"
+#include "frontend/ring_pool.hpp"
 #include "sinks/binary_sink.hpp"
 #include "sinks/console_sink.hpp"
 #include "sinks/handler_losses.hpp"
@@ -236,6 +238,10 @@ void Backend::run() noexcept {
         publish_counts();  // also the entries written after the flush (file notices)
         for (auto& req : requests) req->done.set_value();
         reclaim_exited();
+        // At most one new spare ring a pass (its page faults are paid here,
+        // not on a new thread's first record), and signal stack.
+        refill_ring_pool();
+        refill_alt_signal_stacks();
         if (!rings_to_free_.empty() && !dump_reading()) {
             for (SpscRing* ring : rings_to_free_) SpscRing::destroy(ring);
             rings_to_free_.clear();
@@ -326,7 +332,8 @@ const std::byte* Backend::head(ThreadQueue& q) {
 
 void Backend::free_ring(SpscRing* ring) noexcept {
     if (!dump_reading()) {
-        SpscRing::destroy(ring);
+        // Unreachable now: a spare for the next new thread (ring_pool.hpp), or freed.
+        if (!return_spare_ring(ring)) SpscRing::destroy(ring);
         return;
     }
     try {

@@ -152,6 +152,8 @@ Expected<void> Config::validate() const {
     if (queue_max_capacity_bytes < queue_capacity_bytes || queue_max_capacity_bytes > (std::size_t{1} << 32))
         return config_error("queue_max_capacity_bytes", std::to_string(queue_max_capacity_bytes),
                             "bytes from queue_capacity_bytes to 4294967296");
+    if (queue_spare_rings > 64)
+        return config_error("queue_spare_rings", std::to_string(queue_spare_rings), "an integer from 0 to 64");
     if (backend_idle_sleep.count() < 0 || backend_idle_sleep > std::chrono::seconds(1))
         return config_error("backend_idle_sleep", std::to_string(backend_idle_sleep.count()) + "us", "0 to 1000000 us");
     if (backend_ordering_grace.count() < 0 || backend_ordering_grace > std::chrono::seconds(1))

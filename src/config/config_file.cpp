@@ -227,7 +227,7 @@ private:
     static constexpr std::string_view kConsoleKeys[] = {"enabled", "format", "colors"};
     static constexpr std::string_view kFileKeys[] = {"enabled", "path", "max_size_mb", "max_backup_count", "format",
                                                      "retry_interval_ms"};
-    static constexpr std::string_view kQueueKeys[] = {"size", "max_size", "full_policy"};
+    static constexpr std::string_view kQueueKeys[] = {"size", "max_size", "full_policy", "spare_rings"};
     static constexpr std::string_view kBackendKeys[] = {"idle_sleep_us", "cpu", "ordering_grace_us"};
     static constexpr std::string_view kCrashKeys[] = {"enabled", "termination_signals", "drain_timeout_ms", "watchdog_s",
                                                       "dump_prefix"};
@@ -445,6 +445,9 @@ private:
                 if (auto error = read_uint(e, kQueueBytesMin, kQueueBytesMax, kQueueMaxSizeAccepted, n)) return error;
                 max_entry = &e;
                 max_size = n;
+            } else if (e.key.ends_with(".spare_rings")) {
+                if (auto error = read_uint(e, 0, 64, kQueueSpareRingsAccepted, n)) return error;
+                c_.queue_spare_rings = static_cast<std::size_t>(n);
             } else if (e.key.ends_with(".size")) {
                 if (auto error = read_uint(e, kQueueBytesMin, kQueueBytesMax, kQueueSizeAccepted, n)) return error;
                 c_.queue_capacity_bytes = static_cast<std::size_t>(n);

@@ -108,6 +108,7 @@ inline constexpr std::string_view kQueueFullPolicyAccepted = "grow, block or dro
 inline constexpr std::string_view kFilePathAccepted = "a file path";
 inline constexpr std::string_view kMaxFileSizeAccepted = "an integer number of MiB from 1 to 1048576";
 inline constexpr std::string_view kMaxBackupCountAccepted = "an integer from 0 to 1000";
+inline constexpr std::string_view kQueueSpareRingsAccepted = "spare rings, an integer from 0 to 64";
 inline constexpr std::string_view kQueueSizeAccepted = "per-thread queue bytes, an integer from 4096 to 4294967296";
 inline constexpr std::string_view kMessageLengthAccepted = "bytes, an integer from 64 to 16777216";
 inline constexpr std::string_view kMicrosecondsAccepted = "microseconds, an integer from 0 to 1000000";

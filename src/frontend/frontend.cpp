@@ -4,6 +4,7 @@
 
 #include "frontend/alt_signal_stack.hpp"
 #include "frontend/registry.hpp"
+#include "frontend/ring_pool.hpp"
 #include "frontend/sampling.hpp"
 
 #include <agora/log/config.hpp>
@@ -40,6 +41,12 @@ SpscRing* SpscRing::create(std::size_t capacity) noexcept {
     // Touch every page now: a first touch later would cost a page fault on the hot path.
     std::memset(mem, 0, kStorageOffset + capacity);
     return new (mem) SpscRing(capacity);
+}
+
+SpscRing* SpscRing::recreate(SpscRing* ring) noexcept {
+    const std::size_t capacity = ring->capacity();
+    ring->~SpscRing();
+    return new (ring) SpscRing(capacity);
 }
 
 void SpscRing::destroy(SpscRing* ring) noexcept {
@@ -256,7 +263,11 @@ ThreadContext* make_thread_context() noexcept {
         ctx->sites.owned_ = new_site_table(kInitialSiteCache);
         ctx->sites.table_.store(ctx->sites.owned_, std::memory_order_relaxed);
     }
-    SpscRing* ring = SpscRing::create(reg.queue_capacity.load(std::memory_order_relaxed));
+    // A spare ring (ring_pool.hpp) has its pages written already; a new one
+    // costs a page fault per page on this call.
+    const std::size_t capacity = reg.queue_capacity.load(std::memory_order_relaxed);
+    SpscRing* ring = take_spare_ring(capacity);
+    if (ring == nullptr) ring = SpscRing::create(capacity);
     if (ctx == nullptr || ring == nullptr || ctx->controls == nullptr || ctx->sites.owned_ == nullptr) {
         free_thread_context(ctx);
         SpscRing::destroy(ring);

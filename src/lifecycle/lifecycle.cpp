@@ -4,6 +4,8 @@
 #include "crash/crash.hpp"
 #include "frontend/levels.hpp"
 #include "frontend/registry.hpp"
+#include "frontend/alt_signal_stack.hpp"
+#include "frontend/ring_pool.hpp"
 #include "frontend/sampling.hpp"
 #include "audit/audit_entry.hpp"
 #include "lifecycle/admin_server.hpp"
@@ -119,6 +121,10 @@ void apply_queue_settings(const Config& config) {
     reg.queue_capacity.store(detail::ring_capacity_for(config.queue_capacity_bytes), std::memory_order_relaxed);
     reg.queue_max_capacity.store(detail::ring_capacity_for(config.queue_max_capacity_bytes), std::memory_order_relaxed);
     reg.queue_policy.store(static_cast<int>(config.queue_full_policy), std::memory_order_relaxed);
+    // No backend runs here (ring_pool.hpp): the spares are written now, so
+    // threads started after initialize() find them ready.
+    detail::configure_ring_pool(reg.queue_capacity.load(std::memory_order_relaxed), config.queue_spare_rings);
+    detail::configure_alt_signal_stacks(config.queue_spare_rings);
 }
 
 // fork(): the child has only the forking thread. Its copy of the rings holds

@@ -218,6 +218,14 @@ struct Config {
     std::size_t queue_max_capacity_bytes = 64u << 20;
     /// YAML: queue.full_policy (grow|block|drop).
     QueueFullPolicy queue_full_policy = QueueFullPolicy::grow;
+    /// Rings of queue_capacity_bytes kept ready, their pages already written,
+    /// for threads' first records: a new thread takes one instead of paying a
+    /// page fault per page of a fresh ring on its first record. initialize()
+    /// fills them, the backend refills them and keeps exited threads' rings
+    /// as spares. Costs queue_spare_rings x queue_capacity_bytes of memory
+    /// (rounded up), but never more than 64 MiB: with larger rings, fewer are
+    /// kept. Kept across shutdown(). 0 to 64; 0 = none. YAML: queue.spare_rings.
+    std::size_t queue_spare_rings = 4;
 
     /// Backend sleep when every ring is empty. 0 = yield instead of sleeping.
     /// YAML: backend.idle_sleep_us.

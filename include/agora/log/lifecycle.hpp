@@ -39,7 +39,9 @@ void flush() noexcept;
 /// logged after it are discarded until the next initialize(). Idempotent.
 void shutdown() noexcept;
 
-/// Creates this thread's ring now, so its first record does not pay for it.
+/// Sets up this thread's context and ring now (a spare ring when one is
+/// ready, Config::queue_spare_rings), so its first record does not pay for
+/// it. No-op if done already.
 void preallocate() noexcept;
 
 /// Counters since the process started. Any thread.

@@ -61,6 +61,10 @@ public:
     static SpscRing* create(std::size_t capacity) noexcept;
     /// Frees a ring created by create(). Consumer thread, after the producer is done with it.
     static void destroy(SpscRing* ring) noexcept;
+    /// Empties a ring created by create() for another producer (indices 0, no
+    /// next ring; the storage keeps its pages, and stale bytes nobody reads).
+    /// Only when neither a producer nor a consumer nor a dump can reach it.
+    static SpscRing* recreate(SpscRing* ring) noexcept;
 
     std::size_t capacity() const noexcept { return capacity_; }
 
