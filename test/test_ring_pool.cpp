@@ -93,7 +93,9 @@ BOOST_AUTO_TEST_CASE(initialize_fills_the_pool_and_a_new_thread_takes_a_spare) {
     BOOST_TEST(taken.taken == before.taken + 1);
     BOOST_TEST(taken.missed == before.missed);
     BOOST_TEST(seen.signal_stack);
-    BOOST_TEST(seen.signal_stack_size >= 65536u);
+    // Under a sanitizer its runtime gives each thread an alternate stack of
+    // its own first, which ours keeps (alt_signal_stack.hpp): size unknown.
+    if (!agora_test::kSanitized) BOOST_TEST(seen.signal_stack_size >= 65536u);
 
     // The backend wrote the records, reclaimed the exited thread's ring and
     // kept it (or refilled): the pool is back at its target at least, within
