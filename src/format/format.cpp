@@ -42,6 +42,26 @@ namespace {
     }
 }
 
+/// Notes a duration, context or exception argument in `extras` (the
+/// arguments that are not formatted).
+void note_extra(const ArgRef& a, RecordExtras& extras) noexcept {
+    switch (a.type) {
+        case TypeCode::duration:
+            extras.duration_ticks = load<std::uint64_t>(a.data);
+            extras.has_duration = true;
+            break;
+        case TypeCode::context:
+            extras.context = a.data;
+            extras.context_size = a.size;
+            break;
+        case TypeCode::exception:
+            extras.exception = a.data;
+            extras.exception_size = a.size;
+            break;
+        default: break;
+    }
+}
+
 /// Adds the record's format arguments to `store` and notes its other
 /// arguments in `extras`. False if the bytes do not frame as the types say.
 bool push_args(const TypeCode* types, const std::byte* p, const std::byte* end, ArgStore& store,
@@ -54,18 +74,7 @@ bool push_args(const TypeCode* types, const std::byte* p, const std::byte* end, 
                 // A view into the record: valid until the record is released.
                 store.push_back(fmt::string_view(reinterpret_cast<const char*>(a.data), a.size));
                 break;
-            case TypeCode::duration:
-                extras.duration_ticks = load<std::uint64_t>(a.data);
-                extras.has_duration = true;
-                break;
-            case TypeCode::context:
-                extras.context = a.data;
-                extras.context_size = a.size;
-                break;
-            case TypeCode::exception:
-                extras.exception = a.data;
-                extras.exception_size = a.size;
-                break;
+            case TypeCode::duration: case TypeCode::context: case TypeCode::exception: note_extra(a, extras); break;
             case TypeCode::end: break;
             default: push_scalar(a.type, a.data, store); break;
         }
@@ -188,17 +197,8 @@ bool format_message_plain(const PlainTemplate& plan, std::string_view format, co
         while (ok && it.next(a)) {
             switch (a.type) {
                 case TypeCode::string: out.append(reinterpret_cast<const char*>(a.data), a.size); break;
-                case TypeCode::duration:
-                    extras.duration_ticks = load<std::uint64_t>(a.data);
-                    extras.has_duration = true;
-                    break;
-                case TypeCode::context:
-                    extras.context = a.data;
-                    extras.context_size = a.size;
-                    break;
-                case TypeCode::exception:
-                    extras.exception = a.data;
-                    extras.exception_size = a.size;
+                case TypeCode::duration: case TypeCode::context: case TypeCode::exception:
+                    note_extra(a, extras);
                     break;
                 default: ok = append_scalar(out, a.type, a.data); break;
             }
