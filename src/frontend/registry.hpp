@@ -218,6 +218,7 @@ struct Registry {
     /// Records discarded because initialize() had not been called yet.
     std::atomic<std::uint64_t> dropped_before_initialize{0};
     /// Records the backends have handed to the handlers (statistics only).
+    /// Added per batch by the backend (Backend::publish_counts).
     std::atomic<std::uint64_t> records_written{0};
     /// Drops the backend has reported so far (all threads).
     std::atomic<std::uint64_t> dropped_total{0};

@@ -46,7 +46,10 @@ void preallocate() noexcept;
 
 /// Counters since the process started. Any thread.
 struct Stats {
-    std::uint64_t records_written;  ///< records the backend has handed to the handlers
+    /// Records the backend has handed to the handlers, counted per batch:
+    /// exact once flush() or shutdown() has returned; meanwhile it may lag by
+    /// up to 1024 records or one second.
+    std::uint64_t records_written;
     std::uint64_t records_dropped;  ///< records discarded (drop policy, no memory), as reported by the backend
     /// Records logged before the first initialize() (at or above their
     /// logger's level) and discarded. Counted on a cold path only; a thread
