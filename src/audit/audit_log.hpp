@@ -64,7 +64,6 @@ public:
     /// The last sequence number written (0: none yet).
     std::uint64_t last_seq() const noexcept { return seq_; }
     const std::string& path() const noexcept { return settings_.path; }
-    bool is_open() const noexcept { return fd_ >= 0; }
 
     /// Rotated files of `path` in `path`'s directory: "<name>.<digits>".
     static std::vector<std::string> rotated_files(const std::string& path);
