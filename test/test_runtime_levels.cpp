@@ -176,6 +176,42 @@ BOOST_AUTO_TEST_CASE(hierarchy_at_dot_boundaries_and_for_later_loggers) {
     BOOST_TEST(parent.level() == Level::info);
 }
 
+// set_level(name) stores the level byte the calls compare with (enabled())
+// only for the name and the loggers below it; names that merely start with
+// it sort among them ("sub-x" and "sub!" between "sub" and "sub.a") and keep theirs.
+BOOST_AUTO_TEST_CASE(set_level_stores_the_levels_of_the_name_and_the_loggers_below_it) {
+    agora_test::TempDir dir;
+    agora_test::ShutdownGuard guard;
+    auto capture = start(config_in(dir));
+    const std::vector<std::string> below = {"sub", "sub.a", "sub.a.b", "sub.z"};
+    const std::vector<std::string> beside = {"su", "sub!", "sub-x", "sub-x.a", "subx", "sub/", "sua.sub", "sub_.a"};
+    std::vector<alog::Logger> below_loggers, beside_loggers;
+    for (const auto& name : below) below_loggers.push_back(alog::get_logger(name));
+    for (const auto& name : beside) beside_loggers.push_back(alog::get_logger(name));
+
+    BOOST_TEST(alog::set_level(Level::debug, "sub").has_value());
+    for (std::size_t i = 0; i < below.size(); ++i) BOOST_TEST(below_loggers[i].enabled(Level::debug), below[i]);
+    for (std::size_t i = 0; i < beside.size(); ++i) BOOST_TEST(!beside_loggers[i].enabled(Level::debug), beside[i]);
+
+    // A name below with its own level; the root reaches every logger without one.
+    BOOST_TEST(alog::set_level(Level::error, "sub.a").has_value());
+    BOOST_TEST(below_loggers[0].enabled(Level::debug));
+    BOOST_TEST(!below_loggers[1].enabled(Level::warning));
+    BOOST_TEST(!below_loggers[2].enabled(Level::warning));
+    BOOST_TEST(below_loggers[3].enabled(Level::debug));
+    BOOST_TEST(alog::set_level(Level::critical).has_value());
+    for (std::size_t i = 0; i < beside.size(); ++i) BOOST_TEST(!beside_loggers[i].enabled(Level::error), beside[i]);
+    BOOST_TEST(below_loggers[3].enabled(Level::debug));
+
+    // Logger::set_level on a logger with children, then on the root's name again.
+    below_loggers[1].set_level(Level::info);
+    BOOST_TEST(below_loggers[2].enabled(Level::info));
+    BOOST_TEST(!below_loggers[2].enabled(Level::debug));
+    BOOST_TEST(alog::set_level(Level::debug).has_value());
+    for (std::size_t i = 0; i < beside.size(); ++i) BOOST_TEST(beside_loggers[i].enabled(Level::debug), beside[i]);
+    BOOST_TEST(!below_loggers[1].enabled(Level::debug));
+}
+
 BOOST_AUTO_TEST_CASE(get_all_levels_lists_loggers_overrides_and_configured_names) {
     agora_test::TempDir dir;
     agora_test::ShutdownGuard guard;

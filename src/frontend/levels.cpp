@@ -56,6 +56,22 @@ void apply_levels_locked(Registry& reg) noexcept {
     for (auto& [name, state] : reg.logger_by_name) store_logger_level_locked(reg, *state);
 }
 
+namespace {
+
+/// store_logger_level_locked() for `name` and the loggers below it at a dot
+/// boundary; every logger for the root "". Those names sort in one run
+/// starting at `name` (among others that merely start with it, "a-b" or "ab").
+void apply_levels_below_locked(Registry& reg, std::string_view name) noexcept {
+    if (name.empty()) return apply_levels_locked(reg);
+    for (auto it = reg.logger_by_name.lower_bound(name);
+         it != reg.logger_by_name.end() && std::string_view(it->first).starts_with(name); ++it) {
+        const std::string_view other = it->first;
+        if (other.size() == name.size() || other[name.size()] == '.') store_logger_level_locked(reg, *it->second);
+    }
+}
+
+}  // namespace
+
 void set_override_locked(Registry& reg, std::string_view name, std::uint8_t level, std::int64_t deadline_ns) {
     LevelOverride next{level};
     auto it = reg.level_overrides.find(name);
@@ -74,7 +90,7 @@ void set_override_locked(Registry& reg, std::string_view name, std::uint8_t leve
     else
         reg.level_overrides.emplace(std::string(name), next);
     refresh_next_deadline_locked(reg);
-    apply_levels_locked(reg);
+    apply_levels_below_locked(reg, name);
 }
 
 void clear_overrides_locked(Registry& reg) noexcept {

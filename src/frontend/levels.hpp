@@ -28,7 +28,9 @@ void apply_levels_locked(Registry& reg) noexcept;
 
 /// Sets the override of `name` ("" = root). With a deadline (not
 /// kNoLevelDeadline) it reverts then to the permanent override it replaced,
-/// or to none. Applies the levels. Caller holds reg.mutex. May throw bad_alloc.
+/// or to none. Applies the levels of `name` and the loggers below it (all
+/// for the root), the only ones an override of `name` resolves for. Caller
+/// holds reg.mutex. May throw bad_alloc.
 void set_override_locked(Registry& reg, std::string_view name, std::uint8_t level, std::int64_t deadline_ns);
 
 /// Drops every override and pending revert; applies the levels. Caller holds reg.mutex.

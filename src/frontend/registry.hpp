@@ -23,7 +23,6 @@
 #include <string>
 #include <string_view>
 #include <tuple>
-#include <unordered_map>
 #include <vector>
 
 namespace agora::log::detail {
@@ -160,7 +159,9 @@ struct Registry {
     std::map<SiteKey, std::uint32_t, SiteKeyLess> site_ids;
 
     ChunkedTable<LoggerState*> loggers;
-    std::unordered_map<std::string, LoggerState*> logger_by_name;
+    /// Ordered, so the loggers at and below a name ("a", "a.b", ...) are one
+    /// range and set_level() for a name stores only those levels.
+    std::map<std::string, LoggerState*, std::less<>> logger_by_name;
 
     /// Every queue ever created, newest first (a lock-free list for the crash
     /// path; pushes are serialised by `mutex`). Queues of exited threads are

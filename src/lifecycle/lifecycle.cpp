@@ -301,7 +301,7 @@ Expected<void> dump_now(const std::string& path) {
 Logger get_logger(std::string_view name) noexcept try {
     Registry& reg = Registry::instance();
     std::lock_guard lock(reg.mutex);
-    auto it = reg.logger_by_name.find(std::string(name));
+    auto it = reg.logger_by_name.find(name);
     if (it != reg.logger_by_name.end()) return Logger(it->second);
     auto* state = new LoggerState{{kLevelOff}, {kLevelOff}, 0, std::string(name)};
     std::uint32_t id = reg.loggers.append_locked([state](std::uint32_t new_id) {
