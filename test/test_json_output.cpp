@@ -9,9 +9,13 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <climits>
 #include <cstdint>
 #include <limits>
+#include <source_location>
+#include <string_view>
+#include <utility>
 
 using agora::log::Level;
 using agora_test::Entry;
@@ -369,4 +373,66 @@ BOOST_AUTO_TEST_CASE(text_console_format) {
     BOOST_TEST(lines.lines[0] ==
                "2026-11-25T08:54:39.123456Z WARNING  feed.handler  two\\nlines\\r  [feed.cpp:42 FeedHandler::on_quote]");
     BOOST_TEST(lines.lines[1] == "{}");
+}
+
+// ---- the calling thread's site cache ---------------------------------------------
+
+namespace {
+
+/// "site N of the cache test {}": one format string per N, each in its own
+/// static storage, so each N is a call site of its own (SiteKey::format).
+template <std::size_t N>
+struct SiteText {
+    static constexpr auto text = [] {
+        std::array<char, 40> out{};
+        constexpr std::string_view head = "site ", tail = " of the cache test {}";
+        std::size_t n = 0;
+        for (char c : head) out[n++] = c;
+        char digits[8];
+        std::size_t d = 0;
+        std::size_t v = N;
+        do {
+            digits[d++] = static_cast<char>('0' + v % 10);
+            v /= 10;
+        } while (v != 0);
+        while (d > 0) out[n++] = digits[--d];
+        for (char c : tail) out[n++] = c;
+        return out;
+    }();
+};
+
+/// One source location for every site below: they all fall on one front slot
+/// of the cache (SiteCache::front_slot hashes the location only).
+constexpr std::source_location kOneLocation = std::source_location::current();
+
+template <std::size_t... N>
+void log_every_site(const agora::log::Logger& log, int pass, std::index_sequence<N...>) {
+    (log.info(agora::log::FormatString<int>(std::string_view(SiteText<N>::text.data()), kOneLocation), pass), ...);
+}
+
+}  // namespace
+
+// 300 sites on one front slot: more than half the cache's first table (so it
+// grows), each found again behind the front on the second pass, each record
+// with its own site's message.
+BOOST_AUTO_TEST_CASE(many_sites_sharing_a_front_slot_keep_their_own_messages) {
+    constexpr std::size_t kSites = 300;
+    agora_test::TempDir dir;
+    agora_test::ShutdownGuard guard;
+    auto capture = std::make_shared<agora_test::CaptureHandler>();
+    BOOST_TEST_REQUIRE(agora::log::initialize(agora_test::quiet_config(dir.file("sites.log")), {capture}).has_value());
+    auto log = agora::log::get_logger("site.cache");
+    for (int pass = 0; pass < 2; ++pass) log_every_site(log, pass, std::make_index_sequence<kSites>{});
+    agora::log::flush();
+    const auto records = capture->records();
+    BOOST_TEST_REQUIRE(records.size() == 2 * kSites);
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        const std::string expected =
+            "site " + std::to_string(i % kSites) + " of the cache test " + std::to_string(i / kSites);
+        if (records[i].message != expected) {
+            if (wrong++ == 0) BOOST_TEST(records[i].message == expected, "record " << i);
+        }
+    }
+    BOOST_TEST(wrong == 0u);
 }

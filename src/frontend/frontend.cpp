@@ -59,11 +59,12 @@ namespace {
 
 constexpr std::size_t kInitialSiteCache = 256;
 
-/// What an invalidated SiteCache points to: one empty slot, so every lookup
-/// misses. Never written (find() only reads it; the owner replaces it on its
-/// next slow path before inserting anything).
+/// What an invalidated SiteCache points to: an empty front and one empty
+/// slot, so every lookup misses. Never written (find() only reads it,
+/// find_behind_front() does not refill it; the owner replaces it on its next
+/// slow path before inserting anything).
 struct EmptySiteTable {
-    SiteCache::Table header{0, 0};
+    SiteCache::Table header{{}, 0, 0};
     SiteCache::Entry slot{};
 };
 EmptySiteTable g_empty_site_table;
@@ -87,14 +88,16 @@ void put_site(SiteCache::Table& table, const SiteKey& key, std::uint32_t id) noe
     ++table.used;
 }
 
-/// Owner thread: caches `key`. A table at half load is replaced by one twice
-/// as large, published only if the cache was not invalidated meanwhile.
+/// Owner thread: caches `key` behind the front and in its front slot. A
+/// table at half load is replaced by one twice as large (front copied),
+/// published only if the cache was not invalidated meanwhile.
 void insert_site(SiteCache& cache, const SiteKey& key, std::uint32_t id) noexcept {
     SiteCache::Table* table = cache.owned_;
     if (table == nullptr) return;  // no memory for a table: stay uncached (correct, slower)
     if ((table->used + 1) * 2 > table->mask + 1) {
         SiteCache::Table* bigger = new_site_table((table->mask + 1) * 2);
         if (bigger == nullptr) return;
+        std::memcpy(bigger->front, table->front, sizeof table->front);
         for (std::size_t i = 0; i <= table->mask; ++i)
             if (table->entries()[i].id != 0) put_site(*bigger, table->entries()[i].key, table->entries()[i].id);
         SiteCache::Table* expected = table;
@@ -106,6 +109,7 @@ void insert_site(SiteCache& cache, const SiteKey& key, std::uint32_t id) noexcep
         cache.owned_ = table = bigger;
     }
     put_site(*table, key, id);
+    table->front[SiteCache::front_slot(key)] = SiteCache::Entry{key, id};
 }
 
 /// Owner thread, on a miss: if invalidate_site_caches_locked() replaced the
@@ -314,6 +318,19 @@ ThreadContext* create_thread_context() noexcept {
     return make_thread_context();
 }
 
+std::uint32_t SiteCache::find_behind_front(const SiteKey& key) noexcept {
+    Table* t = table_.load(std::memory_order_relaxed);
+    const Entry* entries = t->entries();
+    for (std::size_t i = hash(key) & t->mask;; i = (i + 1) & t->mask) {
+        const Entry& e = entries[i];
+        if (e.key.location == key.location && e.key.format == key.format && e.key.types == key.types) {
+            t->front[front_slot(key)] = e;
+            return e.id;
+        }
+        if (e.id == 0) return 0;
+    }
+}
+
 void invalidate_site_caches_locked(Registry& reg) noexcept {
     for (ThreadQueue* q = reg.all_queues.load(std::memory_order_acquire); q != nullptr; q = q->next_all)
         if (q->context != nullptr)
@@ -333,6 +350,8 @@ SiteDecision register_call_site(ThreadContext& ctx, const TypeCode* types, Level
         if (auto it = controls.sites.find(key); it != controls.sites.end())
             return decide_record(controls, *plan, it->second, logger_id);
     }
+    // A cached site whose front slot another site holds now.
+    if (const std::uint32_t id = ctx.sites.find_behind_front(key); id != 0) return SiteDecision{id, 0};
     std::uint32_t id = 0;
     try {
         std::lock_guard lock(reg.mutex);

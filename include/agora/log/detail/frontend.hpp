@@ -246,9 +246,16 @@ struct SiteKey {
     const TypeCode* types;
 };
 
-/// A thread's map from call site to process-wide site id: open addressing,
-/// linear probing, load factor at most 1/2, so a probe always ends at an
-/// empty slot (id 0).
+/// A thread's map from call site to process-wide site id, in two levels:
+///   - front: kFrontSlots entries, direct-mapped by front_slot() (the
+///     location's address only, a multiply and a shift), the one probe of
+///     the hot path: three compares against one entry;
+///   - behind it, open addressing with linear probing over `mask + 1`
+///     entries, load factor at most 1/2, so a probe always ends at an empty
+///     slot (id 0). It holds every cached site; a front slot holds the last
+///     of them found for it (find_behind_front() refills it). Two hot sites
+///     on one front slot take turns there and the other pays that probe.
+/// An entry whose id is 0 is empty; its key is all null and matches no site.
 ///
 /// Thread contract: only the owning thread reads the table and writes its
 /// entries. Another thread may only replace `table_` by the shared empty
@@ -264,30 +271,40 @@ public:
         SiteKey key;
         std::uint32_t id;  // 0 = empty slot
     };
-    /// Header of a table; `mask + 1` entries follow it.
+    static constexpr std::size_t kFrontSlots = 256;
+    /// Header of a table; `mask + 1` probed entries follow it.
     struct Table {
-        std::size_t mask;  // capacity - 1
+        Entry front[kFrontSlots];
+        std::size_t mask;  // capacity - 1 of the probed entries
         std::size_t used;  // owner only
         Entry* entries() noexcept { return reinterpret_cast<Entry*>(this + 1); }
         const Entry* entries() const noexcept { return reinterpret_cast<const Entry*>(this + 1); }
     };
     static_assert(sizeof(Table) % alignof(Entry) == 0);
 
-    /// The id cached for `key`, or 0. Owning thread only.
+    /// The id in `key`'s front slot, or 0 (then register_call_site() looks
+    /// behind the front first). Owning thread only.
     std::uint32_t find(const SiteKey& key) const noexcept {
         // relaxed: the owner wrote every entry it can reach; an invalidation
         // only needs to be seen eventually (see the class comment).
         const Table* t = table_.load(std::memory_order_relaxed);
-        const Entry* entries = t->entries();
-        std::size_t i = hash(key) & t->mask;
-        for (;;) {
-            const Entry& e = entries[i];
-            if (e.key.location == key.location && e.key.format == key.format && e.key.types == key.types)
-                return e.id;
-            if (e.id == 0) return 0;
-            i = (i + 1) & t->mask;
+        const Entry& e = t->front[front_slot(key)];
+        if (e.key.location == key.location && e.key.format == key.format && e.key.types == key.types) [[likely]] {
+            // A front entry with a site's key was written whole with its id.
+            if (e.id == 0) __builtin_unreachable();
+            return e.id;
         }
+        return 0;
     }
+
+    /// Probes the entries behind the front; a hit refills the front slot
+    /// (never in the shared empty table, which holds no site). Owning thread only.
+    std::uint32_t find_behind_front(const SiteKey& key) noexcept;
+
+    static std::size_t front_slot(const SiteKey& k) noexcept {
+        return static_cast<std::size_t>((reinterpret_cast<std::uintptr_t>(k.location) * 0x9E3779B97F4A7C15ull) >> 56);
+    }
+    static_assert(kFrontSlots == 256, "front_slot() keeps the top 8 bits");
 
     static std::size_t hash(const SiteKey& k) noexcept {
         auto a = reinterpret_cast<std::uintptr_t>(k.location);
@@ -346,7 +363,8 @@ struct SiteDecision {
     std::uint32_t flags;
     static constexpr std::uint32_t kSuppressed = 1;
 };
-/// A site this thread has no id cached for: registers it, and decides the
+/// A site not in this thread's front cache: its id from behind the front if
+/// cached there, else registers it, and decides the
 /// record when sampling or rate limiting applies to it (such sites are never
 /// cached, so every call of theirs comes here; src/frontend/sampling.hpp).
 /// Arguments by value, in registers: the fast path stores nothing for them.
@@ -368,20 +386,37 @@ inline void prefetch_for_write(const std::byte* p) noexcept {
 #endif
 }
 
-/// Writes the header as three 8-byte stores straight into the ring (building
-/// it on the stack and copying would stall on store forwarding).
-inline void store_header(std::byte* p, std::uint32_t size, std::uint32_t site_id, std::uint64_t timestamp,
-                         std::uint32_t sequence, std::uint32_t logger_id) noexcept {
-    if constexpr (std::endian::native == std::endian::little) {
-        const std::uint64_t w0 = size | (std::uint64_t{site_id} << 32);
-        const std::uint64_t w2 = sequence | (std::uint64_t{logger_id} << 32);
-        std::memcpy(p, &w0, 8);
-        std::memcpy(p + 8, &timestamp, 8);
-        std::memcpy(p + 16, &w2, 8);
-    } else {
-        const RecordHeader h{size, site_id, timestamp, sequence, logger_id};
-        std::memcpy(p, &h, sizeof h);
-    }
+/// Writes the header straight into the ring, field by field (building it on
+/// the stack and copying would stall on store forwarding), and takes the
+/// timestamp. On x86 the stores are one asm block: rdtsc's two halves are
+/// stored as they come, with no shift and or to join them, and the compiler
+/// cannot pack the 4-byte fields into a vector register first (which GCC's
+/// SLP vectorizer does to C++ stores: eight instructions for four fields).
+inline void store_header(std::byte* p, std::uint32_t size, std::uint32_t site_id, std::uint32_t sequence,
+                         std::uint32_t logger_id) noexcept {
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+    static_assert(std::endian::native == std::endian::little);
+    auto field = [p](std::size_t offset) -> std::uint32_t& { return *reinterpret_cast<std::uint32_t*>(p + offset); };
+    asm volatile(
+        "movl %[size], %[size_field]\n\t"
+        "movl %[site_id], %[site_field]\n\t"
+        "rdtsc\n\t"
+        "movl %%eax, %[tsc_low]\n\t"
+        "movl %%edx, %[tsc_high]\n\t"
+        "movl %[sequence], %[sequence_field]\n\t"
+        "movl %[logger_id], %[logger_field]"
+        : [size_field] "=m"(field(offsetof(RecordHeader, size))),
+          [site_field] "=m"(field(offsetof(RecordHeader, site_id))),
+          [tsc_low] "=m"(field(offsetof(RecordHeader, timestamp))),
+          [tsc_high] "=m"(field(offsetof(RecordHeader, timestamp) + 4)),
+          [sequence_field] "=m"(field(offsetof(RecordHeader, sequence))),
+          [logger_field] "=m"(field(offsetof(RecordHeader, logger_id)))
+        : [size] "ri"(size), [site_id] "ri"(site_id), [sequence] "ri"(sequence), [logger_id] "ri"(logger_id)
+        : "eax", "edx");
+#else
+    const RecordHeader h{size, site_id, read_tsc(), sequence, logger_id};
+    std::memcpy(p, &h, sizeof h);
+#endif
 }
 
 /// Reserves, fills and commits one record. With WithContext, the context
@@ -399,16 +434,18 @@ inline void put_record(ThreadContext* ctx, std::uint32_t site_id, std::uint32_t 
     const std::size_t size =
         align_record(sizeof(RecordHeader) + context_bytes + (std::size_t{0} + ... + encoded_size(wire)));
     SpscRing* ring = ctx->ring;
-    std::byte* p = ring->try_reserve(size);
+    std::uint64_t end;
+    std::byte* p = ring->try_reserve(size, end);
     if (p == nullptr) [[unlikely]] {
         p = reserve_slow(*ctx, size);
         if (p == nullptr) return;  // dropped and counted by reserve_slow
         ring = ctx->ring;          // grow may have moved this thread to a larger ring
+        end = ring->write_index() + size;
     }
     prefetch_for_write(p);
     // Timestamp after the reservation: keeps the window between taking it and
     // publishing the record (what the backend's ordering grace covers) short.
-    store_header(p, static_cast<std::uint32_t>(size), site_id, read_tsc(), ctx->sequence++, logger_id);
+    store_header(p, static_cast<std::uint32_t>(size), site_id, ctx->sequence++, logger_id);
     [[maybe_unused]] std::byte* out = p + sizeof(RecordHeader);  // unused for a record without arguments
     if constexpr (WithContext) {
         if (bound != nullptr) {
@@ -421,7 +458,7 @@ inline void put_record(ThreadContext* ctx, std::uint32_t site_id, std::uint32_t 
         }
     }
     ((out = encode(out, wire)), ...);
-    ring->commit(size);
+    ring->commit_to(end);
 }
 
 /// Small trivially copyable arguments travel by value (in registers, so the

@@ -12,7 +12,8 @@
 // Who writes what
 //   producer cache line: write_index_ (published with release after the bytes
 //     are written), cached_read_index_ (producer-private copy, refreshed only
-//     when the cached free space is not enough), next_ (a larger ring the
+//     when the cached free space is not enough), write_limit_ (producer-private:
+//     how far write_index_ may go without looking at either), next_ (a larger ring the
 //     producer moved to; set once, after the last commit to this ring).
 //   consumer cache line: consumed_index_ (consumer-private: how far the
 //     consumer has read; peek() and consume() move it), read_index_ (published
@@ -75,37 +76,32 @@ public:
     /// free space now. The record is not visible to the consumer until
     /// commit(n); the padding of a skipped tail may be, even on nullptr.
     std::byte* try_reserve(std::size_t n) noexcept {
-        std::uint64_t w = write_index_.load(std::memory_order_relaxed);
-        std::size_t off = static_cast<std::size_t>(w) & mask_;
-        std::size_t tail = capacity_ - off;
-        if (n > tail) [[unlikely]] {
-            if (n > capacity_) return nullptr;  // never fits: keep the tail
-            // Pad the tail as soon as the padding itself fits, even if the
-            // record does not fit yet: counted together with the tail, a record
-            // of more than capacity - tail bytes would never fit, even once the
-            // consumer has emptied the ring.
-            if (w + tail - cached_read_index_ > capacity_) {
-                cached_read_index_ = read_index_.load(std::memory_order_acquire);
-                if (w + tail - cached_read_index_ > capacity_) return nullptr;
-            }
-            write_padding(off, tail);
-            // Publishing the padding alone is a valid state: the consumer skips it.
-            w += tail;
-            write_index_.store(w, std::memory_order_release);
-            off = 0;
+        std::uint64_t end;
+        return try_reserve(n, end);
+    }
+
+    /// The same, and `end` = the write index just past the reservation, for
+    /// commit_to(end): the caller keeps it in a register, where commit(n)
+    /// would load write_index_ again (the record's stores may alias it).
+    std::byte* try_reserve(std::size_t n, std::uint64_t& end) noexcept {
+        const std::uint64_t w = write_index_.load(std::memory_order_relaxed);
+        end = w + n;
+        // One comparison while the record fits below write_limit_ (see there).
+        if (end > write_limit_) [[unlikely]] {
+            std::byte* p = reserve_refresh(n);
+            end = write_index_.load(std::memory_order_relaxed) + n;  // past a padded tail
+            return p;
         }
-        if (w + n - cached_read_index_ > capacity_) [[unlikely]] {
-            // acquire: the consumer's reads of those bytes happen before our overwrite.
-            cached_read_index_ = read_index_.load(std::memory_order_acquire);
-            if (w + n - cached_read_index_ > capacity_) return nullptr;
-        }
-        return storage() + off;
+        return storage() + (static_cast<std::size_t>(w) & mask_);
     }
 
     /// Publishes the `n` bytes returned by the last try_reserve(n).
-    void commit(std::size_t n) noexcept {
+    void commit(std::size_t n) noexcept { commit_to(write_index_.load(std::memory_order_relaxed) + n); }
+
+    /// Publishes the reservation try_reserve(n, end) returned.
+    void commit_to(std::uint64_t end) noexcept {
         // release: the record bytes are visible before the consumer sees the new index.
-        write_index_.store(write_index_.load(std::memory_order_relaxed) + n, std::memory_order_release);
+        write_index_.store(end, std::memory_order_release);
     }
 
     /// Producer moved to `next`; it will never write to this ring again. The
@@ -200,6 +196,40 @@ private:
         return reinterpret_cast<const std::byte*>(this) + kStorageOffset;
     }
 
+    /// try_reserve() past write_limit_: pads the tail when the record does not
+    /// fit before the end of storage_, refreshes cached_read_index_ when the
+    /// cached free space is not enough, and moves write_limit_.
+    [[gnu::noinline]] std::byte* reserve_refresh(std::size_t n) noexcept {
+        std::uint64_t w = write_index_.load(std::memory_order_relaxed);
+        std::size_t off = static_cast<std::size_t>(w) & mask_;
+        const std::size_t tail = capacity_ - off;
+        if (n > tail) {
+            if (n > capacity_) return nullptr;  // never fits: keep the tail
+            // Pad the tail as soon as the padding itself fits, even if the
+            // record does not fit yet: counted together with the tail, a record
+            // of more than capacity - tail bytes would never fit, even once the
+            // consumer has emptied the ring.
+            if (w + tail - cached_read_index_ > capacity_) {
+                cached_read_index_ = read_index_.load(std::memory_order_acquire);
+                if (w + tail - cached_read_index_ > capacity_) return nullptr;
+            }
+            write_padding(off, tail);
+            // Publishing the padding alone is a valid state: the consumer skips it.
+            w += tail;
+            write_index_.store(w, std::memory_order_release);
+            off = 0;
+        }
+        if (w + n - cached_read_index_ > capacity_) {
+            // acquire: the consumer's reads of those bytes happen before our overwrite.
+            cached_read_index_ = read_index_.load(std::memory_order_acquire);
+            if (w + n - cached_read_index_ > capacity_) return nullptr;
+        }
+        const std::uint64_t lap_end = w - off + capacity_;
+        const std::uint64_t free_end = cached_read_index_ + capacity_;
+        write_limit_ = lap_end < free_end ? lap_end : free_end;
+        return storage() + off;
+    }
+
     /// Writes the padding marker: the size and site_id fields of a header, no
     /// more (the tail may be as small as kRecordAlign bytes).
     void write_padding(std::size_t off, std::size_t tail) noexcept {
@@ -222,6 +252,11 @@ private:
     // Producer cache line.
     alignas(kCacheLine) std::atomic<std::uint64_t> write_index_{0};
     std::uint64_t cached_read_index_ = 0;
+    /// Producer-private: write_index_ may grow up to here without a check:
+    /// min(cached_read_index_ + capacity_, the end of storage_ in the current
+    /// lap). 0 until the first reservation; only ever too low, never too high
+    /// (read_index_ only grows), so a stale value costs a refresh, not a record.
+    std::uint64_t write_limit_ = 0;
     std::atomic<SpscRing*> next_{nullptr};
 
     // Consumer cache line.
