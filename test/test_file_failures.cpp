@@ -605,6 +605,55 @@ BOOST_AUTO_TEST_CASE(failed_rename_with_full_backups_drops_only_the_oldest) {
     }
 }
 
+// With files of 1 MiB or more the oldest backup is renamed to
+// <path>.removing and unlinked off the rotating call; a .removing left by an
+// earlier process is replaced. A failing rename of the oldest stops the
+// rotation like a failing unlink does ("cannot remove"), and the retry
+// finishes it.
+BOOST_AUTO_TEST_CASE(oldest_backup_is_moved_aside_and_removed_after_the_rotation) {
+    agora_test::TempDir dir;
+    FaultyFs fs;
+    const std::string path = dir.file("app.log");
+    const std::string aside = path + ".removing";
+    {
+        std::ofstream stale(aside);
+        stale << "left by an earlier process\n";
+    }
+    unsigned moved_aside = 0;
+    int aside_failures = 0;
+    fs.fail_rename = [&](const std::string& from, const std::string& to) {
+        if (to != aside) return false;
+        if (aside_failures > 0) {
+            --aside_failures;
+            return true;
+        }
+        moved_aside += from == backup(path, 2) && agora_test::file_exists(from) ? 1 : 0;
+        return false;
+    };
+    constexpr std::size_t kLine = 32767;                     // 32 KiB with its newline
+    constexpr std::uint64_t kLimit = 1u << 20;                // 32 lines a file
+    constexpr unsigned kPer = kLimit / (kLine + 1);
+    RotatingFileSink h(options(path, kLimit, 2), fs);
+    unsigned seq = 0;
+    for (; seq < 4 * kPer; ++seq) h.write_line(line(seq, kLine));  // the third rotation drops the first file
+    BOOST_TEST(h.rotations() == 3u);
+    BOOST_TEST(moved_aside == 1u);
+
+    aside_failures = 1;
+    h.write_line(line(seq++, kLine));  // its rotation stops at the oldest: this line is lost
+    BOOST_TEST(h.dropped_lines() == 1u);
+    BOOST_TEST(contains(h.last_error(), "cannot remove " + backup(path, 2)), h.last_error());
+    for (; seq < 5 * kPer; ++seq) h.write_line(line(seq, kLine));  // retried: it works
+    BOOST_TEST(h.rotations() == 4u);
+    BOOST_TEST(moved_aside == 2u);
+    h.close();
+    BOOST_TEST(!agora_test::file_exists(aside));
+    auto expected = range(2 * kPer, 4 * kPer);
+    for (long i = 4 * kPer + 1; i < 5 * kPer; ++i) expected.push_back(i);
+    BOOST_TEST(all_seqs(path, 2) == expected, boost::test_tools::per_element());
+    check_files(path, 2, kLimit);
+}
+
 BOOST_AUTO_TEST_CASE(failed_open_reports_the_path_and_recovers) {
     agora_test::TempDir dir;
     FaultyFs fs;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace agora::log::detail {
 
@@ -251,7 +252,7 @@ bool RotatingFileSink::rotate() noexcept {
             ok = false;
         };
         if (n == 0) {
-            if (fs_.unlink(path.c_str()) != 0 && errno != ENOENT) stopped("cannot remove " + path);
+            if (remove_aside(path) != 0 && errno != ENOENT) stopped("cannot remove " + path);
         } else {
             // A rotation that stopped part way left slot free_slot_ empty (the
             // backups above it already moved up): resume there rather than
@@ -259,7 +260,7 @@ bool RotatingFileSink::rotate() noexcept {
             const std::uint32_t top = free_slot_ != 0 ? free_slot_ : n;
             if (free_slot_ == 0) {
                 std::string oldest = backup_name(path, n);
-                if (fs_.unlink(oldest.c_str()) != 0 && errno != ENOENT) stopped("cannot remove " + oldest);
+                if (remove_aside(oldest) != 0 && errno != ENOENT) stopped("cannot remove " + oldest);
             }
             // Stop at the first failure: a later rename would overwrite the file
             // that could not be moved.
@@ -293,6 +294,41 @@ bool RotatingFileSink::rotate() noexcept {
     const bool opened = open_file();
     generation_ = generation;  // a rotation starts one new file, not two
     return ok && opened;
+}
+
+int RotatingFileSink::remove_aside(const std::string& victim) noexcept {
+    join_remover();
+    // Files rotate at about max_size_bytes. Below kRemoveAsideFromBytes the
+    // unlink costs less than starting a thread (~60 us per MiB against ~40 us).
+    if (opt_.max_size_bytes < kRemoveAsideFromBytes) return fs_.unlink(victim.c_str());
+    try {
+        std::string aside = opt_.path + ".removing";
+        // A `.removing` left by a process that ended mid-unlink is replaced
+        // (and freed) by this rename.
+        if (fs_.rename(victim.c_str(), aside.c_str()) != 0) return -1;
+        try {
+            remover_ = std::thread([this, aside] {
+                if (fs_.unlink(aside.c_str()) != 0 && errno != ENOENT) remover_errno_ = errno;
+            });
+            return 0;
+        } catch (...) {
+            return fs_.unlink(aside.c_str());  // no thread: remove it here
+        }
+    } catch (...) {
+        errno = ENOMEM;
+        return -1;
+    }
+}
+
+void RotatingFileSink::join_remover() noexcept {
+    if (!remover_.joinable()) return;
+    remover_.join();
+    if (remover_errno_ == 0) return;
+    const int err = std::exchange(remover_errno_, 0);
+    try {
+        report(fmt::format("cannot remove {}.removing (an old log file): {}", opt_.path, std::strerror(err)));
+    } catch (...) {
+    }
 }
 
 void RotatingFileSink::check_removed() noexcept {
@@ -354,6 +390,7 @@ void RotatingFileSink::close() noexcept {
         fs_.close(fd_);
         fd_ = -1;
     }
+    join_remover();  // the last rotation's old file is gone once close() returns
 }
 
 }  // namespace agora::log::detail
