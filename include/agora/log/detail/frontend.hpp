@@ -255,7 +255,8 @@ struct SiteKey {
 ///     slot (id 0). It holds every cached site; a front slot holds the last
 ///     of them found for it (find_behind_front() refills it). Two hot sites
 ///     on one front slot take turns there and the other pays that probe.
-/// An entry whose id is 0 is empty; its key is all null and matches no site.
+/// An entry whose id is 0 is empty; its key is all null and matches no site
+/// (a site's type list pointer is never null).
 ///
 /// Thread contract: only the owning thread reads the table and writes its
 /// entries. Another thread may only replace `table_` by the shared empty
@@ -290,7 +291,8 @@ public:
         const Table* t = table_.load(std::memory_order_relaxed);
         const Entry& e = t->front[front_slot(key)];
         if (e.key.location == key.location && e.key.format == key.format && e.key.types == key.types) [[likely]] {
-            // A front entry with a site's key was written whole with its id.
+            // A matching entry is not an empty one (key.types, a static type
+            // list, is never null), and entries are written whole with their id.
             if (e.id == 0) __builtin_unreachable();
             return e.id;
         }
