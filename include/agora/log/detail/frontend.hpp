@@ -1,6 +1,6 @@
 #pragma once
 // The hot path: everything a calling thread runs for one log call is in this
-// file (plus SpscRing::try_reserve/commit). No locks, no allocation, no
+// file (plus SpscRing::try_reserve/commit_to). No locks, no allocation, no
 // formatting, no system calls, except on the [[unlikely]] slow paths, which
 // live in src/frontend/frontend.cpp:
 //   - the thread's first record (creates its ring and call-site cache),
