@@ -121,8 +121,9 @@ private:
     void notice(Level level, std::string message) noexcept;
     /// unlink(victim) without waiting for the file system to free its blocks
     /// (about 1 ms per 16 MiB on ext4): with files of kRemoveAsideFromBytes
-    /// or more, renames it to `<path>.removing` and unlinks that on remover_. unlink()'s contract: 0, or -1 with errno
-    /// (ENOENT: there was no victim). Without a thread, unlinks here.
+    /// or more, renames it to `<path>.removing` and unlinks that on
+    /// remover_. unlink()'s contract: 0, or -1 with errno (ENOENT: there was
+    /// no victim). Without a thread, unlinks here.
     int remove_aside(const std::string& victim) noexcept;
     static constexpr std::uint64_t kRemoveAsideFromBytes = 1u << 20;
     /// Waits for remover_ (long done, unless rotations come faster than the
